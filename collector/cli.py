@@ -1,0 +1,349 @@
+"""The ``codextime`` command: a thin layer over the collector and store modules."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from platformdirs import user_data_dir
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from collector.discover import CodexHomeError, default_codex_home
+from collector.record import record_from_row
+from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
+from collector.scan import FamilyResult, Scan, ScanStats
+from collector.sync import state_path, sync
+
+app = typer.Typer(
+    help="Private, exact usage analytics for the OpenAI Codex CLI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DEMO_MARKER = "codextime-demo.json"
+DEMO_LABEL = "demo"
+
+
+class Period(StrEnum):
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    session = "session"
+
+
+CodexHome = Annotated[
+    Path | None,
+    typer.Option(
+        "--codex-home",
+        help="Codex home folder with sessions/ and archived_sessions/ [default: $CODEX_HOME or "
+        "~/.codex].",
+        show_default=False,
+    ),
+]
+DbUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL: sqlite:///path or postgresql+psycopg://... [default: $CODEXTIME_DB or "
+        "the embedded SQLite file in your data folder].",
+        show_default=False,
+    ),
+]
+
+
+class Failure(Exception):
+    """A problem to report in one line, with no traceback."""
+
+
+def main() -> None:
+    app()
+
+
+@contextmanager
+def _clean_errors() -> Iterator[None]:
+    from store.db import StoreError
+
+    try:
+        yield
+    except (Failure, CodexHomeError, ReportError, StoreError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator:
+    """A bar on a terminal; nothing at all when stderr is a pipe or a file."""
+    if not err.is_terminal:
+        yield None
+        return
+    columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _home(codex_home: Path | None) -> Path:
+    return (codex_home or default_codex_home()).expanduser()
+
+
+def _is_demo(home: Path) -> bool:
+    return (home / DEMO_MARKER).is_file()
+
+
+def _warn_problems(stats: ScanStats) -> None:
+    for problem in stats.problems:
+        err.print(f"[yellow]warning:[/yellow] {problem}")
+
+
+def _read(plan: Scan) -> Iterator[FamilyResult]:
+    """The plan's results, with a progress bar; problems go to stderr as warnings at the end."""
+    done = 0
+    with _progress("Reading Codex logs") as update:
+
+        def advance(nbytes: int) -> None:
+            nonlocal done
+            done += nbytes
+            if update:
+                update(done, plan.total_bytes)
+
+        yield from plan.results(progress=advance)
+    _warn_problems(plan.stats)
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+@app.command()
+def report(
+    period: Annotated[Period, typer.Argument(help="How to group: by day, week, month or session.")],
+    codex_home: CodexHome = None,
+    db: DbUrl = None,
+    account: Annotated[
+        str | None, typer.Option(help="With --db: one account's usage only [default: all].")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="IANA time zone that cuts the days [default: this machine's]."),
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Token usage per day, week, month or session, from the logs or from a store (--db)."""
+    with _clean_errors():
+        zone = resolve_zone(timezone)
+        first, last = parse_day(since), parse_day(until)
+        if first and last and first > last:
+            raise Failure("--since is after --until")
+        rep = Report(period.value, zone, first, last)
+        demo = False
+        if db:
+            from store.db import open_store, usage_rows
+
+            rep.add_rows(usage_rows(open_store(db), account=account, since=first, until=last))
+        else:
+            if account:
+                raise Failure("--account needs --db (the logs hold one account)")
+            home = _home(codex_home)
+            for result in _read(Scan(home)):
+                rep.add_rows(result.rows)
+            demo = _is_demo(home)
+    _show(rep.to_json(), period.value, json=json, demo=demo)
+
+
+def _show(data: dict, period: str, *, json: bool, demo: bool) -> None:
+    if json:
+        sys.stdout.write(orjson.dumps(data).decode() + "\n")
+        return
+    if demo:
+        out.print("[bold magenta]DEMO DATA[/bold magenta]: synthetic logs, not your usage.")
+    out.print(_table(data, period))
+
+
+def _table(data: dict, period: str) -> Table:
+    list_key, row_key = PERIODS[period]
+    title = {"daily": "Day", "weekly": "Week of", "monthly": "Month", "session": "Session"}[period]
+    table = Table(
+        title=f"Codex token usage by {period.removesuffix('ly').replace('dai', 'day')} ({data['timezone']})",
+        caption="Cached is part of input and reasoning part of output; total = input + output.",
+    )
+    table.add_column(title)
+    if period == "session":
+        table.add_column("Last active UTC")
+    table.add_column("Models")
+    for name in ("Input", "Cached", "Output", "Reasoning", "Total"):
+        table.add_column(name, justify="right")
+
+    def figures(row: dict) -> list[str]:
+        keys = ("input", "cached", "output", "reasoning", "total")
+        return [f"{row[k]:,}" for k in keys]
+
+    for row in data[list_key]:
+        label = row[row_key][:8] if period == "session" else row[row_key]
+        extra = [row["last"][:16].replace("T", " ")] if period == "session" else []
+        table.add_row(label, *extra, ", ".join(row["models"]), *figures(row))
+    table.add_section()
+    pad = [""] if period == "session" else []
+    table.add_row("Total", *pad, "", *figures(data["totals"]), style="bold")
+    return table
+
+
+# -- scan -----------------------------------------------------------------------------------
+
+
+@app.command()
+def scan(
+    codex_home: CodexHome = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print the exact records a sync would send.")
+    ] = False,
+    label: Annotated[str | None, typer.Option(help="Label to put on each record.")] = None,
+) -> None:
+    """The privacy receipt: what a sync would send, and what was skipped and why."""
+    with _clean_errors():
+        home = _home(codex_home)
+        label = label or (DEMO_LABEL if _is_demo(home) else None)
+        plan = Scan(home)
+        if json:
+            sys.stdout.write('{"records":[')
+            first = True
+            for result in plan.results():
+                for row in result.rows:
+                    record = record_from_row(row, label)
+                    sys.stdout.write(("" if first else ",") + record.model_dump_json())
+                    first = False
+            sys.stdout.write("]}\n")
+            _warn_problems(plan.stats)
+            return
+        for _ in _read(plan):
+            pass  # the figures accumulate in plan.stats
+        _print_summary(home, plan.stats)
+
+
+def _print_summary(home: Path, stats: ScanStats) -> None:
+    out.print(
+        f"Codex home: {home}" + ("  [magenta](demo data)[/magenta]" if _is_demo(home) else "")
+    )
+    out.print(
+        f"Files: {stats.files:,} rollout files ({stats.collapsed:,} duplicate copies collapsed), "
+        f"{stats.files_read:,} read, {stats.bytes_read / 1e6:,.1f} MB"
+    )
+    out.print(f"Records: {stats.responses:,} model responses (the only thing a sync sends)")
+    if stats.duplicates:
+        out.print(f"Counted once: {stats.duplicates:,} rows present in more than one file")
+    if stats.skipped:
+        out.print("Skipped, and why:")
+        for reason, count in stats.skipped.most_common():
+            out.print(f"  {count:>10,}  {reason}")
+    if stats.torn:
+        out.print(f"Still being written: {stats.torn:,} file(s) end in an unfinished line")
+    if stats.problems:
+        out.print(f"[yellow]Unreadable: {len(stats.problems):,} (see warnings above)[/yellow]")
+
+
+# -- sync -----------------------------------------------------------------------------------
+
+
+@app.command("sync")
+def sync_command(
+    codex_home: CodexHome = None,
+    db: DbUrl = None,
+    label: Annotated[
+        str | None, typer.Option(help="Name this machine or seat on every record sent.")
+    ] = None,
+) -> None:
+    """Send new usage records to the store; only bytes added since the last sync are read."""
+    with _clean_errors():
+        result = _sync_into_store(_home(codex_home), db, label)
+    _warn_problems(result.stats)
+    if err.is_terminal:
+        err.print(
+            f"Synced: {result.new:,} new records ({result.sent:,} read, "
+            f"{result.stats.bytes_read / 1e6:,.1f} MB from {result.stats.files_read:,} files)"
+        )
+
+
+def _sync_into_store(home: Path, db: str | None, label: str | None):
+    from store.db import account_id, default_db_url, insert_usage, open_store
+
+    url = db or default_db_url()
+    engine = open_store(url)
+    account = account_id(engine)
+    label = label or (DEMO_LABEL if _is_demo(home) else None)
+
+    def sink(rows) -> int:
+        return insert_usage(engine, account, (record_from_row(r, label).model_dump() for r in rows))
+
+    with _progress("Syncing") as update:
+        return sync(home, sink, state_path(home, url), progress=update)
+
+
+# -- demo and quick start -------------------------------------------------------------------
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder to write the demo CODEX_HOME into.")
+    ] = Path("codextime-demo"),
+    days: Annotated[int, typer.Option(help="Days of history.")] = 60,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same logs).")] = 7,
+) -> None:
+    """Write a realistic synthetic CODEX_HOME, marked as demo data, to try things on."""
+    from collector.demo import generate
+
+    with _clean_errors():
+        if out_dir.exists() and any(out_dir.iterdir()) and not _is_demo(out_dir):
+            raise Failure(f"{out_dir} exists and is not a demo folder; choose another --out")
+        generate(out_dir, seed=seed, days=days, end=datetime.now(UTC))
+    out.print(f"Demo Codex home written to {out_dir} (marked as demo data).")
+    out.print(f"Try: codextime report daily --codex-home {out_dir}")
+
+
+@app.command()
+def start(
+    codex_home: CodexHome = None,
+    db: DbUrl = None,
+) -> None:
+    """First run: sync your Codex logs (or a demo set if there are none) and show the report."""
+    with _clean_errors():
+        home = _home(codex_home)
+        has_logs = any((home / d).is_dir() for d in ("sessions", "archived_sessions"))
+        if not has_logs and codex_home is None:
+            from collector.demo import generate
+
+            data = Path(user_data_dir("codextime"))
+            home = data / "demo-codex-home"
+            if not _is_demo(home):
+                generate(home, end=datetime.now(UTC))
+            db = db or f"sqlite:///{data / 'demo.db'}"
+            err.print(
+                f"No Codex logs in {_home(None)}: using a generated DEMO data set "
+                f"({home}). Run `codextime start` again after using Codex."
+            )
+        elif not has_logs:
+            raise Failure(f"no sessions/ or archived_sessions/ in {home}")
+        result = _sync_into_store(home, db, None)
+        _warn_problems(result.stats)
+        err.print(f"Synced {result.new:,} new records from {home}.")
+        from store.db import open_store, usage_rows
+
+        rep = Report("daily", resolve_zone(None))
+        rep.add_rows(usage_rows(open_store(db)))
+    _show(rep.to_json(), "daily", json=False, demo=_is_demo(home))

@@ -1,0 +1,95 @@
+"""Finding rollout files under CODEX_HOME and collapsing copies of the same file (rule R1).
+
+A session's file can exist as ``x.jsonl`` and ``x.jsonl.zst`` (Codex compresses cold rollouts in
+place; the plain file wins) and in ``sessions/`` and ``archived_sessions/`` (archiving moves
+the file under the same name; the active copy wins). Only rollout files are looked at: never
+history.jsonl, auth.json, the state databases or anything else under CODEX_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ACTIVE_DIR = "sessions"
+ARCHIVE_DIR = "archived_sessions"
+SUFFIXES = (".jsonl", ".jsonl.zst")
+
+
+@dataclass(frozen=True, slots=True)
+class LogFile:
+    path: Path
+    #: The file name without ``.zst``: the same for every copy of one rollout.
+    key: str
+    size: int
+    mtime_ns: int
+    archived: bool
+
+    @property
+    def compressed(self) -> bool:
+        return self.path.name.endswith(".zst")
+
+
+@dataclass
+class Discovery:
+    files: list[LogFile]
+    #: Copies collapsed away (a compressed sibling, an archived copy of an active file).
+    collapsed: int
+    #: One line per directory or file that could not be read.
+    problems: list[str]
+
+
+class CodexHomeError(Exception):
+    """CODEX_HOME is missing or is not a directory."""
+
+
+def default_codex_home() -> Path:
+    env = os.environ.get("CODEX_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".codex"
+
+
+def discover(codex_home: Path) -> Discovery:
+    if not codex_home.exists():
+        raise CodexHomeError(f"{codex_home} does not exist (set --codex-home or CODEX_HOME)")
+    if not codex_home.is_dir():
+        raise CodexHomeError(f"{codex_home} is not a directory")
+    problems: list[str] = []
+    best: dict[str, LogFile] = {}
+    collapsed = 0
+    for archived, folder in ((False, ACTIVE_DIR), (True, ARCHIVE_DIR)):
+        for path in _walk(codex_home / folder, problems):
+            try:
+                st = path.stat()
+            except OSError as exc:
+                problems.append(f"{path}: {exc.strerror or exc}")
+                continue
+            key = path.name.removesuffix(".zst")
+            found = LogFile(path, key, st.st_size, st.st_mtime_ns, archived)
+            other = best.get(key)
+            if other is not None:
+                collapsed += 1
+                if _rank(other) <= _rank(found):
+                    continue
+            best[key] = found
+    files = sorted(best.values(), key=lambda f: f.key)
+    return Discovery(files, collapsed, problems)
+
+
+def _rank(f: LogFile) -> tuple[bool, bool]:
+    """Lower wins: active before archived, plain before compressed."""
+    return (f.archived, f.compressed)
+
+
+def _walk(root: Path, problems: list[str]):
+    if not root.is_dir():
+        return
+
+    def onerror(exc: OSError) -> None:
+        problems.append(f"{exc.filename}: {exc.strerror or exc}")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
+        dirnames.sort()
+        for name in filenames:
+            if name.startswith("rollout-") and name.endswith(SUFFIXES):
+                yield Path(dirpath, name)

@@ -1,0 +1,32 @@
+"""Keyed hashes: how a record names its session and its model response without raw Codex ids.
+
+blake2b in keyed mode is a MAC: without the key, nobody can test a guessed session id against a
+published hash. The default key is the same on every machine, so the same response gets the same
+``event_id`` wherever it is read (what makes re-syncs and archive copies collapse); a deployment
+can set its own key with ``CODEXTIME_HASH_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+from hashlib import blake2b
+
+DEFAULT_KEY = b"codextime/usage-record/v1"
+
+
+def hash_key() -> bytes:
+    env = os.environ.get("CODEXTIME_HASH_KEY")
+    return env.encode() if env else DEFAULT_KEY
+
+
+def keyed_hash(material: bytes, key: bytes) -> str:
+    """A 128-bit keyed hash as 32 hex digits."""
+    return blake2b(material, key=key, digest_size=16).hexdigest()
+
+
+def session_hash(session_id: str, key: bytes) -> str:
+    return keyed_hash(b"session\x00" + session_id.encode(), key)
+
+
+def event_hash(identity: bytes, key: bytes) -> str:
+    return keyed_hash(b"event\x00" + identity, key)

@@ -1,0 +1,176 @@
+"""Daily, weekly, monthly and per-session totals: a pure fold over usage rows.
+
+Days are cut in the reader's time zone, never by the directory a log sits in (Codex names folders in
+the writer's local time and resumed sessions append for days). Every zone in use is a whole number
+of quarter hours from UTC, so rows are first folded into UTC quarter hours and each quarter hour is
+placed in its local day once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import tzlocal
+
+from collector.record import iso_utc
+
+PERIODS = {
+    "daily": ("days", "date"),
+    "weekly": ("weeks", "week"),
+    "monthly": ("months", "month"),
+    "session": ("sessions", "session"),
+}
+TOKEN_KEYS = ("input", "cached", "output", "reasoning")
+QUARTER_HOUR_MS = 15 * 60 * 1000
+
+
+class ReportError(ValueError):
+    """A report option that cannot be used, with a message for the user."""
+
+
+def resolve_zone(name: str | None) -> ZoneInfo:
+    """An IANA zone by name; the machine's own zone when none is given."""
+    if not name:
+        local = tzlocal.get_localzone_name()
+        return ZoneInfo(local) if local else ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ReportError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
+        ) from exc
+
+
+def parse_day(text: str | None) -> date | None:
+    """YYYY-MM-DD or YYYYMMDD."""
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ReportError(f"not a date: {text!r} (use YYYY-MM-DD)")
+
+
+def empty_tokens() -> dict[str, int]:
+    return {"input": 0, "cached": 0, "output": 0, "reasoning": 0, "total": 0, "responses": 0}
+
+
+class Report:
+    """Fold rows into periods; ``to_json()`` gives the ``--json`` document."""
+
+    def __init__(
+        self,
+        period: str,
+        zone: ZoneInfo,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> None:
+        if period not in PERIODS:
+            raise ReportError(f"unknown period {period!r} (one of {', '.join(PERIODS)})")
+        self.period = period
+        self.zone = zone
+        self.since = since
+        self.until = until
+        self._days: dict[int, date] = {}  # UTC quarter hour -> local day
+        # period key -> model -> [input, cached, output, reasoning, responses]
+        self._cells: dict[str, dict[str, list[int]]] = defaultdict(dict)
+        self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
+
+    def _local_day(self, ts_ms: int) -> date:
+        quarter = ts_ms // QUARTER_HOUR_MS
+        day = self._days.get(quarter)
+        if day is None:
+            moment = datetime.fromtimestamp(quarter * QUARTER_HOUR_MS / 1000, UTC)
+            day = self._days[quarter] = moment.astimezone(self.zone).date()
+        return day
+
+    def add(
+        self,
+        ts_ms: int,
+        model: str,
+        input: int,
+        cached: int,
+        output: int,
+        reasoning: int,
+        session: str,
+        responses: int = 1,
+    ) -> None:
+        day = self._local_day(ts_ms)
+        if (self.since and day < self.since) or (self.until and day > self.until):
+            return
+        if self.period == "daily":
+            key = day.isoformat()
+        elif self.period == "weekly":
+            key = (day - timedelta(days=day.weekday())).isoformat()
+        elif self.period == "monthly":
+            key = day.isoformat()[:7]
+        else:
+            key = session
+            span = self._span.get(session)
+            if span is None:
+                self._span[session] = [ts_ms, ts_ms]
+            else:
+                span[0] = min(span[0], ts_ms)
+                span[1] = max(span[1], ts_ms)
+        cell = self._cells[key].get(model)
+        if cell is None:
+            self._cells[key][model] = [input, cached, output, reasoning, responses]
+        else:
+            cell[0] += input
+            cell[1] += cached
+            cell[2] += output
+            cell[3] += reasoning
+            cell[4] += responses
+
+    def add_rows(self, rows) -> None:
+        """Rows as the scanner yields them (``collector.scan.Row``)."""
+        add = self.add
+        for ts_ms, model, inp, cached, out, reasoning, _event, session in rows:
+            add(ts_ms, model, inp, cached, out, reasoning, session)
+
+    def to_json(self) -> dict:
+        list_key, row_key = PERIODS[self.period]
+        rows = []
+        totals = empty_tokens()
+        total_models: dict[str, dict[str, int]] = {}
+        for key, models in self._cells.items():
+            row = {row_key: key, **empty_tokens(), "models": {}}
+            if self.period == "session":
+                first, last = self._span[key]
+                row["first"] = _iso(first)
+                row["last"] = _iso(last)
+            for model in sorted(models):
+                figures = _figures(models[model])
+                row["models"][model] = figures
+                _accumulate(row, figures)
+                _accumulate(total_models.setdefault(model, empty_tokens()), figures)
+            _accumulate(totals, row)
+            rows.append(row)
+        rows.sort(key=lambda r: r["first"] if self.period == "session" else r[row_key])
+        totals["models"] = dict(sorted(total_models.items()))
+        return {list_key: rows, "totals": totals, "timezone": self.zone.key}
+
+
+def _figures(cell: list[int]) -> dict[str, int]:
+    inp, cached, out, reasoning, responses = cell
+    return {
+        "input": inp,
+        "cached": cached,
+        "output": out,
+        "reasoning": reasoning,
+        "total": inp + out,
+        "responses": responses,
+    }
+
+
+def _accumulate(into: dict, figures: dict) -> None:
+    for key in ("input", "cached", "output", "reasoning", "total", "responses"):
+        into[key] += figures[key]
+
+
+def _iso(ts_ms: int) -> str:
+    return iso_utc(datetime.fromtimestamp(ts_ms / 1000, UTC))

@@ -1,0 +1,282 @@
+"""From a CODEX_HOME to usage rows: discovery, families of related files, parallel parsing.
+
+Files that can share rows (a session and its forks and subagents, copies of one file under other
+names) form a *family*, read together by one worker: rows a child copied from its parent are
+recognised against the parent's totals (fork rule 2), and a row seen in two files is counted once
+(R11). Families are independent, so they are spread over the CPU cores, and memory stays bounded by
+the largest family, not by the size of the history.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from collector.discover import LogFile, discover
+from collector.keys import event_hash, hash_key, session_hash
+from collector.parse import FileMeta, RolloutParser, parse_meta, timestamp_ms
+from collector.reader import LineReader, zst_content_size
+
+#: ts_ms, model, input, cached, output, reasoning, event_id, session
+Row = tuple[int, str, int, int, int, int, str, str]
+
+#: Below this many bytes to read, one process is faster than starting workers.
+PARALLEL_MIN_BYTES = 64 << 20
+HEAD_LIMIT = 4 << 20
+
+
+@dataclass
+class Cursor:
+    """Where a file was read up to, and the parser's state there."""
+
+    size: int
+    mtime_ns: int
+    offset: int
+    parser: dict
+
+    def to_json(self) -> list:
+        return [self.size, self.mtime_ns, self.offset, self.parser]
+
+    @classmethod
+    def from_json(cls, data: list) -> Cursor:
+        return cls(*data)
+
+
+@dataclass
+class ScanStats:
+    files: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    collapsed: int = 0
+    responses: int = 0
+    duplicates: int = 0
+    torn: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+    def merge(self, other: ScanStats) -> None:
+        self.files_read += other.files_read
+        self.bytes_read += other.bytes_read
+        self.responses += other.responses
+        self.duplicates += other.duplicates
+        self.torn += other.torn
+        self.skipped.update(other.skipped)
+        self.problems.extend(other.problems)
+
+
+@dataclass
+class FamilyResult:
+    rows: list[Row]
+    cursors: dict[str, Cursor]
+    stats: ScanStats
+
+
+@dataclass
+class Task:
+    files: list[LogFile]
+    metas: list[FileMeta | None]
+    starts: list[Cursor | None]
+    key: bytes
+
+    @property
+    def size(self) -> int:
+        return sum(
+            f.size - (c.offset if c else 0) for f, c in zip(self.files, self.starts, strict=True)
+        )
+
+
+class Scan:
+    """A planned read of a CODEX_HOME: what changed since ``cursors`` (everything, without them).
+
+    ``stats`` holds the discovery's figures at once and the reading's as ``results()`` runs.
+    """
+
+    def __init__(self, codex_home: Path, cursors: dict[str, Cursor] | None = None) -> None:
+        found = discover(codex_home)
+        self.stats = ScanStats(
+            files=len(found.files), collapsed=found.collapsed, problems=found.problems
+        )
+        cursors = cursors or {}
+        todo: list[tuple[LogFile, Cursor | None]] = []
+        for f in found.files:
+            start = _resume_point(f, cursors.get(f.key))
+            if start is not False:
+                todo.append((f, start))
+        self.tasks = _families(todo, hash_key())
+        self.total_bytes = sum(t.size for t in self.tasks)
+
+    def results(
+        self, workers: int | None = None, progress: Callable[[int], None] | None = None
+    ) -> Iterator[FamilyResult]:
+        """Each family's rows and cursors; ``progress(bytes)`` is called as families finish."""
+        workers = workers or os.cpu_count() or 1
+        tasks = sorted(self.tasks, key=lambda t: t.size, reverse=True)
+        if workers > 1 and len(tasks) > 1 and self.total_bytes >= PARALLEL_MIN_BYTES:
+            with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
+                results = pool.map(scan_family, tasks, chunksize=1)
+                yield from self._tally(tasks, results, progress)
+        else:
+            yield from self._tally(tasks, map(scan_family, tasks), progress)
+
+    def _tally(self, tasks, results, progress) -> Iterator[FamilyResult]:
+        for task, result in zip(tasks, results, strict=True):
+            self.stats.merge(result.stats)
+            if progress:
+                progress(task.size)
+            yield result
+
+
+def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
+    """False: nothing new. None: read from the start. A cursor: read on from it."""
+    if cursor is None:
+        return None
+    if f.compressed:
+        # Compressing a synced file changes its size and time, not its content.
+        declared = zst_content_size(f.path)
+        if declared is not None and declared == cursor.offset:
+            return False
+        return cursor
+    if f.size == cursor.offset and f.mtime_ns == cursor.mtime_ns:
+        return False
+    if f.size < cursor.offset:
+        return None  # replaced or truncated: read again; event ids keep the store exact
+    return cursor
+
+
+# -- families -------------------------------------------------------------------------------
+
+
+def read_meta(path: Path) -> FileMeta | None:
+    """The file's own session_meta, from its first usage-bearing line."""
+    for line in LineReader(path, chunk=64 << 10):
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if isinstance(obj, dict) and obj.get("type") == "session_meta":
+            payload = obj.get("payload")
+            if isinstance(payload, dict):
+                return parse_meta(payload, timestamp_ms(obj.get("timestamp")))
+        return None
+    return None
+
+
+def _families(todo: list[tuple[LogFile, Cursor | None]], key: bytes) -> list[Task]:
+    """Group files that may share rows: one lineage (ids, parents, roots) or one start instant."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    metas: list[FileMeta | None] = []
+    for f, cursor in todo:
+        meta = FileMeta(*cursor.parser["meta"]) if cursor else read_meta(f.path)
+        metas.append(meta)
+        node = "f:" + f.key
+        find(node)
+        if meta is None:
+            continue
+        for ident in (meta.thread_id, meta.root_id, meta.parent_id):
+            if ident:
+                union(node, "t:" + ident)
+        if meta.started_ms is not None:
+            union(node, f"s:{meta.started_ms}")
+    groups: dict[str, Task] = {}
+    for (f, cursor), meta in zip(todo, metas, strict=True):
+        task = groups.setdefault(find("f:" + f.key), Task([], [], [], key))
+        task.files.append(f)
+        task.metas.append(meta)
+        task.starts.append(cursor)
+    return list(groups.values())
+
+
+def scan_family(task: Task) -> FamilyResult:
+    """Read the files of one family, parents first; resolve copied rows; count each row once."""
+    stats = ScanStats()
+    cursors: dict[str, Cursor] = {}
+    order = sorted(
+        range(len(task.files)),
+        key=lambda i: (task.metas[i].started_ms or 0) if task.metas[i] else 0,
+    )
+    by_thread = {m.thread_id: m for m in task.metas if m and m.thread_id}
+    totals: dict[str, list[tuple[int, tuple]]] = {}
+    seen: set[str] = set()
+    rows: list[Row] = []
+    for i in order:
+        f, start = task.files[i], task.starts[i]
+        parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
+        reader = LineReader(f.path, start.offset if start else 0)
+        responses = []
+        for line in reader:
+            response = parser.feed(line)
+            if response is not None:
+                responses.append(response)
+        stats.files_read += 1
+        stats.bytes_read += reader.offset - reader.start
+        stats.skipped.update(parser.skipped)
+        if reader.long_lines:
+            stats.skipped["over-long line"] += reader.long_lines
+        if reader.torn:
+            stats.torn += 1
+        if reader.error:
+            stats.problems.append(f"{f.path}: {reader.error}")
+        cursors[f.key] = Cursor(f.size, f.mtime_ns, reader.offset, parser.to_state())
+        meta = parser.meta
+        if meta.thread_id:
+            totals[meta.thread_id] = [(r.ts_ms, r.total) for r in responses if r.total]
+        inherited = _ancestor_totals(meta, by_thread, totals)
+        session = session_hash(_session_id(meta, by_thread, f), task.key)
+        for r in responses:
+            if r.total in inherited:
+                stats.skipped["copied from parent"] += 1
+                continue
+            event_id = event_hash(r.identity, task.key)
+            if event_id in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(event_id)
+            rows.append(
+                (r.ts_ms, r.model, r.input, r.cached, r.output, r.reasoning, event_id, session)
+            )
+    stats.responses = len(rows)
+    return FamilyResult(rows, cursors, stats)
+
+
+def _ancestor_totals(meta: FileMeta, by_thread: dict, totals: dict) -> set[tuple]:
+    """Cumulative vectors the ancestors had reached by the child's start (fork rule 2)."""
+    if not meta.child or meta.started_ms is None:
+        return set()
+    found: set[tuple] = set()
+    parent, hops = meta.parent_id, 0
+    while parent and hops < 32:
+        found.update(total for ts, total in totals.get(parent, ()) if ts <= meta.started_ms)
+        up = by_thread.get(parent)
+        parent, hops = (up.parent_id if up else None), hops + 1
+    return found
+
+
+def _session_id(meta: FileMeta, by_thread: dict, f: LogFile) -> str:
+    """The session a file's usage belongs to: a subagent's belongs to the root of its tree."""
+    if meta.subagent:
+        if meta.root_id:
+            return meta.root_id
+        node, hops = meta, 0
+        while node.subagent and node.parent_id and hops < 32:
+            up = by_thread.get(node.parent_id)
+            if up is None:
+                return node.parent_id
+            node, hops = up, hops + 1
+        return node.thread_id or f.key
+    return meta.thread_id or f.key

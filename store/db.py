@@ -1,0 +1,144 @@
+"""The store: an engine from a URL, the schema kept current, and idempotent record inserts.
+
+``sqlite:///path`` (by default a file in the user's data directory) for one person's machine;
+``postgresql+psycopg://...`` for a shared deployment. The same code serves both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from platformdirs import user_data_dir
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from store.migrations import migrate
+from store.models import Account, Usage
+
+LOCAL_ACCOUNT = "local"
+#: Rows per INSERT: well under SQLite's bound-variable limit (32,766) at 10 columns a row.
+BATCH = 1000
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used; the message says why."""
+
+
+def default_db_url() -> str:
+    env = os.environ.get("CODEXTIME_DB")
+    if env:
+        return env
+    return f"sqlite:///{Path(user_data_dir('codextime')) / 'codextime.db'}"
+
+
+def open_store(url: str | None = None) -> Engine:
+    """An engine on an up-to-date schema."""
+    url = url or default_db_url()
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise StoreError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = sa.create_engine(parsed, **_engine_options(parsed))
+        migrate(engine)
+    except sa.exc.NoSuchModuleError as exc:
+        raise StoreError(f"unsupported database URL: {parsed.render_as_string()}") from exc
+    except sa.exc.OperationalError as exc:
+        raise StoreError(f"cannot open {parsed.render_as_string()}: {exc.orig}") from exc
+    return engine
+
+
+def _engine_options(url: sa.URL) -> dict:
+    if url.get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
+    """The id of the named account, created on first use (the embedded store's owner is 'local')."""
+    with Session(engine) as session:
+        found = session.exec(select(Account).where(Account.name == name)).first()
+        if found is None:
+            found = Account(name=name)
+            session.add(found)
+            session.commit()
+            session.refresh(found)
+        assert found.id is not None
+        return found.id
+
+
+def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
+    """Insert record dicts (the record's fields); return how many were new.
+
+    An (account, event_id) already stored is skipped by the database itself, so a re-sync, a retry
+    or two machines sending the same rows never double a figure.
+    """
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    table = Usage.__table__
+    new = 0
+    with engine.begin() as conn:
+        batch: list[dict] = []
+        for row in rows:
+            batch.append({**row, "account_id": account})
+            if len(batch) >= BATCH:
+                new += _insert(conn, insert, table, batch)
+                batch = []
+        if batch:
+            new += _insert(conn, insert, table, batch)
+    return new
+
+
+def _insert(conn, insert, table, batch: list[dict]) -> int:
+    stmt = (
+        insert(table)
+        .values(batch)
+        .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
+    )
+    return conn.execute(stmt).rowcount
+
+
+def usage_rows(
+    engine: Engine,
+    *,
+    account: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Iterator[tuple]:
+    """Rows as the scanner yields them, optionally one account's; dates bound loosely in UTC."""
+    t = Usage.__table__
+    query = sa.select(
+        t.c.ts,
+        t.c.model,
+        t.c.input,
+        t.c.cached,
+        t.c.output,
+        t.c.reasoning,
+        t.c.event_id,
+        t.c.session,
+    )
+    if account is not None:
+        a = Account.__table__
+        query = query.join(a, a.c.id == t.c.account_id).where(a.c.name == account)
+    # Local days reach at most 14 hours either side of UTC; the report trims exactly.
+    if since is not None:
+        query = query.where(
+            t.c.ts >= datetime(since.year, since.month, since.day, tzinfo=UTC) - timedelta(hours=14)
+        )
+    if until is not None:
+        query = query.where(
+            t.c.ts
+            < datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1, hours=14)
+        )
+    with engine.connect() as conn:
+        for ts, *rest in conn.execution_options(yield_per=10_000).execute(query):
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=UTC)
+            yield (round(ts.timestamp() * 1000), *rest)

@@ -1,0 +1,85 @@
+"""Numbered schema migrations, applied once each and recorded in ``_migrations``.
+
+Each migration states its own DDL (never the current models), so an old store upgrades step by step
+to today's schema without losing a row. A test checks that the migrated schema equals the models.
+Add a change as the next ``mNNN_`` function; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+MIGRATIONS: list[Callable[[Connection], None]] = []
+
+
+def migration(fn: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_accounts_and_usage(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "account",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("leaderboard_opt_in", sa.Boolean, nullable=False),
+        sa.Column("default_label", sa.String(100)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    sa.Table(
+        "usage",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False),
+        sa.Column("ts", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("model", sa.String(100), nullable=False),
+        sa.Column("input", sa.BigInteger, nullable=False),
+        sa.Column("cached", sa.BigInteger, nullable=False),
+        sa.Column("output", sa.BigInteger, nullable=False),
+        sa.Column("reasoning", sa.BigInteger, nullable=False),
+        sa.Column("event_id", sa.String(32), nullable=False),
+        sa.Column("session", sa.String(32), nullable=False),
+        sa.Column("label", sa.String(100)),
+        sa.UniqueConstraint("account_id", "event_id", name="uq_usage_account_event"),
+        sa.Index("ix_usage_account_id", "account_id"),
+        sa.Index("ix_usage_ts", "ts"),
+    )
+    md.create_all(conn)
+
+
+_LOG = sa.Table(
+    "_migrations",
+    sa.MetaData(),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def applied(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("_migrations"):
+            return []
+        return [row[0] for row in conn.execute(sa.select(_LOG.c.name).order_by(_LOG.c.name))]
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Apply what is missing, each in its own transaction; return the names applied now."""
+    done_now = []
+    with engine.begin() as conn:
+        _LOG.create(conn, checkfirst=True)
+    already = set(applied(engine))
+    for fn in MIGRATIONS:
+        if fn.__name__ in already:
+            continue
+        with engine.begin() as conn:
+            fn(conn)
+            conn.execute(_LOG.insert().values(name=fn.__name__, applied_at=datetime.now(UTC)))
+        done_now.append(fn.__name__)
+    return done_now

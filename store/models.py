@@ -1,0 +1,41 @@
+"""The store's tables. The usage table holds exactly the record's fields plus its owner."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    leaderboard_opt_in: bool = Field(default=False)
+    default_label: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Usage(SQLModel, table=True):
+    """One model response of one account; (account, event_id) is what makes syncs idempotent."""
+
+    __tablename__ = "usage"
+    __table_args__ = (UniqueConstraint("account_id", "event_id", name="uq_usage_account_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    ts: datetime = Field(index=True)
+    model: str = Field(max_length=100)
+    input: int = Field(sa_column=Column(BigInteger, nullable=False))
+    cached: int = Field(sa_column=Column(BigInteger, nullable=False))
+    output: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reasoning: int = Field(sa_column=Column(BigInteger, nullable=False))
+    event_id: str = Field(max_length=32)
+    session: str = Field(max_length=32)
+    label: str | None = Field(default=None, max_length=100)
