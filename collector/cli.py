@@ -21,7 +21,7 @@ from collector.discover import CodexHomeError, default_codex_home
 from collector.record import record_from_row
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import FamilyResult, Scan, ScanStats
-from collector.sync import state_path, sync
+from collector.sync import SyncResult, state_path, store_sink, sync
 
 app = typer.Typer(
     help="Private, exact usage analytics for the OpenAI Codex CLI.",
@@ -179,8 +179,9 @@ def _show(data: dict, period: str, *, json: bool, demo: bool) -> None:
 def _table(data: dict, period: str) -> Table:
     list_key, row_key = PERIODS[period]
     title = {"daily": "Day", "weekly": "Week of", "monthly": "Month", "session": "Session"}[period]
+    unit = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session"}[period]
     table = Table(
-        title=f"Codex token usage by {period.removesuffix('ly').replace('dai', 'day')} ({data['timezone']})",
+        title=f"Codex token usage by {unit} ({data['timezone']})",
         caption="Cached is part of input and reasoning part of output; total = input + output.",
     )
     table.add_column(title)
@@ -279,17 +280,12 @@ def sync_command(
         )
 
 
-def _sync_into_store(home: Path, db: str | None, label: str | None):
-    from store.db import account_id, default_db_url, insert_usage, open_store
+def _sync_into_store(home: Path, db: str | None, label: str | None) -> SyncResult:
+    from store.db import account_id, default_db_url, open_store
 
     url = db or default_db_url()
     engine = open_store(url)
-    account = account_id(engine)
-    label = label or (DEMO_LABEL if _is_demo(home) else None)
-
-    def sink(rows) -> int:
-        return insert_usage(engine, account, (record_from_row(r, label).model_dump() for r in rows))
-
+    sink = store_sink(engine, account_id(engine), label or (DEMO_LABEL if _is_demo(home) else None))
     with _progress("Syncing") as update:
         return sync(home, sink, state_path(home, url), progress=update)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 from platformdirs import user_state_dir
 
+from collector.record import record_from_row
 from collector.scan import Cursor, Row, Scan, ScanStats
 
 #: Takes a family's rows, returns how many were new to the destination; raises if not stored.
@@ -32,6 +33,16 @@ class SyncResult:
     sent: int
     new: int
     stats: ScanStats
+
+
+def store_sink(engine, account: int, label: str | None) -> Sink:
+    """A sink into a store: rows become records (the allow-list) and are inserted idempotently."""
+    from store.db import insert_usage
+
+    def sink(rows: list[Row]) -> int:
+        return insert_usage(engine, account, (record_from_row(r, label).model_dump() for r in rows))
+
+    return sink
 
 
 def state_path(codex_home: Path, destination: str) -> Path:

@@ -101,8 +101,9 @@ def _insert(conn, insert, table, batch: list[dict]) -> int:
         insert(table)
         .values(batch)
         .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
+        .returning(table.c.id)  # rowcount is unreliable here across drivers; RETURNING is not
     )
-    return conn.execute(stmt).rowcount
+    return len(conn.execute(stmt).all())
 
 
 def usage_rows(

@@ -1,0 +1,64 @@
+"""Shared fixtures: an isolated user environment, and a store on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get(
+    "CODEXTIME_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_PG = os.environ.get("CODEXTIME_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path, monkeypatch):
+    """Never touch the real ~/.codex, data folder or sync state of whoever runs the tests."""
+    for var in ("XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(tmp_path / "user" / var.lower()))
+    monkeypatch.setenv("HOME", str(tmp_path / "user" / "home"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "user" / "no-codex-home"))
+    for var in ("CODEXTIME_DB", "CODEXTIME_HASH_KEY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def _postgres_available() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure to connect means: not available here
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+_PG_PROBLEM = _postgres_available()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path):
+    """A fresh, empty store URL, once on SQLite and once on PostgreSQL (own schema per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if _PG_PROBLEM:
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required here but unavailable: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL runs skipped: no server at {PG_URL} ({_PG_PROBLEM})")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield (
+        sa.make_url(PG_URL)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

@@ -1,0 +1,97 @@
+"""The store on SQLite and PostgreSQL: migrations, idempotent inserts, reading rows back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from collector.record import RECORD_FIELDS
+from store.db import StoreError, account_id, insert_usage, open_store, usage_rows
+from store.migrations import MIGRATIONS, applied, migrate
+from store.models import Usage
+
+
+def record(n: int, **over) -> dict:
+    base = dict(
+        ts=datetime(2026, 3, 1, 12, 0, n, 123000, tzinfo=UTC),
+        model="gpt-5.4",
+        input=1000 + n,
+        cached=100,
+        output=50,
+        reasoning=10,
+        event_id=f"{n:032x}",
+        session="ab" * 16,
+        label=None,
+    )
+    return {**base, **over}
+
+
+def test_usage_table_holds_exactly_the_record_fields():
+    assert [c.name for c in Usage.__table__.columns] == ["id", "account_id", *RECORD_FIELDS]
+
+
+def test_migrations_build_the_schema_the_models_describe(store_url):
+    engine = open_store(store_url)
+    assert applied(engine) == [fn.__name__ for fn in MIGRATIONS]
+    inspector = sa.inspect(engine)
+    for table in (Usage.__table__, sa.Table("account", Usage.metadata)):
+        columns = {c["name"]: c for c in inspector.get_columns(table.name)}
+        assert set(columns) == {c.name for c in table.columns}
+        for col in table.columns:
+            assert columns[col.name]["nullable"] == col.nullable, (table.name, col.name)
+    uniques = {tuple(u["column_names"]) for u in inspector.get_unique_constraints("usage")}
+    assert ("account_id", "event_id") in uniques
+    assert migrate(engine) == []  # a second run applies nothing
+    engine.dispose()
+
+
+def test_inserts_are_idempotent_per_account(store_url):
+    engine = open_store(store_url)
+    me, other = account_id(engine, "me"), account_id(engine, "other")
+    assert account_id(engine, "me") == me
+    assert insert_usage(engine, me, [record(1), record(2), record(3)]) == 3
+    assert insert_usage(engine, me, [record(1), record(2), record(3)]) == 0
+    assert insert_usage(engine, me, [record(3), record(4)]) == 1
+    # The same response in another account is that account's own row.
+    assert insert_usage(engine, other, [record(1)]) == 1
+    mine = list(usage_rows(engine, account="me"))
+    assert len(mine) == 4
+    assert sum(r[2] for r in mine) == 1001 + 1002 + 1003 + 1004
+    assert len(list(usage_rows(engine))) == 5
+    engine.dispose()
+
+
+def test_large_batches_and_exact_timestamps(store_url):
+    engine = open_store(store_url)
+    me = account_id(engine)
+    rows = [record(i % 60, event_id=f"{i:032x}") for i in range(2500)]
+    assert insert_usage(engine, me, rows) == 2500
+    back = sorted(usage_rows(engine))
+    assert back[0][0] == round(
+        datetime(2026, 3, 1, 12, 0, 0, 123000, tzinfo=UTC).timestamp() * 1000
+    )
+    assert len(back) == 2500
+    engine.dispose()
+
+
+def test_usage_rows_date_bounds_are_loose_enough_for_any_zone(store_url):
+    from datetime import date
+
+    engine = open_store(store_url)
+    me = account_id(engine)
+    insert_usage(engine, me, [record(1, ts=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))])
+    # 23:30 UTC on 1 March is 2 March in Tokyo: a query for 2 March must still return it.
+    assert len(list(usage_rows(engine, since=date(2026, 3, 2), until=date(2026, 3, 2)))) == 1
+    assert len(list(usage_rows(engine, since=date(2026, 3, 4)))) == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [("not a url", "not a database URL"), ("nosuchdb://x", "unsupported database URL")],
+)
+def test_bad_store_urls_are_explained(url, message):
+    with pytest.raises(StoreError, match=message):
+        open_store(url)
