@@ -73,12 +73,18 @@ def main() -> None:
 
 @contextmanager
 def _clean_errors() -> Iterator[None]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from store.db import StoreError
 
     try:
         yield
     except (Failure, CodexHomeError, ReportError, StoreError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        err.print(f"[red]error:[/red] the store failed: {detail}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -108,7 +114,7 @@ def _is_demo(home: Path) -> bool:
 
 def _warn_problems(stats: ScanStats) -> None:
     for problem in stats.problems:
-        err.print(f"[yellow]warning:[/yellow] {problem}")
+        err.print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
 
 
 def _read(plan: Scan) -> Iterator[FamilyResult]:

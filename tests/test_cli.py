@@ -1,0 +1,165 @@
+"""The command line: help everywhere, the report JSON contract, one-line errors, quiet pipes."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from collector.cli import app
+from tests.rollout import meta, session_path, token_count, turn, usage, write
+
+runner = CliRunner()
+COMMANDS = sorted(get_command(app).commands)
+SID = "019a152d-35a0-72a0-91db-8ebe37fac69e"
+
+
+@pytest.fixture
+def home(tmp_path):
+    """Two responses: 23:30 UTC on 1 Nov (2 Nov in Tokyo) and 10:00 UTC on 3 Nov (a Monday)."""
+    home = tmp_path / "codex"
+    a, b = usage(1000, 600, 200, 50), usage(3000, 1000, 500, 100)
+    total_b = usage(4000, 1600, 700, 150)
+    write(
+        session_path(home, "2025-11-02T00-29-00", SID),
+        [
+            meta(ts="2025-11-01T23:29:00.000Z"),
+            turn("2025-11-01T23:29:01.000Z", model="gpt-5-codex"),
+            token_count("2025-11-01T23:30:00.000Z", a, a),
+            turn("2025-11-03T10:00:00.000Z", model="gpt-5.1-codex"),
+            token_count("2025-11-03T10:00:05.000Z", total_b, b),
+        ],
+    )
+    return home
+
+
+def report(home, *args) -> dict:
+    result = runner.invoke(app, ["report", *args, "--codex-home", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    return orjson.loads(result.stdout)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and len(result.output) > 200
+
+
+def test_daily_json_contract(home):
+    data = report(home, "daily", "--timezone", "UTC")
+    assert [d["date"] for d in data["days"]] == ["2025-11-01", "2025-11-03"]
+    first = data["days"][0]
+    assert {k: first[k] for k in ("input", "cached", "output", "reasoning", "total")} == {
+        "input": 1000,
+        "cached": 600,
+        "output": 200,
+        "reasoning": 50,
+        "total": 1200,
+    }
+    assert first["models"]["gpt-5-codex"]["total"] == 1200
+    assert data["totals"]["total"] == 1200 + 3500
+    assert data["totals"]["input"] == 4000
+
+
+def test_days_are_cut_in_the_chosen_zone(home):
+    tokyo = report(home, "daily", "--timezone", "Asia/Tokyo")
+    assert [d["date"] for d in tokyo["days"]] == ["2025-11-02", "2025-11-03"]
+    assert (
+        report(home, "daily", "--timezone", "UTC", "--since", "2025-11-02")["totals"]["input"]
+        == 3000
+    )
+    assert (
+        report(home, "daily", "--timezone", "Asia/Tokyo", "--until", "20251102")["totals"]["input"]
+        == 1000
+    )
+
+
+def test_weekly_monthly_and_session_shapes(home):
+    weeks = report(home, "weekly", "--timezone", "UTC")["weeks"]
+    assert [w["week"] for w in weeks] == ["2025-10-27", "2025-11-03"]  # Mondays
+    months = report(home, "monthly", "--timezone", "UTC")["months"]
+    assert [(m["month"], m["total"]) for m in months] == [("2025-11", 4700)]
+    sessions = report(home, "session", "--timezone", "UTC")["sessions"]
+    assert len(sessions) == 1
+    assert len(sessions[0]["session"]) == 32 and SID not in sessions[0]["session"]
+    assert sessions[0]["first"] == "2025-11-01T23:30:00.000Z"
+    assert set(sessions[0]["models"]) == {"gpt-5-codex", "gpt-5.1-codex"}
+
+
+def test_report_from_a_store_matches_the_logs(home, tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert runner.invoke(app, ["sync", "--codex-home", str(home), "--db", db]).exit_code == 0
+    from_store = runner.invoke(app, ["report", "daily", "--db", db, "--json", "--timezone", "UTC"])
+    assert orjson.loads(from_store.stdout) == report(home, "daily", "--timezone", "UTC")
+
+
+def test_table_output(home):
+    result = runner.invoke(app, ["report", "daily", "--codex-home", str(home), "--timezone", "UTC"])
+    assert result.exit_code == 0
+    assert "2025-11-03" in result.output and "4,700" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["report", "daily", "--codex-home", "/no/such/folder"], "does not exist"),
+        (["report", "daily", "--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["report", "daily", "--since", "yesterday"], "not a date"),
+        (["report", "daily", "--since", "2025-11-03", "--until", "2025-11-01"], "after"),
+        (["report", "daily", "--db", "nonsense"], "not a database URL"),
+        (["sync", "--codex-home", "/no/such/folder"], "does not exist"),
+        (["scan", "--codex-home", "/no/such/folder"], "does not exist"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(home, args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_file_as_codex_home_is_explained(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    result = runner.invoke(app, ["scan", "--codex-home", str(f)])
+    assert result.exit_code == 2 and "not a directory" in result.output
+
+
+def test_sync_is_quiet_when_not_on_a_terminal(home, tmp_path):
+    result = runner.invoke(
+        app, ["sync", "--codex-home", str(home), "--db", f"sqlite:///{tmp_path / 's.db'}"]
+    )
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_scan_summary_says_what_was_skipped(home):
+    result = runner.invoke(app, ["scan", "--codex-home", str(home)])
+    assert result.exit_code == 0
+    assert "Records: 2 model responses" in result.output
+
+
+def test_demo_then_report_is_marked_as_demo(tmp_path):
+    out = tmp_path / "demo-home"
+    made = runner.invoke(app, ["demo", "--out", str(out), "--days", "5"])
+    assert made.exit_code == 0, made.output
+    table = runner.invoke(app, ["report", "daily", "--codex-home", str(out)])
+    assert "DEMO DATA" in table.output
+    records = orjson.loads(runner.invoke(app, ["scan", "--json", "--codex-home", str(out)]).stdout)
+    assert records["records"] and {r["label"] for r in records["records"]} == {"demo"}
+
+
+def test_demo_refuses_to_write_into_a_folder_that_is_not_a_demo(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "mine")])
+    assert result.exit_code == 2 and (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_start_uses_a_marked_demo_set_when_there_are_no_logs():
+    result = runner.invoke(app, ["start"])
+    assert result.exit_code == 0, result.output
+    assert "DEMO" in result.output
+    assert "Total" in result.output
