@@ -13,6 +13,7 @@ from typing import Annotated
 import orjson
 import typer
 from platformdirs import user_data_dir
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -22,6 +23,7 @@ from collector.record import record_from_row
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import FamilyResult, Scan, ScanStats
 from collector.sync import SyncResult, state_path, store_sink, sync
+from store.pricing import RatesError, load_rates
 
 app = typer.Typer(
     help="Private, exact usage analytics for the OpenAI Codex CLI.",
@@ -63,6 +65,17 @@ DbUrl = Annotated[
 ]
 
 
+RatesPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--rates",
+        help="Your own rate table (CSV, same columns as rates.csv) [default: $CODEXTIME_RATES or "
+        "the project's rates.csv].",
+        show_default=False,
+    ),
+]
+
+
 class Failure(Exception):
     """A problem to report in one line, with no traceback."""
 
@@ -79,7 +92,7 @@ def _clean_errors() -> Iterator[None]:
 
     try:
         yield
-    except (Failure, CodexHomeError, ReportError, StoreError) as exc:
+    except (Failure, CodexHomeError, ReportError, StoreError, RatesError) as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
     except SQLAlchemyError as exc:
@@ -150,14 +163,19 @@ def report(
     since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    rates: RatesPath = None,
 ) -> None:
-    """Token usage per day, week, month or session, from the logs or from a store (--db)."""
+    """Token usage per day, week, month or session, from the logs or from a store (--db).
+
+    Each row also shows its API-equivalent: the tokens priced at published API list rates. That is
+    an estimate for a sense of scale, not a bill and not an official price.
+    """
     with _clean_errors():
         zone = resolve_zone(timezone)
         first, last = parse_day(since), parse_day(until)
         if first and last and first > last:
             raise Failure("--since is after --until")
-        rep = Report(period.value, zone, first, last)
+        rep = Report(period.value, zone, first, last, load_rates(rates))
         demo = False
         if db:
             from store.db import open_store, usage_rows
@@ -183,32 +201,73 @@ def _show(data: dict, period: str, *, json: bool, demo: bool) -> None:
 
 
 def _table(data: dict, period: str) -> Table:
+    """Periods as rows with one dim sub-row per model, totals last, notes on the estimate below."""
     list_key, row_key = PERIODS[period]
     title = {"daily": "Day", "weekly": "Week of", "monthly": "Month", "session": "Session"}[period]
     unit = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session"}[period]
+    # Exact figures need a wide terminal; a narrow one gets K/M/B (--json is always exact).
+    compact = out.width < 120
+    notes = ["Cached is part of input and reasoning part of output; total = input + output."]
+    if "api_equivalent" in data:
+        checked = data["api_equivalent"]["last_checked"]
+        span = (
+            checked["newest"]
+            if checked["oldest"] == checked["newest"]
+            else (f"{checked['oldest']} to {checked['newest']}")
+        )
+        notes.append(
+            f"API-equivalent (estimate): tokens priced at published API list rates, last checked "
+            f"{span}. Not a bill, not an official price."
+        )
+    if data.get("unpriced"):
+        listed = ", ".join(f"{m} ({n:,} tokens)" for m, n in data["unpriced"].items())
+        notes.append(f"* Not priced (no published rate): {listed}.")
+    if compact and data["totals"]["total"] >= 10_000:
+        notes.append("Rounded to fit the terminal: --json or a wider window gives exact figures.")
     table = Table(
         title=f"Codex token usage by {unit} ({data['timezone']})",
-        caption="Cached is part of input and reasoning part of output; total = input + output.",
+        caption="\n".join(notes),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
-    table.add_column(title)
-    if period == "session":
-        table.add_column("Last active UTC")
-    table.add_column("Models")
+    table.add_column(title, no_wrap=True)
+    with_last = period == "session" and not compact
+    if with_last:
+        table.add_column("Last active UTC", no_wrap=True)
     for name in ("Input", "Cached", "Output", "Reasoning", "Total"):
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("API-equivalent\n(estimate)", justify="right", no_wrap=True)
+    unpriced = set(data.get("unpriced", ()))
 
-    def figures(row: dict) -> list[str]:
+    def figures(row: dict, models: set[str]) -> list[str]:
         keys = ("input", "cached", "output", "reasoning", "total")
-        return [f"{row[k]:,}" for k in keys]
+        usd = row.get("api_equivalent_usd")
+        money = "-" if usd is None else f"${usd:,.2f}"
+        if unpriced & models:
+            money += "*"
+        return [*(_count(row[k], compact) for k in keys), money]
 
     for row in data[list_key]:
         label = row[row_key][:8] if period == "session" else row[row_key]
-        extra = [row["last"][:16].replace("T", " ")] if period == "session" else []
-        table.add_row(label, *extra, ", ".join(row["models"]), *figures(row))
+        last = [row["last"][:16].replace("T", " ")] if with_last else []
+        table.add_row(label, *last, *figures(row, set(row["models"])), style="bold")
+        for model, sub in row["models"].items():
+            pad = [""] if with_last else []
+            table.add_row(f"  {model}", *pad, *figures(sub, {model}), style="dim")
     table.add_section()
-    pad = [""] if period == "session" else []
-    table.add_row("Total", *pad, "", *figures(data["totals"]), style="bold")
+    pad = [""] if with_last else []
+    table.add_row("Total", *pad, *figures(data["totals"], set(unpriced)), style="bold")
     return table
+
+
+def _count(n: int, compact: bool) -> str:
+    if not compact or n < 10_000:
+        return f"{n:,}"
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= size:
+            return f"{n / size:,.{2 if n < size * 100 else 1}f}{unit}"
+    return f"{n:,}"
 
 
 # -- scan -----------------------------------------------------------------------------------
@@ -346,6 +405,6 @@ def start(
         err.print(f"Synced {result.new:,} new records from {home}.")
         from store.db import open_store, usage_rows
 
-        rep = Report("daily", resolve_zone(None))
+        rep = Report("daily", resolve_zone(None), rates=load_rates())
         rep.add_rows(usage_rows(open_store(db)))
     _show(rep.to_json(), "daily", json=False, demo=_is_demo(home))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tzlocal
 
 from collector.record import iso_utc
+from store.pricing import NOTICE, RateTable
 
 PERIODS = {
     "daily": ("days", "date"),
@@ -55,8 +57,16 @@ def parse_day(text: str | None) -> date | None:
     raise ReportError(f"not a date: {text!r} (use YYYY-MM-DD)")
 
 
-def empty_tokens() -> dict[str, int]:
-    return {"input": 0, "cached": 0, "output": 0, "reasoning": 0, "total": 0, "responses": 0}
+def empty_tokens() -> dict:
+    return {
+        "input": 0,
+        "cached": 0,
+        "output": 0,
+        "reasoning": 0,
+        "total": 0,
+        "responses": 0,
+        "api_equivalent_usd": None,
+    }
 
 
 class Report:
@@ -68,6 +78,7 @@ class Report:
         zone: ZoneInfo,
         since: date | None = None,
         until: date | None = None,
+        rates: RateTable | None = None,
     ) -> None:
         if period not in PERIODS:
             raise ReportError(f"unknown period {period!r} (one of {', '.join(PERIODS)})")
@@ -75,8 +86,10 @@ class Report:
         self.zone = zone
         self.since = since
         self.until = until
+        self.rates = rates
+        self._unpriced: dict[str, int] = {}
         self._days: dict[int, date] = {}  # UTC quarter hour -> local day
-        # period key -> model -> [input, cached, output, reasoning, responses]
+        # period key -> model -> [input, cached, output, reasoning, responses, usd or None]
         self._cells: dict[str, dict[str, list[int]]] = defaultdict(dict)
         self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
 
@@ -116,15 +129,21 @@ class Report:
             else:
                 span[0] = min(span[0], ts_ms)
                 span[1] = max(span[1], ts_ms)
+        # Priced per request: a long-context surcharge depends on each request's own input.
+        usd = self.rates.cost(model, input, cached, output) if self.rates else None
+        if self.rates and usd is None:
+            self._unpriced[model] = self._unpriced.get(model, 0) + input + output
         cell = self._cells[key].get(model)
         if cell is None:
-            self._cells[key][model] = [input, cached, output, reasoning, responses]
+            self._cells[key][model] = [input, cached, output, reasoning, responses, usd]
         else:
             cell[0] += input
             cell[1] += cached
             cell[2] += output
             cell[3] += reasoning
             cell[4] += responses
+            if usd is not None:
+                cell[5] += usd
 
     def add_rows(self, rows) -> None:
         """Rows as the scanner yields them (``collector.scan.Row``)."""
@@ -152,11 +171,23 @@ class Report:
             rows.append(row)
         rows.sort(key=lambda r: r["first"] if self.period == "session" else r[row_key])
         totals["models"] = dict(sorted(total_models.items()))
-        return {list_key: rows, "totals": totals, "timezone": self.zone.key}
+        document = {list_key: rows, "totals": totals, "timezone": self.zone.key}
+        if self.rates:
+            _round_usd([*rows, totals, *totals["models"].values()])
+            for row in rows:
+                _round_usd(row["models"].values())
+            oldest, newest = self.rates.checked
+            document["unpriced"] = dict(sorted(self._unpriced.items()))
+            document["api_equivalent"] = {
+                "note": NOTICE,
+                "rates": Path(self.rates.source).name,
+                "last_checked": {"oldest": oldest.isoformat(), "newest": newest.isoformat()},
+            }
+        return document
 
 
-def _figures(cell: list[int]) -> dict[str, int]:
-    inp, cached, out, reasoning, responses = cell
+def _figures(cell: list) -> dict:
+    inp, cached, out, reasoning, responses, usd = cell
     return {
         "input": inp,
         "cached": cached,
@@ -164,12 +195,24 @@ def _figures(cell: list[int]) -> dict[str, int]:
         "reasoning": reasoning,
         "total": inp + out,
         "responses": responses,
+        "api_equivalent_usd": usd,
     }
 
 
 def _accumulate(into: dict, figures: dict) -> None:
     for key in ("input", "cached", "output", "reasoning", "total", "responses"):
         into[key] += figures[key]
+    if figures["api_equivalent_usd"] is not None:
+        into["api_equivalent_usd"] = (into["api_equivalent_usd"] or 0.0) + figures[
+            "api_equivalent_usd"
+        ]
+
+
+def _round_usd(items) -> None:
+    """Cents are what matter; six decimals keep sums of small requests honest."""
+    for item in items:
+        if item["api_equivalent_usd"] is not None:
+            item["api_equivalent_usd"] = round(item["api_equivalent_usd"], 6)
 
 
 def _iso(ts_ms: int) -> str:
