@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
 from collector.record import record_from_row
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
@@ -330,13 +332,42 @@ def _print_summary(home: Path, stats: ScanStats) -> None:
 def sync_command(
     codex_home: CodexHome = None,
     db: DbUrl = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            help="Ingest server URL [default: $CODEXTIME_SERVER or the one `login` saved]; "
+            "without one, records go to the store (--db).",
+            show_default=False,
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Token for the server [default: $CODEXTIME_TOKEN or the one `login` saved].",
+            show_default=False,
+        ),
+    ] = None,
     label: Annotated[
-        str | None, typer.Option(help="Name this machine or seat on every record sent.")
+        str | None,
+        typer.Option(
+            help="Name this machine or seat on every record sent [default: $CODEXTIME_LABEL].",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
-    """Send new usage records to the store; only bytes added since the last sync are read."""
+    """Send new usage records to the store or to a server.
+
+    Only bytes added since the last sync are read, and a record the destination already has is
+    never stored twice.
+    """
     with _clean_errors():
-        result = _sync_into_store(_home(codex_home), db, label)
+        home = _home(codex_home)
+        label = setting("label", label) or (DEMO_LABEL if _is_demo(home) else None)
+        server = None if db else setting("server", server)
+        if server:
+            result = _sync_to_server(home, server, setting("token", token), label)
+        else:
+            result = _sync_into_store(home, db, label)
     _warn_problems(result.stats)
     if err.is_terminal:
         err.print(
@@ -353,6 +384,143 @@ def _sync_into_store(home: Path, db: str | None, label: str | None) -> SyncResul
     sink = store_sink(engine, account_id(engine), label or (DEMO_LABEL if _is_demo(home) else None))
     with _progress("Syncing") as update:
         return sync(home, sink, state_path(home, url), progress=update)
+
+
+def _sync_to_server(home: Path, server: str, token: str | None, label: str | None) -> SyncResult:
+    from collector.upload import HttpSink, UploadError
+
+    if not token:
+        raise Failure(f"no token for {server}: run `codextime login --server {server}`")
+    # One cursor file per server and account: another account on the same server starts afresh.
+    destination = f"{server.rstrip('/')}#{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+    with _progress("Uploading") as update:
+        try:
+            return sync(
+                home,
+                HttpSink(server, token, label=label),
+                state_path(home, destination),
+                progress=update,
+            )
+        except UploadError as exc:
+            raise Failure(str(exc)) from None
+
+
+@app.command()
+def login(
+    server: Annotated[str, typer.Option(help="The ingest server's URL.")],
+    name: Annotated[
+        str | None, typer.Option(help="Sign up with this display name (open servers only).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Use a token the server's operator gave you.")
+    ] = None,
+) -> None:
+    """Connect this machine to an ingest server: sign up, or paste a token; saved for `sync`."""
+    import httpx
+
+    with _clean_errors():
+        base = server.rstrip("/")
+        if not (name or token):
+            token = typer.prompt("Token (from the server's operator)", hide_input=True)
+        try:
+            if token:
+                me = httpx.get(
+                    f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+                )
+                if me.status_code == 401:
+                    raise Failure(f"{base} does not know this token")
+                me.raise_for_status()
+                who = me.json()["name"]
+            else:
+                made = httpx.post(f"{base}/api/v1/accounts", json={"name": name}, timeout=30)
+                if made.status_code in (403, 409, 422):
+                    raise Failure(f"{base} refused the sign-up: {made.json().get('detail')}")
+                made.raise_for_status()
+                token, who = made.json()["token"], made.json()["name"]
+        except httpx.HTTPError as exc:
+            raise Failure(f"cannot reach {base}: {exc}") from None
+        path = save_config({"server": base, "token": token})
+    out.print(f"Logged in to {base} as {who}. Saved in {path} (readable by you only).")
+    out.print("`codextime sync` now sends your usage there.")
+
+
+# -- server side ----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    db: DbUrl = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    open_signup: Annotated[
+        bool, typer.Option("--open-signup", help="Let anyone create an account over HTTP.")
+    ] = False,
+    rate_limit: Annotated[int, typer.Option(help="Requests per minute and token.")] = 600,
+) -> None:
+    """Run the ingest service (FastAPI); its API docs are at /docs."""
+    import logging
+
+    import uvicorn
+
+    from store.api import create_app
+    from store.db import default_db_url
+    from store.settings import ServerSettings
+
+    with _clean_errors():
+        settings = ServerSettings(
+            db_url=db or default_db_url(), open_signup=open_signup, rate_limit_per_minute=rate_limit
+        )
+        api = create_app(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Our own request log names no token and no body; uvicorn's access log is off.
+    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")
+
+
+account_app = typer.Typer(help="Manage accounts and tokens of a store (for server operators).")
+app.add_typer(account_app, name="account")
+
+
+@account_app.command("create")
+def account_create(name: Annotated[str, typer.Argument(help="Display name.")], db: DbUrl = None):
+    """Create an account and print its first token (shown only this once)."""
+    from store.accounts import AccountError, create_account
+    from store.db import open_store
+
+    with _clean_errors():
+        try:
+            account_id, token = create_account(open_store(db), name)
+        except AccountError as exc:
+            raise Failure(str(exc)) from None
+    out.print(f"Account {name!r} (id {account_id}). Its token, shown only now:")
+    print(token)
+
+
+@account_app.command("token")
+def account_token(name: Annotated[str, typer.Argument(help="Display name.")], db: DbUrl = None):
+    """Print a new token for an existing account (shown only this once)."""
+    from store.accounts import AccountError, issue_token
+    from store.db import open_store
+
+    with _clean_errors():
+        try:
+            token = issue_token(open_store(db), name)
+        except AccountError as exc:
+            raise Failure(str(exc)) from None
+    print(token)
+
+
+@account_app.command("revoke")
+def account_revoke(name: Annotated[str, typer.Argument(help="Display name.")], db: DbUrl = None):
+    """Revoke every token of an account at once."""
+    from store.accounts import AccountError, revoke_tokens
+    from store.db import open_store
+
+    with _clean_errors():
+        try:
+            count = revoke_tokens(open_store(db), name)
+        except AccountError as exc:
+            raise Failure(str(exc)) from None
+    out.print(f"Revoked {count} token(s) of {name!r}.")
 
 
 # -- demo and quick start -------------------------------------------------------------------

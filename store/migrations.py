@@ -54,6 +54,23 @@ def m001_accounts_and_usage(conn: Connection) -> None:
     md.create_all(conn)
 
 
+@migration
+def m002_api_tokens(conn: Connection) -> None:
+    md = sa.MetaData()
+    sa.Table("account", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "api_token",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False),
+        sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True)),
+        sa.Index("ix_api_token_account_id", "account_id"),
+    )
+    md.tables["api_token"].create(conn)
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

@@ -39,3 +39,15 @@ class Usage(SQLModel, table=True):
     event_id: str = Field(max_length=32)
     session: str = Field(max_length=32)
     label: str | None = Field(default=None, max_length=100)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of an account. Only its SHA-256 digest is stored, never the token."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=_now)
+    revoked_at: datetime | None = Field(default=None)

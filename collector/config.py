@@ -1,0 +1,52 @@
+"""The collector's own settings: flags first, then the environment, then the config file.
+
+The config file (written by ``codextime login``) lives in the user's config folder with mode 0600,
+since it holds a token.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+from platformdirs import user_config_dir
+
+ENV = {"server": "CODEXTIME_SERVER", "token": "CODEXTIME_TOKEN", "label": "CODEXTIME_LABEL"}
+
+
+def config_path() -> Path:
+    return Path(user_config_dir("codextime")) / "config.json"
+
+
+def load_config() -> dict:
+    try:
+        data = orjson.loads(config_path().read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_config(changes: dict) -> Path:
+    """Merge ``changes`` into the config file, readable by its owner only."""
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {**load_config(), **changes}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def setting(name: str, flag: str | None) -> str | None:
+    """A setting's value: the flag, else its environment variable, else the config file."""
+    if flag:
+        return flag
+    env = os.environ.get(ENV[name])
+    if env:
+        return env
+    value = load_config().get(name)
+    return value if isinstance(value, str) and value else None

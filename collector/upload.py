@@ -1,0 +1,101 @@
+"""Sending records to an ingest server: gzip batches, retries with backoff, nothing lost.
+
+A batch counts as sent only when the server has answered with how many records were new; the sync
+cursor moves after that, never before. A retried batch that the server had in fact stored is
+harmless: the server keeps each (account, event_id) once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+from collections.abc import Callable
+
+import httpx
+import orjson
+
+from collector.record import record_from_row
+from collector.scan import Row
+
+USER_AGENT = "codextime-collector"
+BATCH = int(os.environ.get("CODEXTIME_UPLOAD_BATCH", "2000"))
+
+
+class UploadError(Exception):
+    """The server refused the records or could not be reached; the message says which."""
+
+
+class HttpSink:
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        *,
+        label: str | None = None,
+        client: httpx.Client | None = None,
+        batch: int = BATCH,
+        retries: int = 6,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.url = server.rstrip("/") + "/api/v1/usage"
+        self.headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip",
+            "User-Agent": USER_AGENT,
+        }
+        self.label = label
+        self.client = client or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0))
+        self.batch = max(1, batch)
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+
+    def __call__(self, rows: list[Row]) -> int:
+        new = 0
+        for start in range(0, len(rows), self.batch):
+            chunk = rows[start : start + self.batch]
+            new += self._send(
+                [record_from_row(r, self.label).model_dump(mode="json") for r in chunk]
+            )
+        return new
+
+    def _send(self, records: list[dict]) -> int:
+        body = gzip.compress(orjson.dumps({"records": records}), compresslevel=6)
+        problem = "no answer"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.sleep(min(self.backoff * 2 ** (attempt - 1), 30.0))
+            try:
+                response = self.client.post(self.url, content=body, headers=self.headers)
+            except httpx.TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                continue
+            code = response.status_code
+            if code == 200:
+                return int(response.json()["new"])
+            if code == 413 and len(records) > 1:
+                half = len(records) // 2
+                return self._send(records[:half]) + self._send(records[half:])
+            if code == 429 or code >= 500:
+                problem = f"HTTP {code}"
+                retry_after = response.headers.get("Retry-After", "")
+                if code == 429 and retry_after.isdigit():
+                    self.sleep(min(int(retry_after), 60))
+                continue
+            if code == 401:
+                raise UploadError("the server refused the token (401); run `codextime login` again")
+            raise UploadError(f"the server refused the records (HTTP {code}): {_detail(response)}")
+        raise UploadError(
+            f"{self.url} did not accept the records after {self.retries + 1} tries ({problem})"
+        )
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return response.text[:200]
+    return str(detail)[:300]

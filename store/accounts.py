@@ -1,0 +1,133 @@
+"""Accounts and their bearer tokens.
+
+A token is shown once, when it is made; the store keeps only its SHA-256 digest. Looking a token up
+by its digest means the database never sees the token, and the final comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from store.models import Account, ApiToken, Usage
+
+TOKEN_PREFIX = "ctk_"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,48}[A-Za-z0-9_.\-]?$")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be met; the message says why."""
+
+
+def check_name(name: str) -> str:
+    name = name.strip()
+    if not NAME.match(name):
+        raise AccountError(
+            "a name has 1 to 50 letters, digits, spaces, '.', '_' or '-', starting with a letter "
+            "or digit"
+        )
+    return name
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_account(engine: Engine, name: str) -> tuple[int, str]:
+    """A new account and its first token (the only time the token is seen)."""
+    name = check_name(name)
+    with Session(engine) as session:
+        if session.exec(select(Account).where(Account.name == name)).first():
+            raise AccountError(f"the name {name!r} is taken")
+        account = Account(name=name)
+        session.add(account)
+        try:
+            session.commit()
+        except sa.exc.IntegrityError:
+            raise AccountError(f"the name {name!r} is taken") from None
+        session.refresh(account)
+        assert account.id is not None
+        return account.id, _issue(session, account.id)
+
+
+def issue_token(engine: Engine, name: str) -> str:
+    """Another token for an existing account (a new machine, or after revoking)."""
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.name == name)).first()
+        if account is None or account.id is None:
+            raise AccountError(f"no account named {name!r}")
+        return _issue(session, account.id)
+
+
+def _issue(session: Session, account_id: int) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(account_id=account_id, token_sha256=token_digest(token)))
+    session.commit()
+    return token
+
+
+def revoke_tokens(engine: Engine, name: str) -> int:
+    """Revoke every live token of an account; return how many."""
+    with Session(engine) as session:
+        account = session.exec(select(Account).where(Account.name == name)).first()
+        if account is None:
+            raise AccountError(f"no account named {name!r}")
+        live = session.exec(
+            select(ApiToken).where(ApiToken.account_id == account.id, ApiToken.revoked_at == None)  # noqa: E711
+        ).all()
+        for token in live:
+            token.revoked_at = datetime.now(UTC)
+            session.add(token)
+        session.commit()
+        return len(live)
+
+
+def account_for_token(engine: Engine, token: str) -> Account | None:
+    """The account a live token belongs to, or None."""
+    digest = token_digest(token)
+    with Session(engine) as session:
+        found = session.exec(
+            select(ApiToken).where(ApiToken.token_sha256 == digest, ApiToken.revoked_at == None)  # noqa: E711
+        ).first()
+        if found is None or not hmac.compare_digest(found.token_sha256, digest):
+            return None
+        return session.get(Account, found.account_id)
+
+
+def update_account(engine: Engine, account_id: int, changes: dict) -> Account:
+    with Session(engine) as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise AccountError("no such account")
+        if "name" in changes:
+            changes["name"] = check_name(changes["name"])
+            other = session.exec(select(Account).where(Account.name == changes["name"])).first()
+            if other is not None and other.id != account_id:
+                raise AccountError(f"the name {changes['name']!r} is taken")
+        for key, value in changes.items():
+            setattr(account, key, value)
+        session.add(account)
+        session.commit()
+        session.refresh(account)
+        return account
+
+
+def usage_count(engine: Engine, account_id: int) -> int:
+    t = Usage.__table__
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(t).where(t.c.account_id == account_id)
+        return conn.execute(query).scalar_one()
+
+
+def delete_usage(engine: Engine, account_id: int) -> int:
+    """Erase every usage record of one account; return how many."""
+    t = Usage.__table__
+    with engine.begin() as conn:
+        return conn.execute(sa.delete(t).where(t.c.account_id == account_id)).rowcount

@@ -1,0 +1,51 @@
+"""Typed dependencies: the store's engine, the settings, and the account behind a bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+
+from store.accounts import account_for_token, token_digest
+from store.models import Account
+from store.settings import ServerSettings
+
+_bearer = HTTPBearer(auto_error=False, description="The token `codextime login` saved.")
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_settings(request: Request) -> ServerSettings:
+    return request.app.state.settings
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+
+
+def current_account(
+    request: Request,
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Account:
+    """The token's own account: every route acts on it and on nothing else."""
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "missing or invalid token",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if credentials is None or not credentials.credentials:
+        raise unauthorized
+    account = account_for_token(engine, credentials.credentials)
+    if account is None:
+        raise unauthorized
+    request.app.state.limiter.check(token_digest(credentials.credentials))
+    request.state.account_id = account.id
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]
