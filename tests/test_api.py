@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from store.api import create_app
 from store.settings import ServerSettings
 
+
 def rec(n: int, **over) -> dict:
     base = dict(
         ts="2026-03-01T10:00:00.000Z",
