@@ -36,7 +36,8 @@ def test_migrations_build_the_schema_the_models_describe(store_url):
     engine = open_store(store_url)
     assert applied(engine) == [fn.__name__ for fn in MIGRATIONS]
     inspector = sa.inspect(engine)
-    for table in (Usage.__table__, sa.Table("account", Usage.metadata)):
+    assert set(inspector.get_table_names()) == {*Usage.metadata.tables, "_migrations"}
+    for table in Usage.metadata.sorted_tables:
         columns = {c["name"]: c for c in inspector.get_columns(table.name)}
         assert set(columns) == {c.name for c in table.columns}
         for col in table.columns:
@@ -95,3 +96,32 @@ def test_usage_rows_date_bounds_are_loose_enough_for_any_zone(store_url):
 def test_bad_store_urls_are_explained(url, message):
     with pytest.raises(StoreError, match=message):
         open_store(url)
+
+
+def test_an_upgrade_keeps_every_row(store_url):
+    """A store made by the first migration only, with data, upgrades to today's schema intact."""
+    from store import migrations
+
+    engine = sa.create_engine(store_url)
+    first = migrations.MIGRATIONS[:1]
+    original = list(migrations.MIGRATIONS)
+    try:
+        migrations.MIGRATIONS[:] = first
+        migrations.migrate(engine)
+    finally:
+        migrations.MIGRATIONS[:] = original
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into account (id, name, leaderboard_opt_in, created_at) "
+                "values (1, 'old', true, :now)"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+    assert insert_usage(engine, 1, [record(1), record(2)]) == 2
+    upgraded = open_store(store_url)
+    assert applied(upgraded) == [fn.__name__ for fn in MIGRATIONS]
+    assert len(list(usage_rows(upgraded, account="old"))) == 2
+    assert "api_token" in sa.inspect(upgraded).get_table_names()
+    engine.dispose()
+    upgraded.dispose()

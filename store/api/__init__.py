@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 
 from fastapi import FastAPI, Request
@@ -14,6 +16,15 @@ from store.db import open_store
 from store.settings import ServerSettings
 
 log = logging.getLogger("codextime.server")
+
+
+#: How `codextime serve --workers N` hands its settings to each worker process.
+SETTINGS_ENV = "CODEXTIME_SERVE_SETTINGS"
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory uvicorn calls in each worker process."""
+    return create_app(ServerSettings(**json.loads(os.environ[SETTINGS_ENV])))
 
 
 def create_app(settings: ServerSettings, engine: Engine | None = None) -> FastAPI:
