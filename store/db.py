@@ -13,8 +13,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from platformdirs import user_data_dir
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -22,8 +20,8 @@ from store.migrations import migrate
 from store.models import Account, Usage
 
 LOCAL_ACCOUNT = "local"
-#: Rows per INSERT: well under SQLite's bound-variable limit (32,766) at 10 columns a row.
-BATCH = 1000
+#: Rows per executemany call.
+BATCH = 5000
 
 
 class StoreError(Exception):
@@ -75,35 +73,74 @@ def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
         return found.id
 
 
+USAGE_COLUMNS = (
+    "account_id",
+    "ts",
+    "model",
+    "input",
+    "cached",
+    "output",
+    "reasoning",
+    "event_id",
+    "session",
+    "label",
+)
+
+
 def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     """Insert record dicts (the record's fields); return how many were new.
 
-    An (account, event_id) already stored is skipped by the database itself, so a re-sync, a retry
-    or two machines sending the same rows never double a figure.
+    An (account, event_id) already stored is skipped by the database itself (ON CONFLICT DO
+    NOTHING), so a re-sync, a retry or two machines sending the same rows never double a figure.
+    The driver's own executemany carries the rows: several times faster than building one large
+    statement, and its row count is exact on both dialects.
     """
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    table = Usage.__table__
+    postgres = engine.dialect.name == "postgresql"
+    marks = ", ".join(["%s" if postgres else "?"] * len(USAGE_COLUMNS))
+    sql = (
+        f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) VALUES ({marks}) "
+        "ON CONFLICT (account_id, event_id) DO NOTHING"
+    )
+    timestamp = _utc if postgres else _sqlite_utc
     new = 0
     with engine.begin() as conn:
-        batch: list[dict] = []
+        cursor = conn.connection.cursor()
+        batch: list[tuple] = []
         for row in rows:
-            batch.append({**row, "account_id": account})
+            batch.append(
+                (
+                    account,
+                    timestamp(row["ts"]),
+                    row["model"],
+                    row["input"],
+                    row["cached"],
+                    row["output"],
+                    row["reasoning"],
+                    row["event_id"],
+                    row["session"],
+                    row.get("label"),
+                )
+            )
             if len(batch) >= BATCH:
-                new += _insert(conn, insert, table, batch)
+                cursor.executemany(sql, batch)
+                new += cursor.rowcount
                 batch = []
         if batch:
-            new += _insert(conn, insert, table, batch)
+            cursor.executemany(sql, batch)
+            new += cursor.rowcount
+        cursor.close()
     return new
 
 
-def _insert(conn, insert, table, batch: list[dict]) -> int:
-    stmt = (
-        insert(table)
-        .values(batch)
-        .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
-        .returning(table.c.id)  # rowcount is unreliable here across drivers; RETURNING is not
-    )
-    return len(conn.execute(stmt).all())
+def _utc(ts: datetime) -> datetime:
+    if ts.tzinfo is None:
+        raise ValueError("timestamps must carry a time zone")
+    return ts.astimezone(UTC)
+
+
+def _sqlite_utc(ts: datetime) -> str:
+    """The text form SQLAlchemy keeps SQLite datetimes in (UTC, no offset), so reads agree."""
+    return _utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def usage_rows(
