@@ -65,10 +65,14 @@ class Rate:
     aliases: tuple[str, ...] = ()
     notes: str = ""
 
-    def cost(self, input: int, cached: int, output: int) -> float:
-        """USD for one request."""
+    def is_long(self, input: int) -> bool:
+        """A request over this model's long-context threshold."""
+        return self.long_context_threshold is not None and input > self.long_context_threshold
+
+    def cost(self, input: int, cached: int, output: int, *, long: bool | None = None) -> float:
+        """USD for one request, or for a sum of requests that are all long (or all not)."""
         in_rate, cached_rate, out_rate = self.input, self.cached, self.output
-        if self.long_context_threshold is not None and input > self.long_context_threshold:
+        if long if long is not None else self.is_long(input):
             in_rate *= self.long_context_input_multiplier
             cached_rate *= self.long_context_input_multiplier
             out_rate *= self.long_context_output_multiplier

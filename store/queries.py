@@ -1,0 +1,425 @@
+"""The questions the app asks: frames loaded from the store, answered with DuckDB SQL.
+
+Loading pushes every filter (account, dates, models, labels) down to the store, so only the rows a
+view needs travel. Each view is then a pure function from a small polars frame to a small polars
+frame, in SQL that DuckDB runs over the frame in memory. Money comes from ``store.pricing``, the
+same engine the CLI uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from store.models import Account, Usage
+from store.pricing import RateTable
+
+USAGE_SCHEMA = {
+    "ts": pl.Datetime("us", "UTC"),
+    "model": pl.String,
+    "input": pl.Int64,
+    "cached": pl.Int64,
+    "output": pl.Int64,
+    "reasoning": pl.Int64,
+    "session": pl.String,
+    "label": pl.String,
+    "account": pl.String,
+}
+TOKENS = ("input", "cached", "output", "reasoning")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a view is restricted to; empty means no restriction."""
+
+    accounts: tuple[str, ...] = ()
+    start: date | None = None  # local dates, inclusive
+    end: date | None = None
+    models: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+
+def _utc_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
+    """Local days reach at most 14 hours either side of UTC: a loose bound the store can use."""
+    low = (
+        datetime(start.year, start.month, start.day, tzinfo=UTC) - timedelta(hours=14)
+        if start
+        else None
+    )
+    high = (
+        datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1, hours=14)
+        if end
+        else None
+    )
+    return low, high
+
+
+def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
+    """Usage records matching ``filters`` (dates still loose: ``localize`` trims them exactly)."""
+    u, a = Usage.__table__, Account.__table__
+    query = sa.select(
+        u.c.ts,
+        u.c.model,
+        u.c.input,
+        u.c.cached,
+        u.c.output,
+        u.c.reasoning,
+        u.c.session,
+        u.c.label,
+        a.c.name.label("account"),
+    ).join(a, a.c.id == u.c.account_id)
+    if filters.accounts:
+        query = query.where(a.c.name.in_(filters.accounts))
+    if filters.models:
+        query = query.where(u.c.model.in_(filters.models))
+    if filters.labels:
+        query = query.where(u.c.label.in_(filters.labels))
+    low, high = _utc_bounds(filters.start, filters.end)
+    if low:
+        query = query.where(u.c.ts >= low)
+    if high:
+        query = query.where(u.c.ts < high)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pl.DataFrame(rows, schema=USAGE_SCHEMA, orient="row")
+
+
+def choices(engine: Engine, accounts: Sequence[str] = ()) -> dict[str, list]:
+    """Models, labels and the date span present in the store (for the filter widgets)."""
+    u, a = Usage.__table__, Account.__table__
+    scope = sa.select(u).join(a, a.c.id == u.c.account_id)
+    if accounts:
+        scope = scope.where(a.c.name.in_(accounts))
+    sub = scope.subquery()
+    with engine.connect() as conn:
+        models = [
+            r[0] for r in conn.execute(sa.select(sub.c.model).distinct().order_by(sub.c.model))
+        ]
+        labels = [
+            r[0]
+            for r in conn.execute(
+                sa.select(sub.c.label)
+                .where(sub.c.label.is_not(None))
+                .distinct()
+                .order_by(sub.c.label)
+            )
+        ]
+        first, last = conn.execute(sa.select(sa.func.min(sub.c.ts), sa.func.max(sub.c.ts))).one()
+    return {"models": models, "labels": labels, "first": first, "last": last}
+
+
+def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl.DataFrame:
+    """Add the viewer's local time, day, ISO weekday and hour; trim to the local date range."""
+    local = frame.with_columns(pl.col("ts").dt.convert_time_zone(zone).alias("local"))
+    local = local.with_columns(
+        pl.col("local").dt.date().alias("day"),
+        pl.col("local").dt.weekday().alias("weekday"),  # Monday = 1
+        pl.col("local").dt.hour().alias("hour"),
+        (pl.col("input") + pl.col("output")).alias("total"),
+    )
+    if filters.start:
+        local = local.filter(pl.col("day") >= filters.start)
+    if filters.end:
+        local = local.filter(pl.col("day") <= filters.end)
+    return local
+
+
+def priced(frame: pl.DataFrame, rates: RateTable) -> pl.DataFrame:
+    """Add ``usd`` per record (null where the model is unpriced), with each request's own
+    long-context surcharge."""
+    if frame.is_empty():
+        return frame.with_columns(pl.lit(None, pl.Float64).alias("usd"))
+    models = frame["model"].unique().to_list()
+    table = {m: rates.lookup(m) for m in models}
+    usd = [
+        None if table[m] is None else table[m].cost(i, c, o)
+        for m, i, c, o in zip(
+            frame["model"], frame["input"], frame["cached"], frame["output"], strict=True
+        )
+    ]
+    return frame.with_columns(pl.Series("usd", usd, dtype=pl.Float64))
+
+
+# -- views (DuckDB SQL over frames) ----------------------------------------------------------
+
+
+def _sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
+    """Run ``query`` with the given frames as tables, on a connection of its own (thread-safe)."""
+    con = duckdb.connect()
+    try:
+        for name, frame in frames.items():
+            con.register(name, frame)
+        return con.sql(query).pl()
+    finally:
+        con.close()
+
+
+def summary(local: pl.DataFrame) -> dict:
+    """Totals of a localized, priced frame: tokens, sessions, active days, estimate."""
+    if local.is_empty():
+        return {k: 0 for k in (*TOKENS, "total", "sessions", "active_days", "responses")} | {
+            "usd": None,
+            "unpriced_tokens": 0,
+        }
+    row = _sql(
+        """
+        select sum(input)::BIGINT input, sum(cached)::BIGINT cached, sum(output)::BIGINT output,
+               sum(reasoning)::BIGINT reasoning, sum(total)::BIGINT total,
+               count(distinct session) sessions, count(distinct day) active_days, count(*) responses,
+               sum(usd) usd,
+               coalesce(sum(total) filter (where usd is null), 0)::BIGINT unpriced_tokens
+        from t
+        """,
+        t=local,
+    ).row(0, named=True)
+    return row
+
+
+def timeline(local: pl.DataFrame, period: str) -> pl.DataFrame:
+    """Tokens per period start and model (period: day, week or month; weeks start on Monday)."""
+    unit = {"day": "day", "week": "week", "month": "month"}[period]
+    return _sql(
+        f"""
+        select date_trunc('{unit}', day)::DATE period, model,
+               sum(input)::BIGINT input, sum(cached)::BIGINT cached, sum(output)::BIGINT output,
+               sum(reasoning)::BIGINT reasoning, sum(total)::BIGINT total, sum(usd) usd
+        from t group by all order by period, model
+        """,
+        t=local,
+    )
+
+
+def running_total(local: pl.DataFrame) -> pl.DataFrame:
+    """Tokens burned: the cumulative total by day."""
+    return _sql(
+        """
+        select day, sum(sum(total)) over (order by day)::BIGINT burned
+        from t group by day order by day
+        """,
+        t=local,
+    )
+
+
+def cache_rate(local: pl.DataFrame) -> pl.DataFrame:
+    """Share of input served from the cache, per week."""
+    return _sql(
+        """
+        select date_trunc('week', day)::DATE week_start,
+               sum(cached) / nullif(sum(input), 0) cache_hit_rate
+        from t group by week_start order by week_start
+        """,
+        t=local,
+    )
+
+
+def calendar(local: pl.DataFrame, year: int) -> pl.DataFrame:
+    """Every day of ``year``, empty ones too, with its tokens, week start and ISO weekday."""
+    return _sql(
+        f"""
+        with spine as (
+            select d::DATE AS "day" from range(DATE '{year}-01-01', DATE '{year + 1}-01-01',
+                                            INTERVAL 1 DAY) r(d)
+        ), daily as (select day, sum(total)::BIGINT tokens from t group by day)
+        select spine.day, coalesce(daily.tokens, 0)::BIGINT tokens,
+               date_trunc('week', spine.day)::DATE week_start, isodow(spine.day) AS "weekday"
+        from spine left join daily using (day) order by spine.day
+        """,
+        t=local,
+    )
+
+
+def hour_of_week(local: pl.DataFrame) -> pl.DataFrame:
+    """Tokens by weekday (1 = Monday) and hour, every cell present."""
+    return _sql(
+        """
+        with cells as (
+            select w AS "weekday", h AS "hour" from range(1, 8) a(w), range(0, 24) b(h)
+        )
+        select cells.weekday, cells.hour, coalesce(sum(t.total), 0)::BIGINT tokens
+        from cells left join t on t.weekday = cells.weekday and t.hour = cells.hour
+        group by all order by cells.weekday, cells.hour
+        """,
+        t=local,
+    )
+
+
+def streaks(local: pl.DataFrame, today: date) -> dict:
+    """Longest and current runs of active days, and the busiest day."""
+    if local.is_empty():
+        return {"longest": 0, "current": 0, "busiest_day": None, "busiest_tokens": 0}
+    runs = _sql(
+        """
+        with days as (select distinct day from t),
+        grouped as (select day, day - (row_number() over (order by day))::INTEGER grp from days)
+        select min(day) first, max(day) last, count(*) length from grouped group by grp
+        """,
+        t=local,
+    )
+    busiest = _sql(
+        "select day, sum(total)::BIGINT tokens from t group by day order by tokens desc limit 1",
+        t=local,
+    ).row(0, named=True)
+    current = runs.filter(pl.col("last") >= today - timedelta(days=1))
+    return {
+        "longest": int(runs["length"].max()),
+        "current": int(current["length"].max()) if not current.is_empty() else 0,
+        "busiest_day": busiest["day"],
+        "busiest_tokens": busiest["tokens"],
+    }
+
+
+def model_mix(local: pl.DataFrame, period: str) -> pl.DataFrame:
+    """Each model's share of the tokens of each period."""
+    unit = {"day": "day", "week": "week", "month": "month"}[period]
+    return _sql(
+        f"""
+        with cells as (
+            select date_trunc('{unit}', day)::DATE period, model, sum(total)::BIGINT tokens
+            from t group by all
+        )
+        select period, model, tokens, tokens / sum(tokens) over (partition by period) share
+        from cells order by period, model
+        """,
+        t=local,
+    )
+
+
+def by_model(local: pl.DataFrame) -> pl.DataFrame:
+    """Totals per model, largest first."""
+    return _sql(
+        """
+        select model, sum(input)::BIGINT input, sum(cached)::BIGINT cached,
+               sum(output)::BIGINT output, sum(reasoning)::BIGINT reasoning,
+               sum(total)::BIGINT total, count(*) responses, sum(usd) usd
+        from t group by model order by total desc
+        """,
+        t=local,
+    )
+
+
+def estimate_groups(local: pl.DataFrame, rates: RateTable) -> pl.DataFrame:
+    """Token sums per model and long-context flag: all a what-if estimate needs to be recomputed
+    at once when a rate changes."""
+    if local.is_empty():
+        return pl.DataFrame(
+            schema={
+                "model": pl.String,
+                "long": pl.Boolean,
+                "input": pl.Int64,
+                "cached": pl.Int64,
+                "output": pl.Int64,
+            }
+        )
+    flagged = local.with_columns(
+        pl.Series(
+            "long",
+            [
+                bool(rate and rate.is_long(i))
+                for rate, i in zip(
+                    (rates.lookup(m) for m in local["model"]), local["input"], strict=True
+                )
+            ],
+            dtype=pl.Boolean,
+        )
+    )
+    return _sql(
+        """
+        select model, long, sum(input)::BIGINT input, sum(cached)::BIGINT cached,
+               sum(output)::BIGINT output
+        from t group by all order by model, long
+        """,
+        t=flagged,
+    )
+
+
+def estimate(groups: pl.DataFrame, rates: RateTable, *, cached_share: float | None = None) -> dict:
+    """The API-equivalent of ``groups`` under ``rates``; with ``cached_share``, as if that share
+    of all input had been served from the cache."""
+    per_model: dict[str, float | None] = {}
+    unpriced: dict[str, int] = {}
+    for row in groups.iter_rows(named=True):
+        rate = rates.lookup(row["model"])
+        if rate is None:
+            unpriced[row["model"]] = unpriced.get(row["model"], 0) + row["input"] + row["output"]
+            per_model.setdefault(row["model"], None)
+            continue
+        cached = row["cached"] if cached_share is None else round(row["input"] * cached_share)
+        usd = rate.cost(row["input"], cached, row["output"], long=row["long"])
+        per_model[row["model"]] = (per_model.get(row["model"]) or 0.0) + usd
+    total = sum(v for v in per_model.values() if v is not None)
+    return {"usd": total, "per_model": per_model, "unpriced": unpriced}
+
+
+def leaderboard(
+    engine: Engine, since: datetime | None, rates: RateTable, by: str = "tokens"
+) -> pl.DataFrame:
+    """Opted-in accounts only: rank (by tokens or by ``usd``), display name, tokens, estimate
+    and model mix. Nothing about when anyone works."""
+    u, a = Usage.__table__, Account.__table__
+    # The largest threshold each request exceeds: enough to price every model's long context.
+    thresholds = sorted(
+        {r.long_context_threshold for r in rates.rates if r.long_context_threshold}, reverse=True
+    )
+    long_flag = (
+        sa.case(*((u.c.input > t, t) for t in thresholds), else_=0) if thresholds else sa.literal(0)
+    )
+    query = (
+        sa.select(
+            a.c.name.label("name"),
+            u.c.model,
+            long_flag.label("over"),
+            sa.func.sum(u.c.input).label("input"),
+            sa.func.sum(u.c.cached).label("cached"),
+            sa.func.sum(u.c.output).label("output"),
+        )
+        .join(a, a.c.id == u.c.account_id)
+        .where(a.c.leaderboard_opt_in.is_(True))
+        .group_by(a.c.name, u.c.model, long_flag)
+    )
+    if since is not None:
+        query = query.where(u.c.ts >= since)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return pl.DataFrame(
+            schema={
+                "rank": pl.Int64,
+                "name": pl.String,
+                "tokens": pl.Int64,
+                "usd": pl.Float64,
+                "models": pl.String,
+            }
+        )
+    records = []
+    for name, model, over, inp, cached, out in rows:
+        rate = rates.lookup(model)
+        long = bool(
+            rate and rate.long_context_threshold and over and over >= rate.long_context_threshold
+        )
+        usd = rate.cost(int(inp), int(cached), int(out), long=long) if rate else None
+        records.append((name, model, int(inp) + int(out), usd))
+    frame = pl.DataFrame(records, schema=["name", "model", "tokens", "usd"], orient="row")
+    order = "usd desc nulls last" if by == "usd" else "tokens desc"
+    return _sql(
+        f"""
+        with per_model as (
+            select name, model, sum(tokens)::BIGINT tokens, sum(usd) usd,
+                   round(100.0 * sum(tokens) / sum(sum(tokens)) over (partition by name))::INTEGER
+                       share
+            from f group by name, model
+        ), people as (
+            select name, sum(tokens)::BIGINT tokens, sum(usd) usd,
+                   string_agg(model || ' ' || share || '%', ', ' order by tokens desc) models
+            from per_model group by name
+        )
+        select rank() over (order by {order}) rank, name, tokens, usd, models
+        from people order by rank, name
+        """,
+        f=frame,
+    )
