@@ -456,13 +456,19 @@ def serve(
         bool, typer.Option("--open-signup", help="Let anyone create an account over HTTP.")
     ] = False,
     rate_limit: Annotated[int, typer.Option(help="Requests per minute and token.")] = 600,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (rate limits then apply per worker).")
+    ] = 1,
 ) -> None:
     """Run the ingest service (FastAPI); its API docs are at /docs."""
+    import dataclasses
+    import json as jsonlib
     import logging
+    import os
 
     import uvicorn
 
-    from store.api import create_app
+    from store.api import SETTINGS_ENV, create_app
     from store.db import default_db_url
     from store.settings import ServerSettings
 
@@ -470,10 +476,15 @@ def serve(
         settings = ServerSettings(
             db_url=db or default_db_url(), open_signup=open_signup, rate_limit_per_minute=rate_limit
         )
-        api = create_app(settings)
+        api = create_app(settings)  # also migrates the store once, before any worker starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # Our own request log names no token and no body; uvicorn's access log is off.
-    uvicorn.run(api, host=host, port=port, access_log=False, log_level="info")
+    options = dict(host=host, port=port, access_log=False, log_level="info")
+    if workers > 1:
+        os.environ[SETTINGS_ENV] = jsonlib.dumps(dataclasses.asdict(settings))
+        uvicorn.run("store.api:app_from_environment", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(api, **options)
 
 
 account_app = typer.Typer(help="Manage accounts and tokens of a store (for server operators).")

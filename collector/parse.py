@@ -114,11 +114,12 @@ class RolloutParser:
     meta: FileMeta = field(default_factory=FileMeta)
     model: str | None = None
     prev_total: Vec | None = None
-    recent: list[Vec] = field(default_factory=list)
+    recent: list[Vec | tuple[Vec, Vec | None]] = field(default_factory=list)
     #: A child file is in its copied-history prefix until its first own turn or response.
     in_replay: bool = True
-    replay_second: int | None = None
     skipped: Counter = field(default_factory=Counter)
+    #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
+    _last_info: bytes | None = field(default=None, repr=False)
 
     # -- lines ------------------------------------------------------------------------------
 
@@ -126,6 +127,15 @@ class RolloutParser:
         """Read one line (without its newline); return the response it records, if any."""
         if not HEAD.search(line, 0, HEAD_WINDOW):
             return None  # prompts, tool output, legacy lines: never parsed
+        return self.feed_candidate(line)
+
+    def feed_candidate(self, line: bytes) -> Response | None:
+        """``feed`` for a line whose head already named a usage-bearing type."""
+        info = _info_bytes(line)
+        if info is not None and info == self._last_info:
+            # R4 without parsing: the same serialized info as the row before is a re-emit.
+            self.skipped["re-emitted"] += 1
+            return None
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -154,7 +164,9 @@ class RolloutParser:
             return None
         if payload.get("type") != "token_count":
             return None
-        return self._token_count(payload, ts_ms, inherited_by_ordinal)
+        response = self._token_count(payload, ts_ms, inherited_by_ordinal)
+        self._last_info = info
+        return response
 
     def _turn_context(self, payload: dict, ts_ms: int | None, inherited: bool | None) -> None:
         model = payload.get("model")
@@ -187,11 +199,15 @@ class RolloutParser:
             if total == prev:
                 self.skipped["re-emitted"] += 1  # R4
                 return None
-            if total in self.recent:
+            # A counter reset writes a cumulative vector of total_tokens only, the same at every
+            # reset of a thread: for those, only a repeated last too makes a late re-emit.
+            reset = total[4] > 0 and not (total[0] or total[1] or total[2] or total[3])
+            key = (total, last) if reset else total
+            if key in self.recent:
                 self.skipped["re-emitted late"] += 1
                 return None
             self.prev_total = total
-            self.recent.append(total)
+            self.recent.append(key)
             del self.recent[:-RECENT_TOTALS]
         if ts_ms is None:
             self.skipped["no timestamp"] += 1
@@ -209,9 +225,12 @@ class RolloutParser:
             self.skipped["estimate only"] += 1  # R6
             return None
         model = self.model or _fallback_model(info, payload) or UNKNOWN_MODEL
-        return Response(
-            ts_ms, model, inp, cached, out, reasoning, _identity(ts_ms, total, last), total
-        )
+        identity = _identity(ts_ms, total, last)
+        if total is None:
+            # Without a cumulative figure, time and per-call counts do not tell two genuine calls
+            # apart (R11): such a row is only ever the same as a row of its own thread.
+            identity += b"|" + (self.meta.thread_id or "").encode()
+        return Response(ts_ms, model, inp, cached, out, reasoning, identity, total)
 
     # -- forks and subagents ----------------------------------------------------------------
 
@@ -227,12 +246,7 @@ class RolloutParser:
         started = self.meta.started_ms
         if started is None:
             return True
-        second = ts_ms // 1000
-        if second <= started // 1000:
-            return True
-        if self.replay_second is None and second == started // 1000 + 1:
-            self.replay_second = second  # a burst that spilled into the next second
-        return second == self.replay_second
+        return ts_ms // 1000 <= started // 1000
 
     # -- state for incremental reads --------------------------------------------------------
 
@@ -252,7 +266,6 @@ class RolloutParser:
             "prev_total": self.prev_total,
             "recent": self.recent,
             "in_replay": self.in_replay,
-            "replay_second": self.replay_second,
         }
 
     @classmethod
@@ -262,13 +275,20 @@ class RolloutParser:
             meta=FileMeta(*state["meta"]),
             model=state.get("model"),
             prev_total=tuple(prev) if prev else None,
-            recent=[tuple(v) for v in state.get("recent", [])],
+            recent=[_recent_key(k) for k in state.get("recent", [])],
             in_replay=state.get("in_replay", True),
-            replay_second=state.get("replay_second"),
         )
 
 
 # -- small pure helpers -----------------------------------------------------------------------
+
+
+def _recent_key(saved: list):
+    """A remembered vector (or reset pair) back from its JSON form."""
+    if saved and isinstance(saved[0], list):
+        total, last = saved
+        return tuple(total), tuple(last) if last else None
+    return tuple(saved)
 
 
 def clean_model(name: str) -> str:
@@ -295,16 +315,43 @@ def _delta(total: Vec | None, last: Vec | None, prev: Vec | None) -> Vec:
 
 
 def _vec(usage) -> Vec | None:
-    if not isinstance(usage, dict) or not usage:
+    if type(usage) is not dict or not usage:
         return None
     g = usage.get
-    return (
-        _int(g("input_tokens")),
-        _int(g("cached_input_tokens")),
-        _int(g("output_tokens")),
-        _int(g("reasoning_output_tokens")),
-        _int(g("total_tokens")),
+    a, b, c, d, e = (
+        g("input_tokens", 0),
+        g("cached_input_tokens", 0),
+        g("output_tokens", 0),
+        g("reasoning_output_tokens", 0),
+        g("total_tokens", 0),
     )
+    if type(a) is int and type(b) is int and type(c) is int and type(d) is int and type(e) is int:
+        return a, b, c, d, e  # the usual case: plain integers
+    return _int(a), _int(b), _int(c), _int(d), _int(e)
+
+
+_INFO_START = b'"info":'
+_INFO_END = b',"rate_limits":'
+
+
+def _info_bytes(line: bytes) -> bytes | None:
+    """The serialized ``info`` object of a token_count line, when it can be cut out exactly."""
+    start = line.find(_INFO_START, 0, HEAD_WINDOW)
+    if start < 0:
+        return None
+    end = line.find(_INFO_END, start)
+    if (
+        end < 0
+        or line.find(b'"', start + len(_INFO_START), end) >= 0
+        and _has_text(line, start, end)
+    ):
+        return None
+    return line[start:end]
+
+
+def _has_text(line: bytes, start: int, end: int) -> bool:
+    """Token figures are numbers; a quote in ``info`` other than around a key means text."""
+    return line.find(b'":"', start, end) >= 0
 
 
 def _int(value) -> int:
@@ -328,19 +375,28 @@ def _str(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+#: Timestamps outside these bounds (UTC ms, 2000 to 2100) are corrupt, not usage.
+EARLIEST_MS, LATEST_MS = 946_684_800_000, 4_102_444_800_000
+
+
 def timestamp_ms(value) -> int | None:
-    """UTC milliseconds from an ISO 8601 string, or from a number of seconds or milliseconds."""
+    """UTC milliseconds from an ISO 8601 string, or from a number of seconds or milliseconds;
+    None when absent, unreadable or implausible."""
     if isinstance(value, str):
         try:
             ts = datetime.fromisoformat(value)
-        except ValueError:
+            if ts.tzinfo is None:
+                ts = ts.replace(tzinfo=UTC)
+            ms = round(ts.timestamp() * 1000)
+        except (ValueError, OverflowError):
             return None
-        if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=UTC)
-        return round(ts.timestamp() * 1000)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
-        return int(value if value > 1e11 else value * 1000)
-    return None
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not EARLIEST_MS / 1000 <= abs(value) < LATEST_MS * 10:  # also rejects NaN and inf
+            return None
+        ms = int(value if value > 1e11 else value * 1000)
+    else:
+        return None
+    return ms if EARLIEST_MS <= ms < LATEST_MS else None
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -16,6 +16,9 @@ import zstandard
 from collector.parse import HEAD, HEAD_WINDOW
 
 CHUNK = 4 << 20
+#: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer.
+ZST_PIECE = 256 << 10
+ZST_RECOVERY_PIECE = 256
 #: A line longer than this that is not usage-bearing is skipped without being held in memory.
 CARRY_LIMIT = 8 << 20
 #: A usage-bearing line is never this long; past it the line is skipped as corrupt.
@@ -57,14 +60,20 @@ class LineReader:
     def __iter__(self) -> Iterator[bytes]:
         try:
             with self.path.open("rb") as raw:
-                if is_compressed(self.path):
-                    dctx = zstandard.ZstdDecompressor()
-                    with dctx.stream_reader(raw, read_size=1 << 20) as stream:
-                        _skip(stream, self.start)
-                        yield from self._lines(stream)
-                else:
+                if not is_compressed(self.path):
                     raw.seek(self.start)
-                    yield from self._lines(raw)
+                    yield from self._lines(iter(lambda: raw.read(self.chunk), b""))
+                    return
+                try:
+                    yield from self._lines(_skipped(_zst_blocks(raw, ZST_PIECE), self.start))
+                except zstandard.ZstdError:
+                    # Decode again in small pieces from where the complete lines stopped, to
+                    # keep every line before the damage; the damage itself still ends the read.
+                    raw.seek(0)
+                    blocks = _skipped(_zst_blocks(raw, ZST_RECOVERY_PIECE), self.offset)
+                    yield from self._lines(blocks)
+        except _Truncated:
+            self.error = "truncated zstd data (the file ends early)"
         except zstandard.ZstdError as exc:
             self.error = f"corrupt zstd data ({exc})"
         except PermissionError:
@@ -72,14 +81,11 @@ class LineReader:
         except OSError as exc:
             self.error = exc.strerror or str(exc)
 
-    def _lines(self, stream: BinaryIO) -> Iterator[bytes]:
+    def _lines(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
         carry = b""
         skipping = False  # inside an over-long line that does not matter
-        search = HEAD.search
-        while True:
-            block = stream.read(self.chunk)
-            if not block:
-                break
+        search = _compact_head
+        for block in blocks:
             if skipping:
                 nl = block.find(b"\n")
                 if nl < 0:
@@ -89,14 +95,28 @@ class LineReader:
                 block = block[nl + 1 :]
                 skipping = False
             buf = carry + block if carry else block
-            find = buf.find
+            find, starts = buf.find, buf.startswith
             pos = 0
+            # The hot loop of every read: _compact_head, inlined for the common cases.
             while True:
                 nl = find(b"\n", pos)
                 if nl < 0:
                     break
-                if search(buf, pos, min(nl, pos + HEAD_WINDOW)):
-                    yield buf[pos:nl]
+                head = pos + HEAD_WINDOW
+                if head > nl:
+                    head = nl
+                q = find(_TYPE, pos, head)
+                if q >= 0:
+                    q += 8
+                    if starts(_EVENT, q):
+                        if starts(b'token_count"', q + 30) or starts(b'task_started"', q + 30):
+                            yield buf[pos:nl]
+                    elif starts(b'session_meta"', q) or starts(b'turn_context"', q):
+                        yield buf[pos:nl]
+                    elif find(_TYPE, q, head) >= 0 and search(buf, pos, head):
+                        yield buf[pos:nl]  # the type came after another "type" key
+                elif search(buf, pos, head):
+                    yield buf[pos:nl]  # not compact JSON
                 pos = nl + 1
             self.offset += pos
             carry = buf[pos:]
@@ -122,9 +142,42 @@ class LineReader:
         self.offset += len(tail)
 
 
-def _skip(stream: BinaryIO, count: int) -> None:
-    while count > 0:
-        block = stream.read(min(count, CHUNK))
-        if not block:
-            return
-        count -= len(block)
+_TYPE = b'"type":"'
+_EVENT = b'event_msg","payload":{"type":"'
+
+
+def _compact_head(buf: bytes, pos: int, end: int) -> bool:
+    """Does the line at ``pos`` carry a usage-bearing type? The tolerant check (any spacing)."""
+    return HEAD.search(buf, pos, end) is not None
+
+
+class _Truncated(Exception):
+    """A zstd file that ends inside a frame."""
+
+
+def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
+    """Decompressed data, fed ``piece`` compressed bytes at a time (frames one after another)."""
+    dctx = zstandard.ZstdDecompressor()
+    dobj, inside = dctx.decompressobj(), False
+    while data := raw.read(piece):
+        while data:
+            inside = True
+            out = dobj.decompress(data)
+            if out:
+                yield out
+            if not dobj.eof:
+                break
+            data = dobj.unused_data
+            dobj, inside = dctx.decompressobj(), False
+    if inside:
+        raise _Truncated
+
+
+def _skipped(blocks: Iterator[bytes], count: int) -> Iterator[bytes]:
+    """``blocks`` without their first ``count`` bytes."""
+    for block in blocks:
+        if count >= len(block):
+            count -= len(block)
+            continue
+        yield block[count:] if count else block
+        count = 0

@@ -220,7 +220,7 @@ def scan_family(task: Task) -> FamilyResult:
         reader = LineReader(f.path, start.offset if start else 0)
         responses = []
         for line in reader:
-            response = parser.feed(line)
+            response = parser.feed_candidate(line)
             if response is not None:
                 responses.append(response)
         stats.files_read += 1

@@ -25,7 +25,7 @@ from collector.scan import Cursor, Row, Scan, ScanStats
 #: Takes a family's rows, returns how many were new to the destination; raises if not stored.
 Sink = Callable[[list[Row]], int]
 SAVE_EVERY_SECONDS = 5.0
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass

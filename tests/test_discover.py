@@ -7,6 +7,7 @@ Layout (doc section 1): ``sessions/YYYY/MM/DD/rollout-<stamp>-<uuid>.jsonl[.zst]
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -254,16 +255,19 @@ def test_dangling_symlink_is_one_problem_and_the_rest_is_counted(tmp_path):
     assert len(stats.problems) == 1
 
 
-def test_unreadable_day_directory_is_a_problem_not_a_crash(tmp_path):
+def test_unreadable_day_directory_is_a_problem_not_a_crash(tmp_path, monkeypatch):
+    """Simulated (the tests may run as root, whom chmod does not stop)."""
     write(session_path(tmp_path, "2025-10-24T19-00-00", A), rollout(A, "2025-10-24", CALLS))
     locked = session_path(tmp_path, "2025-10-25T19-00-00", B)
     write(locked, rollout(B, "2025-10-25", CALLS))
-    locked.parent.chmod(0)
-    try:
-        found = discover(tmp_path)
-        if os.geteuid() == 0:
-            pytest.skip("running as root: chmod 000 does not block directory listing")
-        assert len(found.problems) == 1
-        assert summed(scan_home(tmp_path)[0]) == CALLS_SUM
-    finally:
-        locked.parent.chmod(0o755)
+    real_scandir = os.scandir
+
+    def guarded(path="."):
+        if Path(path) == locked.parent:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", guarded)
+    found = discover(tmp_path)
+    assert len(found.problems) == 1 and "Permission denied" in found.problems[0]
+    assert summed(scan_home(tmp_path)[0]) == CALLS_SUM

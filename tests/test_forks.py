@@ -421,10 +421,6 @@ def test_r11_two_sessions_with_equal_calls_at_the_same_instant_are_both_counted(
     assert stats.duplicates == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R11: rows without a total are deduped across files by timestamp + last alone",
-)
 def test_r11_rows_without_totals_are_never_deduped_across_files(tmp_path):
     """Two subagents of P (one family), each a genuine call at the same ms with equal last
     vectors but no total_token_usage: R11 says never dedupe when totals are absent."""

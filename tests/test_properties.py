@@ -83,7 +83,6 @@ def build(evs) -> tuple[list[dict], dict[str, tuple[int, int, int, int]]]:
     model = "unknown"
     expected: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     rows: list[dict] = []  # token rows written so far, for late re-emits
-    resets = 0
 
     def tick() -> str:
         nonlocal clock
@@ -118,12 +117,8 @@ def build(evs) -> tuple[list[dict], dict[str, tuple[int, int, int, int]]]:
         elif kind == "turn":
             model = ev[1]
             lines.append(turn(tick(), model))
-        elif kind == "full" and not resets:
-            # One reset per file: a second one writes the same cumulative vector again, which
-            # a "seen totals" memory takes for a late re-emit (see the xfail test in
-            # test_parse_rules.py and the report).
+        elif kind == "full":
             lines.append(t.context_full(tick()))
-            resets += 1
         elif kind == "estimate":
             lines.append(t.estimate(tick(), ev[1]))
     return lines, {m: tuple(v) for m, v in expected.items() if any(v)}
@@ -200,9 +195,7 @@ usage_like = st.fixed_dictionaries(
 timestamps = st.one_of(
     st.datetimes(datetime(2000, 1, 1), datetime(2100, 1, 1)).map(lambda d: d.isoformat() + "Z"),
     st.integers(-(2**63), 2**63 - 1),
-    # Floats below about -1.8e305 crash timestamp_ms: an xfail test of their own in
-    # test_parse_rules.py (test_r9_absurd_numeric_timestamp_is_skipped_not_a_crash).
-    st.floats(min_value=-1e300, allow_nan=False, allow_infinity=False),
+    st.floats(),
     st.text(max_size=30),
     st.none(),
 )
