@@ -94,9 +94,20 @@ class LineReader:
                 self.offset += nl + 1
                 block = block[nl + 1 :]
                 skipping = False
-            buf = carry + block if carry else block
+            # self.offset is where the carried partial line starts; base is where buf starts.
+            buf, pos, base = block, 0, self.offset + len(carry)
+            if carry:
+                # Finish the line begun in the last block without copying the whole new block.
+                nl = block.find(b"\n")
+                if nl < 0:
+                    buf, base = carry + block, self.offset
+                else:
+                    line = carry + block[:nl]
+                    if search(line, 0, HEAD_WINDOW):
+                        yield line
+                    pos = nl + 1
+                carry = b""
             find, starts = buf.find, buf.startswith
-            pos = 0
             # The hot loop of every read: _compact_head, inlined for the common cases.
             while True:
                 nl = find(b"\n", pos)
@@ -113,12 +124,10 @@ class LineReader:
                             yield buf[pos:nl]
                     elif starts(b'session_meta"', q) or starts(b'turn_context"', q):
                         yield buf[pos:nl]
-                    elif find(_TYPE, q, head) >= 0 and search(buf, pos, head):
-                        yield buf[pos:nl]  # the type came after another "type" key
                 elif search(buf, pos, head):
                     yield buf[pos:nl]  # not compact JSON
                 pos = nl + 1
-            self.offset += pos
+            self.offset = base + pos
             carry = buf[pos:]
             if len(carry) > CARRY_LIMIT and (
                 len(carry) > LONG_LINE_LIMIT or not search(carry, 0, HEAD_WINDOW)

@@ -9,18 +9,16 @@ the largest family, not by the size of the history.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from collector.discover import LogFile, discover
 from collector.keys import event_hash, hash_key, session_hash
-from collector.parse import FileMeta, RolloutParser, parse_meta, timestamp_ms
+from collector.parse import FileMeta, RolloutParser
 from collector.reader import LineReader, zst_content_size
 
 #: ts_ms, model, input, cached, output, reasoning, event_id, session
@@ -97,7 +95,12 @@ class Scan:
     ``stats`` holds the discovery's figures at once and the reading's as ``results()`` runs.
     """
 
-    def __init__(self, codex_home: Path, cursors: dict[str, Cursor] | None = None) -> None:
+    def __init__(
+        self,
+        codex_home: Path,
+        cursors: dict[str, Cursor] | None = None,
+        workers: int | None = None,
+    ) -> None:
         found = discover(codex_home)
         self.stats = ScanStats(
             files=len(found.files), collapsed=found.collapsed, problems=found.problems
@@ -108,28 +111,72 @@ class Scan:
             start = _resume_point(f, cursors.get(f.key))
             if start is not False:
                 todo.append((f, start))
-        self.tasks = _families(todo, hash_key())
+        workers = workers or os.cpu_count() or 1
+        big = sum(f.size - (c.offset if c else 0) for f, c in todo) >= PARALLEL_MIN_BYTES
+        # One pool serves both passes (the heads now, the families in results()).
+        self._pool = _pool(workers) if workers > 1 and big else None
+        fresh = [f.path for f, cursor in todo if cursor is None]
+        heads = dict(zip(fresh, self._map(read_head, fresh), strict=True))
+        self.tasks = _families(todo, heads, hash_key())
+        self._seen: set[int] = set()
         self.total_bytes = sum(t.size for t in self.tasks)
+
+    def _map(self, fn, items: list) -> list:
+        if self._pool is None:
+            return [fn(item) for item in items]
+        return self._pool.map(fn, items, chunksize=max(1, len(items) // 64))
 
     def results(
         self, workers: int | None = None, progress: Callable[[int], None] | None = None
     ) -> Iterator[FamilyResult]:
-        """Each family's rows and cursors; ``progress(bytes)`` is called as families finish."""
-        workers = workers or os.cpu_count() or 1
+        """Each family's rows and cursors, in no fixed order; ``progress(bytes)`` is called as
+        families finish. ``workers=1`` reads in this process."""
         tasks = sorted(self.tasks, key=lambda t: t.size, reverse=True)
-        if workers > 1 and len(tasks) > 1 and self.total_bytes >= PARALLEL_MIN_BYTES:
-            with ProcessPoolExecutor(min(workers, len(tasks))) as pool:
-                results = pool.map(scan_family, tasks, chunksize=1)
-                yield from self._tally(tasks, results, progress)
-        else:
-            yield from self._tally(tasks, map(scan_family, tasks), progress)
+        try:
+            if self._pool is not None and workers != 1 and len(tasks) > 1:
+                # Small batches keep both cores busy without a round trip per family.
+                batch = max(1, min(16, len(tasks) // 64))
+                done = self._pool.imap_unordered(_scan_sized, tasks, chunksize=batch)
+            else:
+                done = map(_scan_sized, tasks)
+            seen = self._seen
+            for size, result in done:
+                # R11 across families too: a copy under another name, id and start is still
+                # the same rows. 64 bits of each event id are plenty to tell them apart.
+                fresh = []
+                for row in result.rows:
+                    key = int(row[6][:16], 16)
+                    if key not in seen:
+                        seen.add(key)
+                        fresh.append(row)
+                result.stats.duplicates += len(result.rows) - len(fresh)
+                result.stats.responses = len(fresh)
+                result.rows = fresh
+                self.stats.merge(result.stats)
+                if progress:
+                    progress(size)
+                yield result
+        finally:
+            self.close()
 
-    def _tally(self, tasks, results, progress) -> Iterator[FamilyResult]:
-        for task, result in zip(tasks, results, strict=True):
-            self.stats.merge(result.stats)
-            if progress:
-                progress(task.size)
-            yield result
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool = None
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _pool(workers: int):
+    methods = multiprocessing.get_all_start_methods()
+    # fork starts workers in milliseconds and this process holds nothing they must not inherit.
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return context.Pool(workers)
+
+
+def _scan_sized(task: Task) -> tuple[int, FamilyResult]:
+    return task.size, scan_family(task)
 
 
 def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
@@ -152,23 +199,22 @@ def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
 # -- families -------------------------------------------------------------------------------
 
 
-def read_meta(path: Path) -> FileMeta | None:
-    """The file's own session_meta, from its first usage-bearing line."""
+def read_head(path: Path) -> FileMeta | None:
+    """The file's own session_meta: its first line (legacy files have none)."""
+    parser = RolloutParser()
     for line in LineReader(path, chunk=64 << 10):
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            return None
-        if isinstance(obj, dict) and obj.get("type") == "session_meta":
-            payload = obj.get("payload")
-            if isinstance(payload, dict):
-                return parse_meta(payload, timestamp_ms(obj.get("timestamp")))
-        return None
-    return None
+        parser.feed_candidate(line)
+        break
+    return parser.meta if parser.meta.thread_id or parser.meta.started_ms else None
 
 
-def _families(todo: list[tuple[LogFile, Cursor | None]], key: bytes) -> list[Task]:
-    """Group files that may share rows: one lineage (ids, parents, roots) or one start instant."""
+def _families(
+    todo: list[tuple[LogFile, Cursor | None]],
+    heads: dict[Path, FileMeta | None],
+    key: bytes,
+) -> list[Task]:
+    """Group files whose rows a child may have copied: one lineage (ids, parents, roots) or one
+    start instant (a copy of a file under another id)."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -182,7 +228,7 @@ def _families(todo: list[tuple[LogFile, Cursor | None]], key: bytes) -> list[Tas
 
     metas: list[FileMeta | None] = []
     for f, cursor in todo:
-        meta = FileMeta(*cursor.parser["meta"]) if cursor else read_meta(f.path)
+        meta = FileMeta(*cursor.parser["meta"]) if cursor else heads[f.path]
         metas.append(meta)
         node = "f:" + f.key
         find(node)
@@ -203,7 +249,8 @@ def _families(todo: list[tuple[LogFile, Cursor | None]], key: bytes) -> list[Tas
 
 
 def scan_family(task: Task) -> FamilyResult:
-    """Read the files of one family, parents first; resolve copied rows; count each row once."""
+    """Read the files of one family, parents first, and leave out rows a child copied from its
+    parent. (Rows present in two files are dropped later, once, across all families.)"""
     stats = ScanStats()
     cursors: dict[str, Cursor] = {}
     order = sorted(
@@ -212,7 +259,6 @@ def scan_family(task: Task) -> FamilyResult:
     )
     by_thread = {m.thread_id: m for m in task.metas if m and m.thread_id}
     totals: dict[str, list[tuple[int, tuple]]] = {}
-    seen: set[str] = set()
     rows: list[Row] = []
     for i in order:
         f, start = task.files[i], task.starts[i]
@@ -243,10 +289,6 @@ def scan_family(task: Task) -> FamilyResult:
                 stats.skipped["copied from parent"] += 1
                 continue
             event_id = event_hash(r.identity, task.key)
-            if event_id in seen:
-                stats.duplicates += 1
-                continue
-            seen.add(event_id)
             rows.append(
                 (r.ts_ms, r.model, r.input, r.cached, r.output, r.reasoning, event_id, session)
             )

@@ -376,11 +376,6 @@ def test_r11_same_id_under_another_file_name_counts_once(tmp_path):
     assert summed(rows) == P_ALONE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="R11 is applied only inside a family (same lineage or same meta start instant): a "
-    "copy whose session_meta was rewritten (other id AND other timestamp) is counted twice",
-)
 def test_r11_copy_with_a_rewritten_meta_counts_once(tmp_path):
     p_lines, _, _ = parent()
     other = "019a9999-0000-7000-8000-0000000000cd"
