@@ -354,20 +354,37 @@ def sync_command(
             show_default=False,
         ),
     ] = None,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background",
+            help="As run by the Codex hook: silent, and a no-op while another sync runs.",
+        ),
+    ] = False,
 ) -> None:
     """Send new usage records to the store or to a server.
 
     Only bytes added since the last sync are read, and a record the destination already has is
     never stored twice.
     """
+    from collector.hook import Busy, state_dir, sync_lock
+
     with _clean_errors():
         home = _home(codex_home)
         label = setting("label", label) or (DEMO_LABEL if _is_demo(home) else None)
         server = None if db else setting("server", server)
-        if server:
-            result = _sync_to_server(home, server, setting("token", token), label)
-        else:
-            result = _sync_into_store(home, db, label)
+        try:
+            with sync_lock(state_dir()):
+                if server:
+                    result = _sync_to_server(home, server, setting("token", token), label)
+                else:
+                    result = _sync_into_store(home, db, label)
+        except Busy:
+            if background:
+                return  # the running sync will pick this turn up, or the next turn will
+            raise Failure("another sync is running; try again when it has finished") from None
+    if background:
+        return
     _warn_problems(result.stats)
     if err.is_terminal:
         err.print(
@@ -532,6 +549,39 @@ def account_revoke(name: Annotated[str, typer.Argument(help="Display name.")], d
         except AccountError as exc:
             raise Failure(str(exc)) from None
     out.print(f"Revoked {count} token(s) of {name!r}.")
+
+
+hook_app = typer.Typer(help="Sync after every Codex turn, through Codex's notify setting.")
+app.add_typer(hook_app, name="hook")
+
+
+@hook_app.command("install")
+def hook_install(codex_home: CodexHome = None) -> None:
+    """Make Codex start a background sync after each turn (keeps any notify program you had)."""
+    from collector import hook
+
+    home = _home(codex_home)
+    with _clean_errors():
+        try:
+            message = hook.install(
+                home, [sys.executable, "-m", "collector", "sync", "--background"]
+            )
+        except hook.HookError as exc:
+            raise Failure(str(exc)) from None
+    out.print(message)
+
+
+@hook_app.command("uninstall")
+def hook_uninstall(codex_home: CodexHome = None) -> None:
+    """Remove the hook and put back the notify program you had before, exactly."""
+    from collector import hook
+
+    with _clean_errors():
+        try:
+            message = hook.uninstall(_home(codex_home))
+        except hook.HookError as exc:
+            raise Failure(str(exc)) from None
+    out.print(message)
 
 
 # -- demo and quick start -------------------------------------------------------------------

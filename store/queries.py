@@ -171,7 +171,8 @@ def summary(local: pl.DataFrame) -> dict:
         """
         select sum(input)::BIGINT input, sum(cached)::BIGINT cached, sum(output)::BIGINT output,
                sum(reasoning)::BIGINT reasoning, sum(total)::BIGINT total,
-               count(distinct session) sessions, count(distinct day) active_days, count(*) responses,
+               count(distinct session) sessions, count(distinct day) active_days,
+               count(*) responses,
                sum(usd) usd,
                coalesce(sum(total) filter (where usd is null), 0)::BIGINT unpriced_tokens
         from t

@@ -9,7 +9,6 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import orjson
-import pytest
 
 from collector.parse import RolloutParser
 from collector.report import Report

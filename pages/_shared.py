@@ -1,0 +1,227 @@
+"""What every page shares: the store, the rates, the filters (in the sidebar and the URL), the token
+gate of a shared deployment, and the empty state."""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import polars as pl
+import streamlit as st
+
+from store.accounts import account_for_token
+from store.db import default_db_url, open_store
+from store.pricing import RateTable, load_rates
+from store.queries import Filters, choices, load_usage, localize, priced
+
+ESTIMATE_NOTE = (
+    "API-equivalent = these tokens priced at OpenAI's published API list prices: an educational "
+    "estimate, **not a bill and not an official price**. Codextime is not affiliated with OpenAI."
+)
+DEMO_LABEL = "demo"
+TTL = "10m"
+
+
+# -- configuration --------------------------------------------------------------------------
+
+
+def _secret(name: str, default=None):
+    try:
+        return st.secrets.get(name, default)
+    except FileNotFoundError:  # no secrets file at all: fine
+        return default
+    except Exception:  # a malformed secrets file must not take the app down
+        return default
+
+
+def db_url() -> str:
+    """CODEXTIME_DB, then the ``db_url`` secret, then the embedded store."""
+    return os.environ.get("CODEXTIME_DB") or _secret("db_url") or default_db_url()
+
+
+def shared_deployment() -> bool:
+    """A store of many accounts: private pages then ask each viewer for their token."""
+    flag = os.environ.get("CODEXTIME_APP_SHARED") or _secret("shared", False)
+    return str(flag).lower() in ("1", "true", "yes")
+
+
+# -- cached data ----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def engine(url: str):
+    return open_store(url)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
+def usage(url: str, accounts: tuple[str, ...], models: tuple, labels: tuple) -> pl.DataFrame:
+    return load_usage(engine(url), Filters(accounts=accounts, models=models, labels=labels))
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def store_choices(url: str, accounts: tuple[str, ...]) -> dict:
+    return choices(engine(url), accounts)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def rates() -> RateTable:
+    return load_rates()
+
+
+# -- the viewer and the filters -------------------------------------------------------------
+
+
+@dataclass
+class View:
+    """Who is looking, in which time zone, at which slice of the data."""
+
+    url: str
+    accounts: tuple[str, ...]
+    zone: str
+    start: date | None
+    end: date | None
+    models: tuple[str, ...]
+    labels: tuple[str, ...]
+    available: dict = field(default_factory=dict)
+
+    @property
+    def demo(self) -> bool:
+        return DEMO_LABEL in self.available.get("labels", [])
+
+    @property
+    def empty(self) -> bool:
+        return self.available.get("first") is None
+
+    def _frame(self, dated: bool) -> pl.DataFrame:
+        raw = usage(self.url, self.accounts, self.models, self.labels)
+        filters = Filters(start=self.start, end=self.end) if dated else Filters()
+        return priced(localize(raw, self.zone, filters), rates())
+
+    def frame(self) -> pl.DataFrame:
+        """Records in the chosen date range, in local time, priced."""
+        return self._frame(dated=True)
+
+    def all_dates(self) -> pl.DataFrame:
+        """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
+        return self._frame(dated=False)
+
+    def today(self) -> date:
+        return datetime.now(zoneinfo.ZoneInfo(self.zone)).date()
+
+
+def viewer_accounts() -> tuple[str, ...] | None:
+    """Whose data the private pages show: everything in a personal store; in a shared one, the
+    account whose token this session entered (None until then)."""
+    if not shared_deployment():
+        return ()
+    name = st.session_state.get("account")
+    return (name,) if name else None
+
+
+def sidebar() -> View:
+    """The filters every page shares. They live in the URL, so a view can be shared as a link."""
+    url = db_url()
+    accounts = viewer_accounts()
+    available = store_choices(url, accounts) if accounts is not None else {}
+    st.sidebar.header("Filters")
+    browser_zone = st.context.timezone or "UTC"
+    zones = sorted(zoneinfo.available_timezones())
+    zone = st.sidebar.selectbox(
+        "Time zone",
+        zones,
+        index=zones.index(browser_zone) if browser_zone in zones else zones.index("UTC"),
+        key="tz",
+        bind="query-params",
+        help="Days, weeks and hours are cut in this zone.",
+    )
+    start = end = None
+    first, last = available.get("first"), available.get("last")
+    if first and last:
+        span = (
+            first.astimezone(zoneinfo.ZoneInfo(zone)).date(),
+            last.astimezone(zoneinfo.ZoneInfo(zone)).date(),
+        )
+        picked = st.sidebar.date_input(
+            "Dates",
+            value=span,
+            min_value=span[0],
+            max_value=max(span[1], date.today()),
+            key="dates",
+            bind="query-params",
+        )
+        # While the second date is being picked, the widget holds one date only.
+        if isinstance(picked, (tuple, list)) and len(picked) == 2:
+            start, end = picked
+        elif isinstance(picked, (tuple, list)) and len(picked) == 1:
+            start = picked[0]
+    models = st.sidebar.multiselect(
+        "Models",
+        available.get("models", []),
+        key="models",
+        bind="query-params",
+        placeholder="All models",
+    )
+    labels = st.sidebar.multiselect(
+        "Machines / seats",
+        available.get("labels", []),
+        key="labels",
+        bind="query-params",
+        placeholder="All labels",
+    )
+    return View(
+        url=url,
+        accounts=accounts or (),
+        zone=zone,
+        start=start,
+        end=end,
+        models=tuple(models),
+        labels=tuple(labels),
+        available=available,
+    )
+
+
+def require_viewer(view: View) -> bool:
+    """On a shared deployment, ask once per session for the viewer's token. True when the page
+    may show private data."""
+    if not shared_deployment() or st.session_state.get("account"):
+        return True
+    st.info("This page shows your own usage. Enter the token `codextime login` saved for you.")
+    with st.form("token"):
+        token = st.text_input("Token", type="password")
+        if st.form_submit_button("Open my dashboard") and token:
+            account = account_for_token(engine(view.url), token.strip())
+            if account is None:
+                st.error("This server does not know that token.")
+            else:
+                st.session_state["account"] = account.name
+                st.rerun()
+    return False
+
+
+def banners(view: View) -> bool:
+    """Demo and empty-store notices; False when there is nothing to show."""
+    if view.empty:
+        st.info(
+            "No usage yet. Fill the store with your Codex logs, or try a demo data set:\n\n"
+            "```sh\ncodextime sync\n"
+            "codextime demo --out codextime-demo && codextime sync --codex-home codextime-demo\n```"
+        )
+        return False
+    if view.demo:
+        st.warning("**DEMO DATA**: synthetic Codex logs, not anybody's real usage.", icon="🧪")
+    return True
+
+
+def compact(n: float | int | None) -> str:
+    if n is None:
+        return "–"
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= size:
+            return f"{n / size:,.2f} {unit}"
+    return f"{n:,.0f}"
+
+
+def usd(value: float | None) -> str:
+    return "–" if value is None else f"${value:,.2f}"

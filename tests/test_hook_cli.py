@@ -1,0 +1,82 @@
+"""The hook end to end: installed by the CLI, run as Codex runs it, syncing in the background."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import sqlalchemy as sa
+from platformdirs import user_data_dir
+from typer.testing import CliRunner
+
+from collector.cli import app
+from tests.rollout import meta, session_path, token_count, turn, usage, write
+
+runner = CliRunner()
+
+
+def test_codex_turn_triggers_a_background_sync(tmp_path):
+    home = tmp_path / "codex"
+    a = usage(1000, 200, 50, 10)
+    write(
+        session_path(home, "2026-03-01T10-00-00", "019a152d-35a0-72a0-91db-8ebe37fac69e"),
+        [
+            meta(ts="2026-03-01T10:00:00.000Z"),
+            turn("2026-03-01T10:00:01.000Z"),
+            token_count("2026-03-01T10:00:05.000Z", a, a),
+        ],
+    )
+    config = home / "config.toml"
+    config.write_text(
+        'model = "gpt-5.1-codex"\nnotify = ["notify-send", "Codex"]\n\n[tui]\nx = 1\n'
+    )
+    original = config.read_text()
+
+    installed = runner.invoke(app, ["hook", "install", "--codex-home", str(home)])
+    assert installed.exit_code == 0, installed.output
+    notify = tomllib.loads(config.read_text())["notify"]
+    assert notify[0] == sys.executable and "collector.hook" in notify
+
+    payload = json.dumps({"type": "agent-turn-complete", "input-messages": ["SECRET-PROMPT"]})
+    started = time.monotonic()
+    # The user's own notify-send is not installed here: the hook must still return at once.
+    done = subprocess.run([*notify, payload], capture_output=True, timeout=10)
+    assert time.monotonic() - started < 3
+    assert b"SECRET-PROMPT" not in done.stdout + done.stderr
+
+    db = Path(user_data_dir("codextime")) / "codextime.db"
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline:
+        if db.exists():
+            engine = sa.create_engine(f"sqlite:///{db}")
+            try:
+                with engine.connect() as conn:
+                    count = conn.execute(sa.text("select count(*) from usage")).scalar_one()
+            except sa.exc.OperationalError:
+                count = 0  # the schema is still being created
+            engine.dispose()
+            if count:
+                break
+        time.sleep(0.2)
+    assert count == 1
+
+    removed = runner.invoke(app, ["hook", "uninstall", "--codex-home", str(home)])
+    assert removed.exit_code == 0, removed.output
+    assert config.read_text() == original
+
+
+def test_a_second_sync_waits_its_turn(tmp_path):
+    from collector.hook import state_dir, sync_lock
+
+    home = tmp_path / "codex"
+    (home / "sessions").mkdir(parents=True)
+    with sync_lock(state_dir()):
+        busy = runner.invoke(app, ["sync", "--codex-home", str(home)])
+        quiet = runner.invoke(app, ["sync", "--codex-home", str(home), "--background"])
+    assert busy.exit_code == 2 and "another sync is running" in busy.output
+    assert quiet.exit_code == 0 and quiet.output == ""
