@@ -101,6 +101,7 @@ class Scan:
         cursors: dict[str, Cursor] | None = None,
         workers: int | None = None,
     ) -> None:
+        self._pool = None
         found = discover(codex_home)
         self.stats = ScanStats(
             files=len(found.files), collapsed=found.collapsed, problems=found.problems
