@@ -16,9 +16,10 @@ Rules (docs/pricing.md):
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -219,3 +220,52 @@ def _parse_row(row: dict, where: str, today: date) -> Rate:
         aliases=aliases,
         notes=cell("notes"),
     )
+
+
+def adjusted(
+    table: RateTable,
+    *,
+    multiplier: float = 1.0,
+    edits: dict[str, tuple[float, float, float]] | None = None,
+) -> RateTable:
+    """A what-if copy of ``table``: every rate times ``multiplier``, after per-model ``edits``
+    of (input, cached, output) rates. The original is untouched."""
+    edits = edits or {}
+    rates = []
+    for rate in table.rates:
+        inp, cached, out = edits.get(rate.model, (rate.input, rate.cached, rate.output))
+        rates.append(
+            replace(
+                rate, input=inp * multiplier, cached=cached * multiplier, output=out * multiplier
+            )
+        )
+    return RateTable(tuple(rates), f"{table.source} (adjusted)")
+
+
+def to_csv(table: RateTable) -> str:
+    """The table in rates.csv's own format (what `--rates` reads back)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(REQUIRED + OPTIONAL)
+    for r in table.rates:
+        writer.writerow(
+            [
+                r.model,
+                _num(r.input),
+                _num(r.cached),
+                _num(r.output),
+                r.source_url,
+                r.last_checked.isoformat(),
+                _num(r.cache_write),
+                r.long_context_threshold or "",
+                _num(r.long_context_input_multiplier) if r.long_context_threshold else "",
+                _num(r.long_context_output_multiplier) if r.long_context_threshold else "",
+                ";".join(r.aliases),
+                r.notes,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"

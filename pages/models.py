@@ -1,0 +1,45 @@
+"""Models: the mix over time and totals per model, under the shared filters."""
+
+import streamlit as st
+
+from pages import _charts as charts
+from pages._shared import ESTIMATE_NOTE, banners, require_viewer
+from store.queries import by_model, model_mix
+
+view = st.session_state["view"]
+st.title("Models")
+if require_viewer(view) and banners(view):
+    frame = view.frame()
+    if frame.is_empty():
+        st.info("No usage in the chosen dates and filters.")
+    else:
+        period = (
+            st.segmented_control(
+                "Per",
+                ["day", "week", "month"],
+                default="week",
+                key="mix_period",
+            )
+            or "week"
+        )
+        st.altair_chart(charts.model_mix(model_mix(frame, period), period), width="stretch")
+        table = by_model(frame)
+        total = int(table["total"].sum())
+        st.dataframe(
+            table.with_columns((table["total"] / total).alias("share")),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "model": "Model",
+                "share": st.column_config.ProgressColumn("Share", format="percent"),
+                "usd": st.column_config.NumberColumn("API-equivalent (estimate)", format="dollar"),
+                **{
+                    k: st.column_config.NumberColumn(k.title(), format="localized")
+                    for k in ("input", "cached", "output", "reasoning", "total", "responses")
+                },
+            },
+        )
+        st.caption(
+            "Filters (models, dates, machines) live in the sidebar and in the page address, so a "
+            "view can be shared as a link. " + ESTIMATE_NOTE
+        )

@@ -1,0 +1,69 @@
+"""Overview: totals for all time, the last 30 and 7 days and today; timelines; cache hit rate."""
+
+from datetime import timedelta
+
+import polars as pl
+import streamlit as st
+
+from pages import _charts as charts
+from pages._shared import ESTIMATE_NOTE, banners, compact, require_viewer, usd
+from store.queries import cache_rate, running_total, summary, timeline
+
+view = st.session_state["view"]
+st.title("Codex usage")
+if require_viewer(view) and banners(view):
+    every = view.all_dates()
+    today = view.today()
+    windows = {
+        "All time": every,
+        "Last 30 days": every.filter(pl.col("day") > today - timedelta(days=30)),
+        "Last 7 days": every.filter(pl.col("day") > today - timedelta(days=7)),
+        "Today": every.filter(pl.col("day") == today),
+    }
+    totals = {name: summary(frame) for name, frame in windows.items()}
+    whole = totals["All time"]
+    st.markdown(
+        f"### {whole['total']:,} tokens all time  \n"
+        f"<span style='color:gray'>≈ {compact(whole['total'])} · input + output · "
+        f"in {view.zone}</span>",
+        unsafe_allow_html=True,
+    )
+    for column, (name, figures) in zip(st.columns(4), totals.items(), strict=True):
+        with column, st.container(border=True):
+            st.metric(name, compact(figures["total"]), help=f"{figures['total']:,} tokens")
+            st.caption(
+                f"Input {figures['input']:,} (cached {figures['cached']:,})  \n"
+                f"Output {figures['output']:,} (reasoning {figures['reasoning']:,})  \n"
+                f"{figures['sessions']:,} sessions · {figures['active_days']:,} active days"
+            )
+            st.metric("API-equivalent (estimate)", usd(figures["usd"]))
+    st.caption(ESTIMATE_NOTE + " Cached input is part of input, reasoning part of output.")
+    if whole["unpriced_tokens"]:
+        st.caption(
+            f"{whole['unpriced_tokens']:,} tokens of models with no published price are counted "
+            "above but not priced (see API-equivalent)."
+        )
+
+    frame = view.frame()
+    if frame.is_empty():
+        st.info("No usage in the chosen dates and filters.")
+    else:
+        period = (
+            st.segmented_control(
+                "Timeline",
+                ["day", "week", "month"],
+                default="day",
+                key="period",
+                format_func=lambda p: {"day": "Daily", "week": "Weekly", "month": "Monthly"}[p],
+            )
+            or "day"
+        )
+        st.altair_chart(charts.timeline(timeline(frame, period), period), width="stretch")
+        left, right = st.columns(2)
+        left.altair_chart(charts.burned(running_total(frame)), width="stretch")
+        rate = summary(frame)
+        right.altair_chart(charts.cache_rate(cache_rate(frame)), width="stretch")
+        if rate["input"]:
+            right.caption(
+                f"Cache hit rate in the chosen dates: {rate['cached'] / rate['input']:.1%}"
+            )
