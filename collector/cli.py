@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -610,8 +610,17 @@ def demo(
 def start(
     codex_home: CodexHome = None,
     db: DbUrl = None,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
+    open_app: Annotated[
+        bool, typer.Option("--app/--no-app", help="Start the dashboard after the sync.")
+    ] = True,
 ) -> None:
-    """First run: sync your Codex logs (or a demo set if there are none) and show the report."""
+    """First run: sync your Codex logs (or a demo set if there are none), show the last two
+    weeks, and open the dashboard."""
+    from datetime import timedelta
+
+    from store.db import default_db_url, open_store, usage_rows
+
     with _clean_errors():
         home = _home(codex_home)
         has_logs = any((home / d).is_dir() for d in ("sessions", "archived_sessions"))
@@ -629,11 +638,26 @@ def start(
             )
         elif not has_logs:
             raise Failure(f"no sessions/ or archived_sessions/ in {home}")
+        db = db or default_db_url()
         result = _sync_into_store(home, db, None)
         _warn_problems(result.stats)
         err.print(f"Synced {result.new:,} new records from {home}.")
-        from store.db import open_store, usage_rows
-
-        rep = Report("daily", resolve_zone(None), rates=load_rates())
-        rep.add_rows(usage_rows(open_store(db)))
+        zone = resolve_zone(None)
+        since = datetime.now(zone).date() - timedelta(days=13)
+        rep = Report("daily", zone, since=since, rates=load_rates())
+        rep.add_rows(usage_rows(open_store(db), since=since))
     _show(rep.to_json(), "daily", json=False, demo=_is_demo(home))
+    if open_app:
+        _run_dashboard(db, port)
+
+
+def _run_dashboard(db: str, port: int) -> None:
+    """The Streamlit app over ``db``, until Ctrl+C."""
+    import os
+    import subprocess
+
+    entry = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    out.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
+    command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)]
+    with suppress(KeyboardInterrupt):
+        subprocess.run(command, env={**os.environ, "CODEXTIME_DB": db}, check=False)

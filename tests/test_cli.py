@@ -159,7 +159,7 @@ def test_demo_refuses_to_write_into_a_folder_that_is_not_a_demo(tmp_path):
 
 
 def test_start_uses_a_marked_demo_set_when_there_are_no_logs():
-    result = runner.invoke(app, ["start"])
+    result = runner.invoke(app, ["start", "--no-app"])
     assert result.exit_code == 0, result.output
     assert "DEMO" in result.output
     assert "Total" in result.output
