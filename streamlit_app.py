@@ -5,19 +5,21 @@ It sets up the shared sidebar filters (kept in the URL), then runs the chosen pa
 
 import streamlit as st
 
-from pages._shared import sidebar
+from pages.lib.shared import resume_deep_link, routed, sidebar
 
-st.set_page_config(page_title="Codextime", page_icon="⏱️", layout="wide")
+st.set_page_config(page_title="Codextime", page_icon=":material/timer:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("pages/heatmap.py", title="Heatmap", icon="🗓️"),
-    st.Page("pages/models.py", title="Models", icon="🧩"),
-    st.Page("pages/api_equivalent.py", title="API-equivalent", icon="💵"),
-    st.Page("pages/leaderboard.py", title="Leaderboard", icon="🏆"),
-    st.Page("pages/privacy.py", title="Privacy and method", icon="🔒"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True),
+    st.Page("pages/heatmap.py", title="Heatmap", icon=":material/calendar_month:"),
+    st.Page("pages/models.py", title="Models", icon=":material/stacked_bar_chart:"),
+    st.Page("pages/api_equivalent.py", title="API-equivalent", icon=":material/payments:"),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
+    st.Page("pages/privacy.py", title="Privacy and method", icon=":material/lock:"),
 ]
 
 page = st.navigation(PAGES)
+resume_deep_link()
 st.session_state["view"] = sidebar()
+routed()
 page.run()

@@ -7,15 +7,15 @@ with `codextime report --rates`.
 import polars as pl
 import streamlit as st
 
-from pages import _charts as charts
-from pages._shared import ESTIMATE_NOTE, banners, rates, require_viewer, usd
+from pages.lib import charts
+from pages.lib.shared import ESTIMATE_NOTE, banners, page_view, rates, require_viewer, usd
 from store.pricing import adjusted, to_csv
 from store.queries import estimate, estimate_groups
 
-view = st.session_state["view"]
+view = page_view("pages/api_equivalent.py")
 table = rates()
 st.title("API-equivalent")
-st.warning(ESTIMATE_NOTE, icon="⚠️")
+st.warning(ESTIMATE_NOTE, icon=":material/info:")
 
 oldest, newest = table.checked
 st.subheader("Published list prices (USD per million tokens)")

@@ -3,11 +3,16 @@
 import polars as pl
 import streamlit as st
 
-from pages import _charts as charts
-from pages._shared import banners, require_viewer
+from pages.lib import charts
+from pages.lib.shared import banners, page_view, require_viewer
 from store.queries import calendar, hour_of_week, streaks
 
-view = st.session_state["view"]
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+view = page_view("pages/heatmap.py")
 st.title("Heatmap")
 if require_viewer(view) and banners(view):
     frame = view.frame()
@@ -16,8 +21,8 @@ if require_viewer(view) and banners(view):
     else:
         runs = streaks(frame, view.today())
         a, b, c = st.columns(3)
-        a.metric("Current streak", f"{runs['current']} days")
-        b.metric("Longest streak", f"{runs['longest']} days")
+        a.metric("Current streak", _days(runs["current"]))
+        b.metric("Longest streak", _days(runs["longest"]))
         c.metric(
             "Busiest day",
             runs["busiest_day"].strftime("%a %d %b %Y"),

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from pages._shared import ESTIMATE_NOTE, db_url, engine, rates
+from pages.lib.shared import ESTIMATE_NOTE, db_url, engine, page_view, rates
 from store.queries import leaderboard
 
+page_view("pages/leaderboard.py")  # routes a deep link through the entry point
 st.title("Leaderboard")
 st.caption(
     "Self-reported usage of the accounts that chose to appear here (`PATCH /api/v1/me` with "

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from pages import _charts as charts
-from pages._shared import ESTIMATE_NOTE, banners, require_viewer
+from pages.lib import charts
+from pages.lib.shared import ESTIMATE_NOTE, banners, page_view, require_viewer
 from store.queries import by_model, model_mix
 
-view = st.session_state["view"]
+view = page_view("pages/models.py")
 st.title("Models")
 if require_viewer(view) and banners(view):
     frame = view.frame()

@@ -5,11 +5,11 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from pages import _charts as charts
-from pages._shared import ESTIMATE_NOTE, banners, compact, require_viewer, usd
+from pages.lib import charts
+from pages.lib.shared import ESTIMATE_NOTE, banners, compact, page_view, require_viewer, usd
 from store.queries import cache_rate, running_total, summary, timeline
 
-view = st.session_state["view"]
+view = page_view("pages/overview.py")
 st.title("Codex usage")
 if require_viewer(view) and banners(view):
     every = view.all_dates()

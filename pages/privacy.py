@@ -4,10 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._shared import ESTIMATE_NOTE
+from pages.lib.shared import ESTIMATE_NOTE, page_view
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
+page_view("pages/privacy.py")  # routes a deep link through the entry point
 st.title("Privacy and method")
 st.header("What is uploaded")
 st.markdown(

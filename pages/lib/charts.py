@@ -53,7 +53,7 @@ def burned(frame: pl.DataFrame) -> alt.Chart:
 
 def cache_rate(frame: pl.DataFrame) -> alt.Chart:
     return (
-        alt.Chart(frame, title="Cache hit rate (share of input from the prompt cache), by week")
+        alt.Chart(frame, title="Cache hit rate by week (input served from the cache)")
         .mark_line(point=True)
         .encode(
             x=alt.X("week_start:T", title=None),
@@ -73,77 +73,89 @@ def cache_rate(frame: pl.DataFrame) -> alt.Chart:
 
 
 def calendar(frame: pl.DataFrame, year: int) -> alt.Chart:
-    """A GitHub-style year: weeks as columns, weekdays as rows, empty days shown."""
-    frame = frame.with_columns(
-        pl.col("weekday")
-        .map_elements(lambda d: WEEKDAYS[d - 1], return_dtype=pl.String)
-        .alias("dow")
-    )
-    top = max(int(frame["tokens"].max() or 0), 1)
+    """A GitHub-style year: weeks as columns, weekdays as rows, empty days grey, four shades of
+    green for the active ones (split at the quartiles of the active days)."""
+    frame = _for_vega(frame).with_columns(pl.col("week_start").cast(pl.String).alias("week"))
+    active = frame.filter(pl.col("tokens") > 0)["tokens"]
+    cuts = sorted({float(active.quantile(q)) for q in (0.25, 0.5, 0.75)}) if len(active) else [1.0]
     return (
         alt.Chart(frame, title=f"{year}")
         .mark_rect(cornerRadius=2, stroke="white", strokeWidth=1.5)
         .encode(
             x=alt.X(
-                "week_start:O",
+                "week:O",
                 title=None,
                 axis=alt.Axis(
-                    labelExpr="timeFormat(datum.value, '%b')",
-                    labelAngle=0,
                     values=_month_starts(frame),
+                    # A week is named after the month whose 1st it holds (its last day's month).
+                    labelExpr=(
+                        "timeFormat(timeOffset('day', toDate(datum.value + 'T00:00'), 6), '%b')"
+                    ),
+                    labelAngle=0,
+                    labelAlign="left",
                     ticks=False,
                     domain=False,
                 ),
             ),
             y=alt.Y("dow:O", sort=WEEKDAYS, title=None, axis=alt.Axis(ticks=False, domain=False)),
-            color=alt.Color(
-                "tokens:Q",
-                title="Tokens",
-                scale=alt.Scale(domain=[0, top], range=GREENS, type="sqrt"),
-                legend=alt.Legend(format="~s"),
+            color=alt.condition(
+                alt.datum.tokens == 0,
+                alt.value(GREENS[0]),
+                alt.Color(
+                    "tokens:Q",
+                    title="Tokens",
+                    scale=alt.Scale(type="threshold", domain=cuts, range=GREENS[-len(cuts) - 1 :]),
+                    legend=alt.Legend(format=".2s"),
+                ),
             ),
             tooltip=[
                 alt.Tooltip("day:T", format="%a %Y-%m-%d", title="Day"),
                 alt.Tooltip("tokens:Q", format=","),
             ],
         )
-        .properties(height=160)
+        .properties(height=170)
     )
 
 
-def _month_starts(frame: pl.DataFrame) -> list:
-    """One axis label per month: the first week that starts in it."""
-    weeks = frame["week_start"].unique().sort()
-    seen, marks = set(), []
-    for week in weeks:
-        key = (week.year, week.month)
-        if key not in seen:
-            seen.add(key)
-            marks.append(week.isoformat())
-    return marks
+def _month_starts(frame: pl.DataFrame) -> list[str]:
+    """One axis label per month: the week that holds its 1st."""
+    firsts = frame.filter(pl.col("day").dt.day() == 1)
+    return [week.isoformat() for week in firsts["week_start"].unique().sort()]
 
 
 def hour_of_week(frame: pl.DataFrame) -> alt.Chart:
-    frame = frame.with_columns(
-        pl.col("weekday")
-        .map_elements(lambda d: WEEKDAYS[d - 1], return_dtype=pl.String)
-        .alias("dow")
-    )
+    """Tokens by weekday and hour; hours with no use stay grey."""
+    frame = _for_vega(frame)
     return (
         alt.Chart(frame, title="When you use Codex (hour of the week, your time zone)")
-        .mark_rect(cornerRadius=2)
+        .mark_rect(cornerRadius=2, stroke="white", strokeWidth=1)
         .encode(
             x=alt.X("hour:O", title="Hour"),
             y=alt.Y("dow:O", sort=WEEKDAYS, title=None),
-            color=alt.Color(
-                "tokens:Q",
-                title="Tokens",
-                scale=alt.Scale(scheme="greens"),
-                legend=alt.Legend(format="~s"),
+            color=alt.condition(
+                alt.datum.tokens == 0,
+                alt.value(GREENS[0]),
+                alt.Color(
+                    "tokens:Q",
+                    title="Tokens",
+                    scale=alt.Scale(range=GREENS[1:]),
+                    legend=alt.Legend(format="~s"),
+                ),
             ),
             tooltip=["dow:N", "hour:O", alt.Tooltip("tokens:Q", format=",")],
         )
         .properties(height=220)
+    )
+
+
+def _for_vega(frame: pl.DataFrame) -> pl.DataFrame:
+    """Weekday names, and token counts as floats: 64-bit integers reach Vega as BigInt, which
+    its scales and tests do not handle."""
+    return frame.with_columns(
+        pl.col("weekday")
+        .map_elements(lambda d: WEEKDAYS[d - 1], return_dtype=pl.String)
+        .alias("dow"),
+        pl.col("tokens").cast(pl.Float64),
     )
 
 

@@ -111,6 +111,32 @@ class View:
         return datetime.now(zoneinfo.ZoneInfo(self.zone)).date()
 
 
+ROUTER = "streamlit_app.py"
+
+
+def routed() -> None:
+    """Called by the entry point, on every run, before it runs the page."""
+    st.session_state["_routed"] = True
+
+
+def page_view(page: str) -> View:
+    """The view a page draws. Streamlit runs a page straight from ``pages/`` (without the entry
+    point) when the first visit to a freshly started server is a deep link; such a run hands
+    over to the entry point, which comes back to this page with the same URL parameters."""
+    if st.session_state.pop("_routed", False) and "view" in st.session_state:
+        return st.session_state["view"]
+    st.session_state["_goto"] = (page, st.query_params.to_dict())
+    st.switch_page(ROUTER)
+
+
+def resume_deep_link() -> None:
+    """In the entry point, after st.navigation: finish a hand-over begun by ``page_view``."""
+    goto = st.session_state.pop("_goto", None)
+    if goto is not None:
+        page, params = goto
+        st.switch_page(page, query_params=params)
+
+
 def viewer_accounts() -> tuple[str, ...] | None:
     """Whose data the private pages show: everything in a personal store; in a shared one, the
     account whose token this session entered (None until then)."""
@@ -210,7 +236,10 @@ def banners(view: View) -> bool:
         )
         return False
     if view.demo:
-        st.warning("**DEMO DATA**: synthetic Codex logs, not anybody's real usage.", icon="🧪")
+        st.warning(
+            "**DEMO DATA**: synthetic Codex logs, not anybody's real usage.",
+            icon=":material/science:",
+        )
     return True
 
 

@@ -1,0 +1,199 @@
+"""The app in a real browser (Debian's Chromium through Playwright), as its users see it.
+
+One Streamlit server over a demo store serves the module. Each page must load with no exception
+and draw its charts; moving a slider must change the estimate. Screenshots of every page land in
+tests/screenshots/ (not committed) to be looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "tests" / "screenshots"
+PAGES = {
+    "": "Codex usage",
+    "heatmap": "Heatmap",
+    "models": "Models",
+    "api_equivalent": "API-equivalent",
+    "leaderboard": "Leaderboard",
+    "privacy": "Privacy and method",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(db: str, work: Path):
+    """`streamlit run streamlit_app.py` over the store ``db``, on a free port."""
+    port = free_port()
+    env = {**os.environ, "CODEXTIME_DB": db, "HOME": str(work)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "streamlit_app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--global.developmentMode",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/_stcore/health", timeout=1).text == "ok":
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        server.kill()
+        pytest.fail("streamlit did not start: " + server.stderr.read().decode()[-2000:])
+    SHOTS.mkdir(exist_ok=True)
+    try:
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    from collector.demo import generate
+    from collector.scan import Scan
+    from collector.sync import store_sink
+    from store.db import account_id, open_store
+
+    work = tmp_path_factory.mktemp("app")
+    home = work / "codex"
+    generate(home, end=datetime.now(UTC))
+    db = f"sqlite:///{work / 'store.db'}"
+    engine = open_store(db)
+    sink = store_sink(engine, account_id(engine, "demo"), "demo")
+    for result in Scan(home).results():
+        sink(result.rows)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("update account set leaderboard_opt_in = 1")
+    engine.dispose()
+
+    with serve(db, work) as base:
+        yield base
+
+
+def settle(page: Page) -> None:
+    """Wait until the script has finished its run."""
+    page.wait_for_selector(
+        "[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000
+    )
+    page.wait_for_timeout(500)
+
+
+@pytest.mark.parametrize("path, title", PAGES.items())
+def test_every_page_loads_without_an_exception_and_draws(page: Page, app_url, path, title):
+    page.set_viewport_size({"width": 1400, "height": 2600})  # the app scrolls inside itself
+    page.goto(f"{app_url}/{path}")
+    settle(page)
+    expect(page.get_by_role("heading", name=title).first).to_be_visible()
+    assert page.locator("[data-testid='stException']").count() == 0
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    if path in ("", "heatmap", "models", "api_equivalent"):
+        expect(charts.first).to_be_visible()
+        # Vega drew something: a canvas or an svg with marks.
+        expect(charts.first.locator("canvas, svg").first).to_be_visible()
+    if path:
+        expect(
+            page.get_by_text("DEMO DATA").first
+        ).to_be_visible() if path != "privacy" and path != "leaderboard" else None
+    page.screenshot(path=SHOTS / f"{path or 'overview'}.png", full_page=True)
+
+
+def test_overview_shows_the_exact_total_with_separators(page: Page, app_url):
+    page.goto(app_url)
+    settle(page)
+    heading = page.locator("h3").filter(has_text="tokens all time").first
+    expect(heading).to_have_text(re.compile(r"^\d{1,3}(,\d{3})+ tokens all time"))
+
+
+def test_moving_a_slider_changes_the_estimate(page: Page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    page.goto(f"{app_url}/api_equivalent")
+    settle(page)
+    mine = page.locator("[data-testid='stMetric']").filter(has_text="With your assumptions")
+    before = mine.locator("[data-testid='stMetricValue']").inner_text()
+    slider = page.get_by_role("slider").first  # "All rates times"
+    slider.focus()
+    for _ in range(10):
+        slider.press("ArrowRight")
+    settle(page)
+    after = mine.locator("[data-testid='stMetricValue']").inner_text()
+    assert after != before
+    assert float(after.strip("$").replace(",", "")) > float(before.strip("$").replace(",", ""))
+    page.screenshot(path=SHOTS / "api_equivalent_after_slider.png", full_page=True)
+
+
+def test_filters_live_in_the_url(page: Page, app_url):
+    page.goto(f"{app_url}/models?models=gpt-5")
+    settle(page)
+    chosen = page.locator("[data-testid='stMultiSelect']").filter(has_text="Models")
+    expect(chosen.get_by_text("gpt-5", exact=True).first).to_be_visible()
+    page.screenshot(path=SHOTS / "models_filtered.png", full_page=True)
+
+
+def test_a_deep_link_works_on_a_fresh_server(page: Page, tmp_path):
+    """The first visit to a just-started server is a shared link to a page with a filter."""
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    from store.db import account_id, insert_usage, open_store
+
+    engine = open_store(db)
+    row = dict(
+        ts=datetime(2026, 3, 2, 9, tzinfo=UTC),
+        model="gpt-5",
+        input=5000,
+        cached=0,
+        output=100,
+        reasoning=0,
+        event_id="a" * 32,
+        session="b" * 32,
+        label=None,
+    )
+    insert_usage(engine, account_id(engine), [row, {**row, "model": "o3", "event_id": "c" * 32}])
+    engine.dispose()
+    with serve(db, tmp_path) as base:
+        page.goto(f"{base}/models?models=gpt-5")
+        settle(page)
+        expect(page.get_by_role("heading", name="Models").first).to_be_visible()
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert "models=gpt-5" in page.url
+        chosen = page.locator("[data-testid='stMultiSelect']").filter(has_text="Models")
+        expect(chosen.get_by_text("gpt-5", exact=True).first).to_be_visible()
+        page.screenshot(path=SHOTS / "deep_link.png")
