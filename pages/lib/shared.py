@@ -120,13 +120,20 @@ def routed() -> None:
 
 
 def page_view(page: str) -> View:
-    """The view a page draws. Streamlit runs a page straight from ``pages/`` (without the entry
-    point) when the first visit to a freshly started server is a deep link; such a run hands
-    over to the entry point, which comes back to this page with the same URL parameters."""
+    """The view a page draws.
+
+    Streamlit runs a page straight from ``pages/`` (without the entry point) until some session
+    has run the entry point: a deep link that is the first visit to a fresh server, or every run
+    under AppTest. A session's first such run hands over to the entry point, which comes back to
+    this page with the same URL parameters; later ones draw the shared sidebar themselves.
+    """
     if st.session_state.pop("_routed", False) and "view" in st.session_state:
         return st.session_state["view"]
-    st.session_state["_goto"] = (page, st.query_params.to_dict())
-    st.switch_page(ROUTER)
+    if "view" not in st.session_state:
+        st.session_state["_goto"] = (page, st.query_params.to_dict())
+        st.switch_page(ROUTER)
+    view = st.session_state["view"] = sidebar()
+    return view
 
 
 def resume_deep_link() -> None:
