@@ -9,7 +9,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -21,11 +21,12 @@ from rich.table import Table
 
 from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
-from collector.record import record_from_row
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import FamilyResult, Scan, ScanStats
-from collector.sync import SyncResult, state_path, store_sink, sync
 from store.pricing import RatesError, load_rates
+
+if TYPE_CHECKING:
+    from collector.sync import SyncResult
 
 app = typer.Typer(
     help="Private, exact usage analytics for the OpenAI Codex CLI.",
@@ -88,18 +89,22 @@ def main() -> None:
 
 @contextmanager
 def _clean_errors() -> Iterator[None]:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from store.db import StoreError
-
     try:
         yield
-    except (Failure, CodexHomeError, ReportError, StoreError, RatesError) as exc:
+    except (Failure, CodexHomeError, ReportError, RatesError) as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(2) from None
-    except SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        err.print(f"[red]error:[/red] the store failed: {detail}", soft_wrap=True)
+    except Exception as exc:
+        # The store's errors, recognised without importing SQLAlchemy on every command.
+        kind = type(exc)
+        if kind.__name__ == "StoreError" and kind.__module__ == "store.db":
+            message = str(exc)
+        elif kind.__module__.startswith("sqlalchemy"):
+            detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            message = f"the store failed: {detail}"
+        else:
+            raise
+        err.print(f"[red]error:[/red] {message}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -289,6 +294,8 @@ def scan(
         label = label or (DEMO_LABEL if _is_demo(home) else None)
         plan = Scan(home)
         if json:
+            from collector.record import record_from_row
+
             sys.stdout.write('{"records":[')
             first = True
             for result in plan.results():
@@ -394,16 +401,17 @@ def sync_command(
 
 
 def _sync_into_store(home: Path, db: str | None, label: str | None) -> SyncResult:
-    from store.db import account_id, default_db_url, open_store
+    from collector.sync import lazy_store_sink, state_path, sync
+    from store.settings import default_db_url
 
     url = db or default_db_url()
-    engine = open_store(url)
-    sink = store_sink(engine, account_id(engine), label or (DEMO_LABEL if _is_demo(home) else None))
+    sink = lazy_store_sink(url, label or (DEMO_LABEL if _is_demo(home) else None))
     with _progress("Syncing") as update:
         return sync(home, sink, state_path(home, url), progress=update)
 
 
 def _sync_to_server(home: Path, server: str, token: str | None, label: str | None) -> SyncResult:
+    from collector.sync import state_path, sync
     from collector.upload import HttpSink, UploadError
 
     if not token:
@@ -486,8 +494,7 @@ def serve(
     import uvicorn
 
     from store.api import SETTINGS_ENV, create_app
-    from store.db import default_db_url
-    from store.settings import ServerSettings
+    from store.settings import ServerSettings, default_db_url
 
     with _clean_errors():
         settings = ServerSettings(
@@ -619,7 +626,8 @@ def start(
     weeks, and open the dashboard."""
     from datetime import timedelta
 
-    from store.db import default_db_url, open_store, usage_rows
+    from store.db import open_store, usage_rows
+    from store.settings import default_db_url
 
     with _clean_errors():
         home = _home(codex_home)

@@ -120,6 +120,10 @@ class RolloutParser:
     skipped: Counter = field(default_factory=Counter)
     #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
     _last_info: bytes | None = field(default=None, repr=False)
+    _recent_set: set = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._recent_set = set(self.recent)
 
     # -- lines ------------------------------------------------------------------------------
 
@@ -136,6 +140,24 @@ class RolloutParser:
             # R4 without parsing: the same serialized info as the row before is a re-emit.
             self.skipped["re-emitted"] += 1
             return None
+        if (
+            info is not None
+            and self.model is not None
+            and self.meta.history_start is None
+            and line.startswith(_TS_HEAD)
+            and line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0
+        ):
+            # The common token_count row: only its timestamp and its info are decoded.
+            end = line.find(b'"', len(_TS_HEAD))
+            ts_ms = timestamp_ms(line[len(_TS_HEAD) : end].decode("ascii", "replace"))
+            try:
+                parsed = orjson.loads(info[len(_INFO_START) :])
+            except orjson.JSONDecodeError:
+                parsed = _UNREAD
+            if parsed is not _UNREAD:
+                response = self._token_count({"info": parsed}, ts_ms, None)
+                self._last_info = info
+                return response
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -203,12 +225,14 @@ class RolloutParser:
             # reset of a thread: for those, only a repeated last too makes a late re-emit.
             reset = total[4] > 0 and not (total[0] or total[1] or total[2] or total[3])
             key = (total, last) if reset else total
-            if key in self.recent:
+            if key in self._recent_set:
                 self.skipped["re-emitted late"] += 1
                 return None
             self.prev_total = total
             self.recent.append(key)
-            del self.recent[:-RECENT_TOTALS]
+            self._recent_set.add(key)
+            if len(self.recent) > RECENT_TOTALS:
+                self._recent_set.discard(self.recent.pop(0))
         if ts_ms is None:
             self.skipped["no timestamp"] += 1
             return None
@@ -217,10 +241,12 @@ class RolloutParser:
                 self.skipped["copied from parent"] += 1  # R10
                 return None
             self.in_replay = False
-        delta = _delta(total, last, prev)
-        inp, cached, out, reasoning = (max(0, x) for x in delta[:4])  # R7
-        cached = min(cached, inp)
-        reasoning = min(reasoning, out)
+        inp, cached, out, reasoning, _ = _delta(total, last, prev)
+        # R7: no negatives; cached within input, reasoning within output.
+        inp = inp if inp > 0 else 0
+        out = out if out > 0 else 0
+        cached = 0 if cached < 0 else cached if cached < inp else inp
+        reasoning = 0 if reasoning < 0 else reasoning if reasoning < out else out
         if not (inp or cached or out or reasoning):
             self.skipped["estimate only"] += 1  # R6
             return None
@@ -332,6 +358,9 @@ def _vec(usage) -> Vec | None:
 
 _INFO_START = b'"info":'
 _INFO_END = b',"rate_limits":'
+_TS_HEAD = b'{"timestamp":"'
+_TOKEN_COUNT = b'"payload":{"type":"token_count"'
+_UNREAD = object()
 
 
 def _info_bytes(line: bytes) -> bytes | None:
@@ -365,10 +394,11 @@ def _int(value) -> int:
 
 
 def _identity(ts_ms: int, total: Vec | None, last: Vec | None) -> bytes:
-    def fmt(v: Vec | None) -> str:
-        return ",".join(map(str, v)) if v is not None else "-"
+    return b"%d|%s|%s" % (ts_ms, _vec_bytes(total), _vec_bytes(last))
 
-    return f"{ts_ms}|{fmt(total)}|{fmt(last)}".encode()
+
+def _vec_bytes(v: Vec | None) -> bytes:
+    return b"-" if v is None else b"%d,%d,%d,%d,%d" % v
 
 
 def _str(value) -> str | None:
@@ -397,6 +427,11 @@ def timestamp_ms(value) -> int | None:
     else:
         return None
     return ms if EARLIEST_MS <= ms < LATEST_MS else None
+
+
+def iso_utc(ts: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a ``Z``, the form Codex itself writes."""
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
+from collector.parse import iso_utc
+
 #: The fields of a record, in order. Tests and the store check themselves against this tuple.
 RECORD_FIELDS = (
     "ts",
@@ -60,11 +62,6 @@ class UsageRecord(BaseModel):
     @property
     def total(self) -> int:
         return self.input + self.output
-
-
-def iso_utc(ts: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and a ``Z``, the form Codex itself writes."""
-    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def record_from_row(row: tuple, label: str | None = None) -> UsageRecord:

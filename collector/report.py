@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tzlocal
 
-from collector.record import iso_utc
+from collector.parse import iso_utc
 from store.pricing import NOTICE, RateTable
 
 PERIODS = {

@@ -108,10 +108,15 @@ class Scan:
         )
         cursors = cursors or {}
         todo: list[tuple[LogFile, Cursor | None]] = []
+        #: Cursors to save with the file's new size and time, though nothing new was read.
+        self.refreshed: dict[str, Cursor] = {}
         for f in found.files:
-            start = _resume_point(f, cursors.get(f.key))
+            cursor = cursors.get(f.key)
+            start = _resume_point(f, cursor)
             if start is not False:
                 todo.append((f, start))
+            elif cursor is not None and (cursor.size, cursor.mtime_ns) != (f.size, f.mtime_ns):
+                self.refreshed[f.key] = Cursor(f.size, f.mtime_ns, cursor.offset, cursor.parser)
         workers = workers or os.cpu_count() or 1
         big = sum(f.size - (c.offset if c else 0) for f, c in todo) >= PARALLEL_MIN_BYTES
         # One pool serves both passes (the heads now, the families in results()).
@@ -184,6 +189,8 @@ def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
     """False: nothing new. None: read from the start. A cursor: read on from it."""
     if cursor is None:
         return None
+    if f.size == cursor.size and f.mtime_ns == cursor.mtime_ns:
+        return False  # the very file that was read, unchanged
     if f.compressed:
         # Compressing a synced file changes its size and time, not its content.
         declared = zst_content_size(f.path)

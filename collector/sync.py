@@ -19,7 +19,6 @@ from pathlib import Path
 import orjson
 from platformdirs import user_state_dir
 
-from collector.record import record_from_row
 from collector.scan import Cursor, Row, Scan, ScanStats
 
 #: Takes a family's rows, returns how many were new to the destination; raises if not stored.
@@ -37,10 +36,27 @@ class SyncResult:
 
 def store_sink(engine, account: int, label: str | None) -> Sink:
     """A sink into a store: rows become records (the allow-list) and are inserted idempotently."""
+    from collector.record import record_from_row
     from store.db import insert_usage
 
     def sink(rows: list[Row]) -> int:
         return insert_usage(engine, account, (record_from_row(r, label).model_dump() for r in rows))
+
+    return sink
+
+
+def lazy_store_sink(url: str, label: str | None) -> Sink:
+    """``store_sink`` on the store at ``url``, opened only when there is something to send (a
+    sync with nothing new never loads the database layer)."""
+    opened: list[Sink] = []
+
+    def sink(rows: list[Row]) -> int:
+        if not opened:
+            from store.db import account_id, open_store
+
+            engine = open_store(url)
+            opened.append(store_sink(engine, account_id(engine), label))
+        return opened[0](rows)
 
     return sink
 
@@ -97,7 +113,8 @@ def sync(
     sent = new = 0
     done = 0
     last_save = time.monotonic()
-    dirty = False
+    cursors.update(plan.refreshed)
+    dirty = bool(plan.refreshed)
 
     def advance(nbytes: int) -> None:
         nonlocal done

@@ -6,18 +6,17 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from platformdirs import user_data_dir
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from store.migrations import migrate
 from store.models import Account, Usage
+from store.settings import default_db_url
 
 LOCAL_ACCOUNT = "local"
 #: Rows per executemany call.
@@ -26,13 +25,6 @@ BATCH = 5000
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message says why."""
-
-
-def default_db_url() -> str:
-    env = os.environ.get("CODEXTIME_DB")
-    if env:
-        return env
-    return f"sqlite:///{Path(user_data_dir('codextime')) / 'codextime.db'}"
 
 
 def open_store(url: str | None = None) -> Engine:

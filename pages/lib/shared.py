@@ -12,9 +12,10 @@ import polars as pl
 import streamlit as st
 
 from store.accounts import account_for_token
-from store.db import default_db_url, open_store
+from store.db import open_store
 from store.pricing import RateTable, load_rates
 from store.queries import Filters, choices, load_usage, localize, priced
+from store.settings import default_db_url
 
 ESTIMATE_NOTE = (
     "API-equivalent = these tokens priced at OpenAI's published API list prices: an educational "

@@ -9,7 +9,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from collector.record import UsageRecord, iso_utc
+from collector.parse import iso_utc
+from collector.record import UsageRecord
 from store.api.deps import CurrentAccount, EngineDep, SettingsDep
 from store.api.limits import read_body
 from store.db import insert_usage
