@@ -88,18 +88,27 @@ class Report:
         self.until = until
         self.rates = rates
         self._unpriced: dict[str, int] = {}
-        self._days: dict[int, date] = {}  # UTC quarter hour -> local day
+        self._buckets: dict[int, tuple] = {}  # UTC quarter hour -> (local day, key, in range)
+        self._rates: dict = {}  # model -> its Rate, or None when unpriced
         # period key -> model -> [input, cached, output, reasoning, responses, usd or None]
         self._cells: dict[str, dict[str, list[int]]] = defaultdict(dict)
         self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
 
-    def _local_day(self, ts_ms: int) -> date:
-        quarter = ts_ms // QUARTER_HOUR_MS
-        day = self._days.get(quarter)
-        if day is None:
-            moment = datetime.fromtimestamp(quarter * QUARTER_HOUR_MS / 1000, UTC)
-            day = self._days[quarter] = moment.astimezone(self.zone).date()
-        return day
+    def _bucket(self, quarter: int) -> tuple[date, str | None, bool]:
+        """A UTC quarter hour's local day, its period key and whether it is in range."""
+        moment = datetime.fromtimestamp(quarter * QUARTER_HOUR_MS / 1000, UTC)
+        day = moment.astimezone(self.zone).date()
+        inside = not ((self.since and day < self.since) or (self.until and day > self.until))
+        if self.period == "daily":
+            key = day.isoformat()
+        elif self.period == "weekly":
+            key = (day - timedelta(days=day.weekday())).isoformat()
+        elif self.period == "monthly":
+            key = day.isoformat()[:7]
+        else:
+            key = None  # sessions are keyed by session
+        bucket = self._buckets[quarter] = (day, key, inside)
+        return bucket
 
     def add(
         self,
@@ -112,16 +121,12 @@ class Report:
         session: str,
         responses: int = 1,
     ) -> None:
-        day = self._local_day(ts_ms)
-        if (self.since and day < self.since) or (self.until and day > self.until):
+        quarter = ts_ms // QUARTER_HOUR_MS
+        bucket = self._buckets.get(quarter) or self._bucket(quarter)
+        if not bucket[2]:
             return
-        if self.period == "daily":
-            key = day.isoformat()
-        elif self.period == "weekly":
-            key = (day - timedelta(days=day.weekday())).isoformat()
-        elif self.period == "monthly":
-            key = day.isoformat()[:7]
-        else:
+        key = bucket[1]
+        if key is None:
             key = session
             span = self._span.get(session)
             if span is None:
@@ -129,10 +134,16 @@ class Report:
             else:
                 span[0] = min(span[0], ts_ms)
                 span[1] = max(span[1], ts_ms)
-        # Priced per request: a long-context surcharge depends on each request's own input.
-        usd = self.rates.cost(model, input, cached, output) if self.rates else None
-        if self.rates and usd is None:
-            self._unpriced[model] = self._unpriced.get(model, 0) + input + output
+        usd = None
+        if self.rates is not None:
+            # Priced per request: a long-context surcharge depends on each request's own input.
+            rate = self._rates.get(model, False)
+            if rate is False:
+                rate = self._rates[model] = self.rates.lookup(model)
+            if rate is None:
+                self._unpriced[model] = self._unpriced.get(model, 0) + input + output
+            else:
+                usd = rate.cost(input, cached, output)
         cell = self._cells[key].get(model)
         if cell is None:
             self._cells[key][model] = [input, cached, output, reasoning, responses, usd]
