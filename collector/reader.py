@@ -6,6 +6,7 @@ whose head names a usage-bearing type are handed on, so the bulk is never decode
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -56,6 +57,7 @@ class LineReader:
         self.torn = False
         self.error: str | None = None
         self.long_lines = 0
+        self._compact: bool | None = None
 
     def __iter__(self) -> Iterator[bytes]:
         try:
@@ -107,26 +109,24 @@ class LineReader:
                         yield line
                     pos = nl + 1
                 carry = b""
-            find, starts = buf.find, buf.startswith
-            # The hot loop of every read: _compact_head, inlined for the common cases.
-            while True:
+            find = buf.find
+            last = buf.rfind(b"\n", pos)
+            if last >= 0:
+                if self._compact is None:  # the file's first line decides
+                    self._compact = buf.startswith(_TS_HEAD, pos)
                 nl = find(b"\n", pos)
-                if nl < 0:
-                    break
-                head = pos + HEAD_WINDOW
-                if head > nl:
-                    head = nl
-                q = find(_TYPE, pos, head)
-                if q >= 0:
-                    q += 8
-                    if starts(_EVENT, q):
-                        if starts(b'token_count"', q + 30) or starts(b'task_started"', q + 30):
-                            yield buf[pos:nl]
-                    elif starts(b'session_meta"', q) or starts(b'turn_context"', q):
-                        yield buf[pos:nl]
-                elif search(buf, pos, head):
-                    yield buf[pos:nl]  # not compact JSON
-                pos = nl + 1
+                if search(buf, pos, min(nl, pos + HEAD_WINDOW)):
+                    yield buf[pos:nl]
+                if self._compact:
+                    # The hot loop of every read, in C: one scan finds the usage-bearing lines.
+                    for match in _CANDIDATE.finditer(buf, nl, last + 1):
+                        yield buf[match.start() + 1 : find(b"\n", match.end())]
+                else:
+                    while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
+                        start, nl = nl + 1, find(b"\n", nl + 1)
+                        if search(buf, start, min(nl, start + HEAD_WINDOW)):
+                            yield buf[start:nl]
+                pos = last + 1
             self.offset = base + pos
             carry = buf[pos:]
             if len(carry) > CARRY_LIMIT and (
@@ -151,8 +151,13 @@ class LineReader:
         self.offset += len(tail)
 
 
-_TYPE = b'"type":"'
-_EVENT = b'event_msg","payload":{"type":"'
+_TS_HEAD = b'{"timestamp":"'
+#: A usage-bearing line as Codex writes it, found from the newline before it. Files in any other
+#: layout are read with the tolerant HEAD pattern instead.
+_CANDIDATE = re.compile(
+    rb'\n\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
+    rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
+)
 
 
 def _compact_head(buf: bytes, pos: int, end: int) -> bool:
