@@ -3,7 +3,7 @@
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import ESTIMATE_NOTE, banners, page_view, require_viewer
+from pages.lib.shared import ESTIMATE_NOTE, banners, page_view, period_picker, require_viewer
 from store.queries import by_model, model_mix
 
 view = page_view("pages/models.py")
@@ -13,15 +13,7 @@ if require_viewer(view) and banners(view):
     if frame.is_empty():
         st.info("No usage in the chosen dates and filters.")
     else:
-        period = (
-            st.segmented_control(
-                "Per",
-                ["day", "week", "month"],
-                default="week",
-                key="mix_period",
-            )
-            or "week"
-        )
+        period = period_picker("Per", "week", "mix_period")
         st.altair_chart(charts.model_mix(model_mix(frame, period), period), width="stretch")
         table = by_model(frame)
         total = int(table["total"].sum())

@@ -6,7 +6,15 @@ import polars as pl
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import ESTIMATE_NOTE, banners, compact, page_view, require_viewer, usd
+from pages.lib.shared import (
+    ESTIMATE_NOTE,
+    banners,
+    compact,
+    page_view,
+    period_picker,
+    require_viewer,
+    usd,
+)
 from store.queries import cache_rate, running_total, summary, timeline
 
 view = page_view("pages/overview.py")
@@ -48,16 +56,7 @@ if require_viewer(view) and banners(view):
     if frame.is_empty():
         st.info("No usage in the chosen dates and filters.")
     else:
-        period = (
-            st.segmented_control(
-                "Timeline",
-                ["day", "week", "month"],
-                default="day",
-                key="period",
-                format_func=lambda p: {"day": "Daily", "week": "Weekly", "month": "Monthly"}[p],
-            )
-            or "day"
-        )
+        period = period_picker("Timeline", "day", "period")
         st.altair_chart(charts.timeline(timeline(frame, period), period), width="stretch")
         left, right = st.columns(2)
         left.altair_chart(charts.burned(running_total(frame)), width="stretch")

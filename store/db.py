@@ -65,18 +65,8 @@ def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
         return found.id
 
 
-USAGE_COLUMNS = (
-    "account_id",
-    "ts",
-    "model",
-    "input",
-    "cached",
-    "output",
-    "reasoning",
-    "event_id",
-    "session",
-    "label",
-)
+#: The usage table's columns but its key: the record's fields and their owner, in table order.
+USAGE_COLUMNS = tuple(c.name for c in Usage.__table__.columns if c.name != "id")
 
 
 def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:

@@ -251,6 +251,15 @@ def banners(view: View) -> bool:
     return True
 
 
+def period_picker(label: str, default: str, key: str) -> str:
+    """Day, week or month, as a row of buttons."""
+    names = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
+    picked = st.segmented_control(
+        label, list(names), default=default, key=key, format_func=names.__getitem__
+    )
+    return picked or default
+
+
 def compact(n: float | int | None) -> str:
     if n is None:
         return "–"
