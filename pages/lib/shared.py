@@ -57,8 +57,12 @@ def engine(url: str):
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
-def usage(url: str, accounts: tuple[str, ...], models: tuple, labels: tuple) -> pl.DataFrame:
-    return load_usage(engine(url), Filters(accounts=accounts, models=models, labels=labels))
+def local_usage(
+    url: str, accounts: tuple[str, ...], models: tuple, labels: tuple, zone: str
+) -> pl.DataFrame:
+    """``usage`` in the viewer's time zone, each record priced once."""
+    raw = load_usage(engine(url), Filters(accounts=accounts, models=models, labels=labels))
+    return priced(localize(raw, zone), rates())
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
@@ -95,18 +99,18 @@ class View:
     def empty(self) -> bool:
         return self.available.get("first") is None
 
-    def _frame(self, dated: bool) -> pl.DataFrame:
-        raw = usage(self.url, self.accounts, self.models, self.labels)
-        filters = Filters(start=self.start, end=self.end) if dated else Filters()
-        return priced(localize(raw, self.zone, filters), rates())
-
     def frame(self) -> pl.DataFrame:
         """Records in the chosen date range, in local time, priced."""
-        return self._frame(dated=True)
+        every = self.all_dates()
+        if self.start:
+            every = every.filter(pl.col("day") >= self.start)
+        if self.end:
+            every = every.filter(pl.col("day") <= self.end)
+        return every
 
     def all_dates(self) -> pl.DataFrame:
         """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
-        return self._frame(dated=False)
+        return local_usage(self.url, self.accounts, self.models, self.labels, self.zone)
 
     def today(self) -> date:
         return datetime.now(zoneinfo.ZoneInfo(self.zone)).date()
