@@ -238,13 +238,13 @@ def _table(data: dict, period: str) -> Table:
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    table.add_column(title, no_wrap=True)
+    table.add_column(title, no_wrap=True, max_width=17, overflow="ellipsis")
     with_last = period == "session" and not compact
     if with_last:
         table.add_column("Last active UTC", no_wrap=True)
     for name in ("Input", "Cached", "Output", "Reasoning", "Total"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("API-equivalent\n(estimate)", justify="right", no_wrap=True)
+        table.add_column(name, justify="right", no_wrap=True, min_width=6 if compact else None)
+    table.add_column("API-\nequivalent\n(estimate)", justify="right", no_wrap=True)
     unpriced = set(data.get("unpriced", ()))
 
     def figures(row: dict, models: set[str]) -> list[str]:
