@@ -75,18 +75,6 @@ MINI, UNKNOWN, REVIEW = (MODELS.index(m) for m in ("gpt-5-mini", "unknown", "cod
 LONG_CONTEXT = tuple(MODELS.index(m) for m in ("gpt-5.4", "gpt-5.5"))
 REVIEWS_FROM = date(2026, 1, 20)
 LABELS = ("laptop", "desktop", "workstation", "devbox", "ci-runner")
-COLUMNS = (
-    "account_id",
-    "ts",
-    "model",
-    "input",
-    "cached",
-    "output",
-    "reasoning",
-    "event_id",
-    "session",
-    "label",
-)
 US = 1_000_000
 DAY_US = 86_400 * US
 
@@ -241,6 +229,8 @@ def csv_chunks(data: dict, ids: np.ndarray, size: int = 500_000):
 def bulk_copy(url: str, chunks) -> None:
     """COPY into ``usage`` with its indexes and constraints set aside, then rebuilt the way the
     migrations left them: one sort per index instead of 5 million random index inserts."""
+    from store.db import USAGE_COLUMNS
+
     with psycopg.connect(libpq_url(url)) as conn:
         conn.execute("SET maintenance_work_mem = '512MB'")
         constraints = conn.execute(
@@ -262,7 +252,9 @@ def bulk_copy(url: str, chunks) -> None:
             # TRUNCATE in the same transaction lets COPY write the rows frozen and all-visible,
             # as a long-lived, vacuumed store would have them.
             conn.execute("TRUNCATE usage")
-            statement = f"COPY usage ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv, FREEZE)"
+            statement = (
+                f"COPY usage ({', '.join(USAGE_COLUMNS)}) FROM STDIN WITH (FORMAT csv, FREEZE)"
+            )
             with conn.cursor().copy(statement) as copy:
                 for text in chunks:
                     copy.write(text)

@@ -86,7 +86,7 @@ class LineReader:
     def _lines(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
         carry = b""
         skipping = False  # inside an over-long line that does not matter
-        search = _compact_head
+        search = HEAD.search  # the tolerant check: any spacing, any key order near the start
         for block in blocks:
             if skipping:
                 nl = block.find(b"\n")
@@ -158,11 +158,6 @@ _CANDIDATE = re.compile(
     rb'\n\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
     rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
 )
-
-
-def _compact_head(buf: bytes, pos: int, end: int) -> bool:
-    """Does the line at ``pos`` carry a usage-bearing type? The tolerant check (any spacing)."""
-    return HEAD.search(buf, pos, end) is not None
 
 
 class _Truncated(Exception):
