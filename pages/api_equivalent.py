@@ -41,7 +41,10 @@ st.dataframe(
     ),
     hide_index=True,
     width="stretch",
-    column_config={"source": st.column_config.LinkColumn("source", display_text="source")},
+    column_config={
+        "source": st.column_config.LinkColumn("source", display_text="source"),
+        "last checked": st.column_config.DateColumn("last checked", format="YYYY-MM-DD"),
+    },
 )
 st.caption(
     f"Latest check of this table: {newest:%Y-%m-%d} (oldest row: {oldest:%Y-%m-%d}). Standard "
