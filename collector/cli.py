@@ -22,7 +22,7 @@ from rich.table import Table
 from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
-from collector.scan import FamilyResult, Scan, ScanStats
+from collector.scan import Scan, ScanResult, ScanStats
 from store.pricing import RatesError, load_rates
 
 if TYPE_CHECKING:
@@ -115,11 +115,12 @@ def _progress(label: str) -> Iterator:
         yield None
         return
     columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
+    # Refreshed on each update, not by a thread of its own: the scan forks its helpers.
+    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total, refresh=True)
 
         yield update
 
@@ -137,7 +138,7 @@ def _warn_problems(stats: ScanStats) -> None:
         err.print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
 
 
-def _read(plan: Scan) -> Iterator[FamilyResult]:
+def _read(plan: Scan) -> Iterator[ScanResult]:
     """The plan's results, with a progress bar; problems go to stderr as warnings at the end."""
     done = 0
     with _progress("Reading Codex logs") as update:
@@ -192,7 +193,7 @@ def report(
             if account:
                 raise Failure("--account needs --db (the logs hold one account)")
             home = _home(codex_home)
-            for result in _read(Scan(home)):
+            for result in _read(Scan(home, keep_cursors=False)):
                 rep.add_rows(result.rows)
             demo = _is_demo(home)
     _show(rep.to_json(), period.value, json=json, demo=demo)
@@ -292,7 +293,7 @@ def scan(
     with _clean_errors():
         home = _home(codex_home)
         label = label or (DEMO_LABEL if _is_demo(home) else None)
-        plan = Scan(home)
+        plan = Scan(home, keep_cursors=False)
         if json:
             from collector.record import record_from_row
 

@@ -135,29 +135,35 @@ class RolloutParser:
 
     def feed_candidate(self, line: bytes) -> Response | None:
         """``feed`` for a line whose head already named a usage-bearing type."""
-        info = _info_bytes(line)
-        if info is not None and info == self._last_info:
-            # R4 without parsing: the same serialized info as the row before is a re-emit.
-            self.skipped["re-emitted"] += 1
-            return None
-        if (
-            info is not None
-            and self.model is not None
-            and self.meta.history_start is None
-            and line.startswith(_TS_HEAD)
-            and line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0
-        ):
-            # The common token_count row: only its timestamp and its info are decoded.
-            end = line.find(b'"', len(_TS_HEAD))
-            ts_ms = timestamp_ms(line[len(_TS_HEAD) : end].decode("ascii", "replace"))
-            try:
-                parsed = orjson.loads(info[len(_INFO_START) :])
-            except orjson.JSONDecodeError:
-                parsed = _UNREAD
-            if parsed is not _UNREAD:
-                response = self._token_count({"info": parsed}, ts_ms, None)
-                self._last_info = info
-                return response
+        at = line.find(_TOKEN_COUNT_INFO, 0, HEAD_WINDOW)
+        info = None
+        if at >= 0:
+            start = at + len(_TOKEN_COUNT_INFO)
+            end = line.find(_INFO_END, start)
+            if end >= 0 and line.find(b'":"', start, end) < 0:  # figures only, no text
+                info = line[start:end]
+                if info == self._last_info:
+                    # R4 without parsing: the same serialized info as the row before is a re-emit.
+                    self.skipped["re-emitted"] += 1
+                    return None
+                if (
+                    self.model is not None
+                    and self.meta.history_start is None
+                    and line.startswith(_TS_HEAD)
+                ):
+                    # The common row: only its timestamp and its info are decoded.
+                    try:
+                        parsed = _loads(info)
+                    except orjson.JSONDecodeError:
+                        parsed = _UNREAD
+                    if parsed is not _UNREAD:
+                        self._last_info = info
+                        stamp = line[len(_TS_HEAD) : line.find(b'"', len(_TS_HEAD))]
+                        return self._token_count(parsed, _stamp_ms(stamp), None, None)
+        return self._feed_object(line, info)
+
+    def _feed_object(self, line: bytes, info: bytes | None) -> Response | None:
+        """The general path: the whole line decoded, any key order or spacing."""
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -186,7 +192,7 @@ class RolloutParser:
             return None
         if payload.get("type") != "token_count":
             return None
-        response = self._token_count(payload, ts_ms, inherited_by_ordinal)
+        response = self._token_count(payload.get("info"), ts_ms, inherited_by_ordinal, payload)
         self._last_info = info
         return response
 
@@ -207,9 +213,10 @@ class RolloutParser:
         if inherited is False or (ts_ms is not None and not self._in_replay_window(ts_ms)):
             self.in_replay = False
 
-    def _token_count(self, payload: dict, ts_ms: int | None, inherited: bool | None):
-        info = payload.get("info")
-        if not isinstance(info, dict):
+    def _token_count(
+        self, info, ts_ms: int | None, inherited: bool | None, payload: dict | None
+    ) -> Response | None:
+        if type(info) is not dict:
             return None  # rate limits only (R3)
         total = _vec(info.get("total_token_usage"))
         last = _vec(info.get("last_token_usage"))
@@ -250,8 +257,11 @@ class RolloutParser:
         if not (inp or cached or out or reasoning):
             self.skipped["estimate only"] += 1  # R6
             return None
-        model = self.model or _fallback_model(info, payload) or UNKNOWN_MODEL
-        identity = _identity(ts_ms, total, last)
+        model = self.model or _fallback_model(info, payload or {}) or UNKNOWN_MODEL
+        if total is not None and last is not None:
+            identity = _IDENTITY % (ts_ms, *total, *last)
+        else:
+            identity = _identity(ts_ms, total, last)
         if total is None:
             # Without a cumulative figure, time and per-call counts do not tell two genuine calls
             # apart (R11): such a row is only ever the same as a row of its own thread.
@@ -343,44 +353,33 @@ def _delta(total: Vec | None, last: Vec | None, prev: Vec | None) -> Vec:
 def _vec(usage) -> Vec | None:
     if type(usage) is not dict or not usage:
         return None
-    g = usage.get
-    a, b, c, d, e = (
-        g("input_tokens", 0),
-        g("cached_input_tokens", 0),
-        g("output_tokens", 0),
-        g("reasoning_output_tokens", 0),
-        g("total_tokens", 0),
-    )
+    try:
+        a, b, c, d, e = (
+            usage["input_tokens"],
+            usage["cached_input_tokens"],
+            usage["output_tokens"],
+            usage["reasoning_output_tokens"],
+            usage["total_tokens"],
+        )
+    except KeyError:  # a figure left out counts as 0
+        g = usage.get
+        a, b, c, d, e = (
+            g("input_tokens", 0),
+            g("cached_input_tokens", 0),
+            g("output_tokens", 0),
+            g("reasoning_output_tokens", 0),
+            g("total_tokens", 0),
+        )
     if type(a) is int and type(b) is int and type(c) is int and type(d) is int and type(e) is int:
         return a, b, c, d, e  # the usual case: plain integers
     return _int(a), _int(b), _int(c), _int(d), _int(e)
 
 
-_INFO_START = b'"info":'
 _INFO_END = b',"rate_limits":'
 _TS_HEAD = b'{"timestamp":"'
-_TOKEN_COUNT = b'"payload":{"type":"token_count"'
+_TOKEN_COUNT_INFO = b'"payload":{"type":"token_count","info":'
 _UNREAD = object()
-
-
-def _info_bytes(line: bytes) -> bytes | None:
-    """The serialized ``info`` object of a token_count line, when it can be cut out exactly."""
-    start = line.find(_INFO_START, 0, HEAD_WINDOW)
-    if start < 0:
-        return None
-    end = line.find(_INFO_END, start)
-    if (
-        end < 0
-        or line.find(b'"', start + len(_INFO_START), end) >= 0
-        and _has_text(line, start, end)
-    ):
-        return None
-    return line[start:end]
-
-
-def _has_text(line: bytes, start: int, end: int) -> bool:
-    """Token figures are numbers; a quote in ``info`` other than around a key means text."""
-    return line.find(b'":"', start, end) >= 0
+_loads = orjson.loads
 
 
 def _int(value) -> int:
@@ -395,6 +394,9 @@ def _int(value) -> int:
 
 def _identity(ts_ms: int, total: Vec | None, last: Vec | None) -> bytes:
     return b"%d|%s|%s" % (ts_ms, _vec_bytes(total), _vec_bytes(last))
+
+
+_IDENTITY = b"%d|%d,%d,%d,%d,%d|%d,%d,%d,%d,%d"
 
 
 def _vec_bytes(v: Vec | None) -> bytes:
@@ -427,6 +429,20 @@ def timestamp_ms(value) -> int | None:
     else:
         return None
     return ms if EARLIEST_MS <= ms < LATEST_MS else None
+
+
+def _stamp_ms(stamp: bytes) -> int | None:
+    """``timestamp_ms`` of a timestamp cut raw from a line."""
+    if stamp.endswith(b"Z"):  # what Codex writes: UTC, no other zone to consider
+        try:
+            ms = round(_fromisoformat(stamp.decode()).timestamp() * 1000)
+        except (ValueError, UnicodeDecodeError, OverflowError):
+            return None
+        return ms if EARLIEST_MS <= ms < LATEST_MS else None
+    return timestamp_ms(stamp.decode("ascii", "replace"))
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 def iso_utc(ts: datetime) -> str:

@@ -118,9 +118,13 @@ class LineReader:
                 if search(buf, pos, min(nl, pos + HEAD_WINDOW)):
                     yield buf[pos:nl]
                 if self._compact:
-                    # The hot loop of every read, in C: one scan finds the usage-bearing lines.
-                    for match in _CANDIDATE.finditer(buf, nl, last + 1):
-                        yield buf[match.start() + 1 : find(b"\n", match.end())]
+                    # The hot loop of every read: newlines are found with memchr and only each
+                    # line's head is matched, so the bulk of a line is never scanned.
+                    match = _CANDIDATE.match
+                    while nl < last:
+                        start, nl = nl + 1, find(b"\n", nl + 1)
+                        if match(buf, start):
+                            yield buf[start:nl]
                 else:
                     while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
                         start, nl = nl + 1, find(b"\n", nl + 1)
@@ -152,10 +156,10 @@ class LineReader:
 
 
 _TS_HEAD = b'{"timestamp":"'
-#: A usage-bearing line as Codex writes it, found from the newline before it. Files in any other
+#: The head of a usage-bearing line as Codex writes it. Files in any other
 #: layout are read with the tolerant HEAD pattern instead.
 _CANDIDATE = re.compile(
-    rb'\n\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
+    rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
     rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
 )
 

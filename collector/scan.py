@@ -1,16 +1,16 @@
-"""From a CODEX_HOME to usage rows: discovery, families of related files, parallel parsing.
+"""From a CODEX_HOME to usage rows: discovery, parallel reading, rows shared between files.
 
-Files that can share rows (a session and its forks and subagents, copies of one file under other
-names) form a *family*, read together by one worker: rows a child copied from its parent are
-recognised against the parent's totals (fork rule 2), and a row seen in two files is counted once
-(R11). Families are independent, so they are spread over the CPU cores, and memory stays bounded by
-the largest family, not by the size of the history.
+Every file is read once, on any core, by itself. Rows that belong to more than one file are
+settled here, as the files come back: a child (fork or subagent) leaves out the rows it copied from
+its ancestors, once those ancestors are in (fork rule 2), and a row seen in two files is counted
+once (R11). Memory stays bounded by the files in flight plus 16 bytes per response for the
+ancestors' cumulative vectors, never by the size of the history.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,13 +20,19 @@ from collector.discover import LogFile, discover
 from collector.keys import event_hash, hash_key, session_hash
 from collector.parse import FileMeta, RolloutParser
 from collector.reader import LineReader, zst_content_size
+from collector.workers import unordered_map
 
 #: ts_ms, model, input, cached, output, reasoning, event_id, session
 Row = tuple[int, str, int, int, int, int, str, str]
 
 #: Below this many bytes to read, one process is faster than starting workers.
 PARALLEL_MIN_BYTES = 64 << 20
-HEAD_LIMIT = 4 << 20
+#: Files are handed to workers in batches of about this many bytes (a bigger file goes alone).
+BATCH_BYTES = 4 << 20
+#: How far up a chain of forks and subagents ancestors are followed.
+MAX_HOPS = 32
+#: The mark of a response without a cumulative vector (``hash`` never returns -1).
+NO_TOTAL = -1
 
 
 @dataclass
@@ -69,18 +75,32 @@ class ScanStats:
 
 
 @dataclass
-class FamilyResult:
-    rows: list[Row]
-    cursors: dict[str, Cursor]
-    stats: ScanStats
+class ScanResult:
+    """What ``Scan.results`` yields: rows ready to use, with the cursors of the files they came
+    from (a cursor is only handed out with all of its file's rows)."""
+
+    rows: list[Row] = field(default_factory=list)
+    cursors: dict[str, Cursor] = field(default_factory=dict)
 
 
 @dataclass
-class Task:
+class FileScan:
+    """One file as a worker read it, before rows shared with other files are settled."""
+
+    key: str
+    meta: FileMeta
+    rows: list[Row]
+    #: ``ts_ms, hash(cumulative vector)`` per row, flat (``NO_TOTAL`` where a row has none).
+    marks: array
+    cursor: Cursor | None
+
+
+@dataclass
+class Batch:
     files: list[LogFile]
-    metas: list[FileMeta | None]
     starts: list[Cursor | None]
     key: bytes
+    keep_cursors: bool
 
     @property
     def size(self) -> int:
@@ -93,6 +113,7 @@ class Scan:
     """A planned read of a CODEX_HOME: what changed since ``cursors`` (everything, without them).
 
     ``stats`` holds the discovery's figures at once and the reading's as ``results()`` runs.
+    ``keep_cursors=False`` skips the per-file state that only an incremental sync needs.
     """
 
     def __init__(
@@ -100,8 +121,9 @@ class Scan:
         codex_home: Path,
         cursors: dict[str, Cursor] | None = None,
         workers: int | None = None,
+        *,
+        keep_cursors: bool = True,
     ) -> None:
-        self._pool = None
         found = discover(codex_home)
         self.stats = ScanStats(
             files=len(found.files), collapsed=found.collapsed, problems=found.problems
@@ -117,72 +139,46 @@ class Scan:
                 todo.append((f, start))
             elif cursor is not None and (cursor.size, cursor.mtime_ns) != (f.size, f.mtime_ns):
                 self.refreshed[f.key] = Cursor(f.size, f.mtime_ns, cursor.offset, cursor.parser)
-        workers = workers or os.cpu_count() or 1
-        big = sum(f.size - (c.offset if c else 0) for f, c in todo) >= PARALLEL_MIN_BYTES
-        # One pool serves both passes (the heads now, the families in results()).
-        self._pool = _pool(workers) if workers > 1 and big else None
-        fresh = [f.path for f, cursor in todo if cursor is None]
-        heads = dict(zip(fresh, self._map(read_head, fresh), strict=True))
-        self.tasks = _families(todo, heads, hash_key())
-        self._seen: set[int] = set()
-        self.total_bytes = sum(t.size for t in self.tasks)
-
-    def _map(self, fn, items: list) -> list:
-        if self._pool is None:
-            return [fn(item) for item in items]
-        return self._pool.map(fn, items, chunksize=max(1, len(items) // 64))
+        self.workers = workers or os.cpu_count() or 1
+        self.batches = _batches(todo, hash_key(), keep_cursors)
+        self.total_bytes = sum(b.size for b in self.batches)
 
     def results(
         self, workers: int | None = None, progress: Callable[[int], None] | None = None
-    ) -> Iterator[FamilyResult]:
-        """Each family's rows and cursors, in no fixed order; ``progress(bytes)`` is called as
-        families finish. ``workers=1`` reads in this process."""
-        tasks = sorted(self.tasks, key=lambda t: t.size, reverse=True)
-        try:
-            if self._pool is not None and workers != 1 and len(tasks) > 1:
-                # Small batches keep both cores busy without a round trip per family.
-                batch = max(1, min(16, len(tasks) // 64))
-                done = self._pool.imap_unordered(_scan_sized, tasks, chunksize=batch)
-            else:
-                done = map(_scan_sized, tasks)
-            seen = self._seen
-            for size, result in done:
-                # R11 across families too: a copy under another name, id and start is still
-                # the same rows. 64 bits of each event id are plenty to tell them apart.
-                fresh = []
-                for row in result.rows:
-                    key = int(row[6][:16], 16)
-                    if key not in seen:
-                        seen.add(key)
-                        fresh.append(row)
-                result.stats.duplicates += len(result.rows) - len(fresh)
-                result.stats.responses = len(fresh)
-                result.rows = fresh
-                self.stats.merge(result.stats)
-                if progress:
-                    progress(size)
+    ) -> Iterator[ScanResult]:
+        """Rows and cursors, a batch of files at a time, in no fixed order; ``progress(bytes)``
+        is called as batches finish. ``workers=1`` reads in this process."""
+        workers = workers or self.workers
+        if self.total_bytes < PARALLEL_MIN_BYTES:
+            workers = 1
+        settle = _Settler(self.stats)
+        for size, files, stats in unordered_map(_scan_batch, self.batches, workers):
+            self.stats.merge(stats)
+            result = settle.add(files)
+            if progress:
+                progress(size)
+            if result.rows or result.cursors:
                 yield result
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
-
-    def __del__(self) -> None:
-        self.close()
+        result = settle.finish()
+        if result.rows or result.cursors:
+            yield result
 
 
-def _pool(workers: int):
-    methods = multiprocessing.get_all_start_methods()
-    # fork starts workers in milliseconds and this process holds nothing they must not inherit.
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return context.Pool(workers)
-
-
-def _scan_sized(task: Task) -> tuple[int, FamilyResult]:
-    return task.size, scan_family(task)
+def _batches(todo: list[tuple[LogFile, Cursor | None]], key: bytes, keep: bool) -> list[Batch]:
+    """Biggest first, so the last batches to finish are small ones and both cores end together."""
+    todo = sorted(todo, key=lambda fc: fc[0].size - (fc[1].offset if fc[1] else 0), reverse=True)
+    batches: list[Batch] = []
+    current, size = Batch([], [], key, keep), 0
+    for f, cursor in todo:
+        current.files.append(f)
+        current.starts.append(cursor)
+        size += f.size - (cursor.offset if cursor else 0)
+        if size >= BATCH_BYTES:
+            batches.append(current)
+            current, size = Batch([], [], key, keep), 0
+    if current.files:
+        batches.append(current)
+    return batches
 
 
 def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
@@ -204,129 +200,178 @@ def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
     return cursor
 
 
-# -- families -------------------------------------------------------------------------------
+# -- one file, in a worker ------------------------------------------------------------------
 
 
-def read_head(path: Path) -> FileMeta | None:
-    """The file's own session_meta: its first line (legacy files have none)."""
-    parser = RolloutParser()
-    for line in LineReader(path, chunk=64 << 10):
-        parser.feed_candidate(line)
-        break
-    return parser.meta if parser.meta.thread_id or parser.meta.started_ms else None
-
-
-def _families(
-    todo: list[tuple[LogFile, Cursor | None]],
-    heads: dict[Path, FileMeta | None],
-    key: bytes,
-) -> list[Task]:
-    """Group files whose rows a child may have copied: one lineage (ids, parents, roots) or one
-    start instant (a copy of a file under another id)."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        parent[find(a)] = find(b)
-
-    metas: list[FileMeta | None] = []
-    for f, cursor in todo:
-        meta = FileMeta(*cursor.parser["meta"]) if cursor else heads[f.path]
-        metas.append(meta)
-        node = "f:" + f.key
-        find(node)
-        if meta is None:
-            continue
-        for ident in (meta.thread_id, meta.root_id, meta.parent_id):
-            if ident:
-                union(node, "t:" + ident)
-        if meta.started_ms is not None:
-            union(node, f"s:{meta.started_ms}")
-    groups: dict[str, Task] = {}
-    for (f, cursor), meta in zip(todo, metas, strict=True):
-        task = groups.setdefault(find("f:" + f.key), Task([], [], [], key))
-        task.files.append(f)
-        task.metas.append(meta)
-        task.starts.append(cursor)
-    return list(groups.values())
-
-
-def scan_family(task: Task) -> FamilyResult:
-    """Read the files of one family, parents first, and leave out rows a child copied from its
-    parent. (Rows present in two files are dropped later, once, across all families.)"""
+def _scan_batch(batch: Batch) -> tuple[int, list[FileScan], ScanStats]:
     stats = ScanStats()
-    cursors: dict[str, Cursor] = {}
-    order = sorted(
-        range(len(task.files)),
-        key=lambda i: (task.metas[i].started_ms or 0) if task.metas[i] else 0,
-    )
-    by_thread = {m.thread_id: m for m in task.metas if m and m.thread_id}
-    totals: dict[str, list[tuple[int, tuple]]] = {}
-    rows: list[Row] = []
-    for i in order:
-        f, start = task.files[i], task.starts[i]
-        parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
-        reader = LineReader(f.path, start.offset if start else 0)
-        responses = []
-        for line in reader:
-            response = parser.feed_candidate(line)
-            if response is not None:
-                responses.append(response)
-        stats.files_read += 1
-        stats.bytes_read += reader.offset - reader.start
+    files = [
+        scan_file(f, start, batch.key, stats, batch.keep_cursors)
+        for f, start in zip(batch.files, batch.starts, strict=True)
+    ]
+    return batch.size, files, stats
+
+
+def scan_file(
+    f: LogFile, start: Cursor | None, key: bytes, stats: ScanStats, keep_cursor: bool = True
+) -> FileScan:
+    """Read one file (from its cursor, if any): every response it records, copies included."""
+    parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
+    reader = LineReader(f.path, start.offset if start else 0)
+    feed = parser.feed_candidate
+    responses = [r for r in map(feed, reader) if r is not None]
+    stats.files_read += 1
+    stats.bytes_read += reader.offset - reader.start
+    if parser.skipped:
         stats.skipped.update(parser.skipped)
-        if reader.long_lines:
-            stats.skipped["over-long line"] += reader.long_lines
-        if reader.torn:
-            stats.torn += 1
-        if reader.error:
-            stats.problems.append(f"{f.path}: {reader.error}")
-        cursors[f.key] = Cursor(f.size, f.mtime_ns, reader.offset, parser.to_state())
-        meta = parser.meta
-        if meta.thread_id:
-            totals[meta.thread_id] = [(r.ts_ms, r.total) for r in responses if r.total]
-        inherited = _ancestor_totals(meta, by_thread, totals)
-        session = session_hash(_session_id(meta, by_thread, f), task.key)
-        for r in responses:
-            if r.total in inherited:
-                stats.skipped["copied from parent"] += 1
-                continue
-            event_id = event_hash(r.identity, task.key)
-            rows.append(
-                (r.ts_ms, r.model, r.input, r.cached, r.output, r.reasoning, event_id, session)
+    if reader.long_lines:
+        stats.skipped["over-long line"] += reader.long_lines
+    if reader.torn:
+        stats.torn += 1
+    if reader.error:
+        stats.problems.append(f"{f.path}: {reader.error}")
+    meta = parser.meta
+    # A subagent without its root named belongs to the root above its parent, which only the
+    # settling of all files can tell; until then it is filed under its parent.
+    session = session_hash(_session_id(meta, {}, f.key), key)
+    rows: list[Row] = []
+    marks = array("q")
+    for r in responses:
+        rows.append(
+            (
+                r.ts_ms,
+                r.model,
+                r.input,
+                r.cached,
+                r.output,
+                r.reasoning,
+                event_hash(r.identity, key),
+                session,
             )
-    stats.responses = len(rows)
-    return FamilyResult(rows, cursors, stats)
+        )
+        marks.append(r.ts_ms)
+        marks.append(hash(r.total) if r.total else NO_TOTAL)
+    cursor = Cursor(f.size, f.mtime_ns, reader.offset, parser.to_state()) if keep_cursor else None
+    return FileScan(f.key, meta, rows, marks, cursor)
 
 
-def _ancestor_totals(meta: FileMeta, by_thread: dict, totals: dict) -> set[tuple]:
-    """Cumulative vectors the ancestors had reached by the child's start (fork rule 2)."""
-    if not meta.child or meta.started_ms is None:
-        return set()
-    found: set[tuple] = set()
-    parent, hops = meta.parent_id, 0
-    while parent and hops < 32:
-        found.update(total for ts, total in totals.get(parent, ()) if ts <= meta.started_ms)
-        up = by_thread.get(parent)
-        parent, hops = (up.parent_id if up else None), hops + 1
-    return found
+# -- settling rows shared between files, in the main process --------------------------------
 
 
-def _session_id(meta: FileMeta, by_thread: dict, f: LogFile) -> str:
+class _Settler:
+    """Takes files as they are read and hands out their rows once nothing can change them.
+
+    A child waits until all its ancestors are read (or until the end, for ancestors that are not
+    there); every other file's rows go out at once. A row already handed out from another file
+    is dropped (R11); the 64-bit hash of each event id tells rows apart.
+    """
+
+    def __init__(self, stats: ScanStats) -> None:
+        self.stats = stats
+        self.key = hash_key()
+        self.metas: dict[str, FileMeta] = {}
+        #: thread id -> marks of that thread's file, for its children
+        self.marks: dict[str, array] = {}
+        self.waiting: list[FileScan] = []
+        self.seen: set[int] = set()
+
+    def add(self, files: list[FileScan]) -> ScanResult:
+        out = ScanResult()
+        for fs in files:
+            thread = fs.meta.thread_id
+            if thread:
+                self.metas[thread] = fs.meta
+                self.marks[thread] = fs.marks
+            if fs.meta.child:
+                self.waiting.append(fs)
+            else:
+                self._emit(fs, fs.rows, out)
+        if self.waiting:
+            waiting, self.waiting = self.waiting, []
+            for fs in waiting:
+                if self._ancestors_read(fs.meta):
+                    self._emit_child(fs, out)
+                else:
+                    self.waiting.append(fs)
+        return out
+
+    def finish(self) -> ScanResult:
+        out = ScanResult()
+        waiting, self.waiting = self.waiting, []
+        for fs in sorted(waiting, key=lambda fs: fs.meta.started_ms or 0):
+            self._emit_child(fs, out)
+        return out
+
+    def _ancestors_read(self, meta: FileMeta) -> bool:
+        parent, hops = meta.parent_id, 0
+        while parent and hops < MAX_HOPS:
+            up = self.metas.get(parent)
+            if up is None:
+                return False
+            parent, hops = up.parent_id, hops + 1
+        return True
+
+    def _emit_child(self, fs: FileScan, out: ScanResult) -> None:
+        """Leave out the rows whose cumulative vector an ancestor had reached by the child's
+        start (fork rule 2), and file a subagent under the root of its tree."""
+        meta = fs.meta
+        inherited = self._ancestor_totals(meta)
+        rows = fs.rows
+        if inherited:
+            marks = fs.marks
+            kept = [row for i, row in enumerate(rows) if marks[2 * i + 1] not in inherited]
+            copied = len(rows) - len(kept)
+            if copied:
+                self.stats.skipped["copied from parent"] += copied
+                rows = kept
+        if meta.subagent and not meta.root_id and rows:
+            session = session_hash(_session_id(meta, self.metas, fs.key), self.key)
+            if session != rows[0][7]:
+                rows = [(*row[:7], session) for row in rows]
+        self._emit(fs, rows, out)
+
+    def _ancestor_totals(self, meta: FileMeta) -> set[int]:
+        if meta.started_ms is None:
+            return set()
+        found: set[int] = set()
+        parent, hops = meta.parent_id, 0
+        while parent and hops < MAX_HOPS:
+            marks = self.marks.get(parent)
+            if marks:
+                found.update(
+                    marks[i + 1]
+                    for i in range(0, len(marks), 2)
+                    if marks[i] <= meta.started_ms and marks[i + 1] != NO_TOTAL
+                )
+            up = self.metas.get(parent)
+            parent, hops = (up.parent_id if up else None), hops + 1
+        return found
+
+    def _emit(self, fs: FileScan, rows: list[Row], out: ScanResult) -> None:
+        seen = self.seen
+        fresh = []
+        for row in rows:
+            key = hash(row[6])
+            if key not in seen:
+                seen.add(key)
+                fresh.append(row)
+        self.stats.duplicates += len(rows) - len(fresh)
+        self.stats.responses += len(fresh)
+        out.rows.extend(fresh)
+        if fs.cursor is not None:
+            out.cursors[fs.key] = fs.cursor
+
+
+def _session_id(meta: FileMeta, by_thread: dict, key: str) -> str:
     """The session a file's usage belongs to: a subagent's belongs to the root of its tree."""
     if meta.subagent:
         if meta.root_id:
             return meta.root_id
         node, hops = meta, 0
-        while node.subagent and node.parent_id and hops < 32:
+        while node.subagent and node.parent_id and hops < MAX_HOPS:
             up = by_thread.get(node.parent_id)
             if up is None:
                 return node.parent_id
             node, hops = up, hops + 1
-        return node.thread_id or f.key
-    return meta.thread_id or f.key
+        return node.thread_id or key
+    return meta.thread_id or key

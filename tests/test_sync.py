@@ -7,6 +7,7 @@ import shutil
 import pytest
 import zstandard
 
+import collector.scan as scan_mod
 from collector.report import Report, resolve_zone
 from collector.scan import Scan
 from collector.sync import load_cursors, state_path, store_sink, sync
@@ -140,7 +141,8 @@ def test_compressing_or_archiving_a_synced_file_reads_nothing(home, store_url):
     assert store.count() == 3
 
 
-def test_a_failing_destination_loses_and_doubles_nothing(home, store_url):
+def test_a_failing_destination_loses_and_doubles_nothing(home, store_url, monkeypatch):
+    monkeypatch.setattr(scan_mod, "BATCH_BYTES", 1)  # one file per batch: three sends
     for n in range(3):
         lines, _ = first_part(n)
         write(session_path(home, "2025-10-24T09-44-35", SID[:-1] + str(n)), lines)
@@ -157,7 +159,7 @@ def test_a_failing_destination_loses_and_doubles_nothing(home, store_url):
     with pytest.raises(ConnectionError):
         sync(home, flaky, store.state)
     stored_before = store.count()
-    assert stored_before == 3  # the first family only
+    assert stored_before == 3  # the first file only
     result = store.sync()
     assert result.new == 6
     assert store.count() == 9

@@ -1,0 +1,102 @@
+"""collector.workers: every result exactly once, failures surface, no helper outlives a run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from collector.workers import WorkerError, unordered_map
+
+MAIN = os.getpid()
+
+
+def square(n: int) -> int:
+    return n * n
+
+
+def slow_square(n: int) -> int:
+    time.sleep(0.002)
+    return n * n
+
+
+def big(n: int) -> bytes:
+    return bytes([n % 256]) * (3 << 20)  # larger than any pipe buffer
+
+
+def fails_in_helper(n: int) -> int:
+    time.sleep(0.002)
+    if os.getpid() != MAIN:
+        raise ValueError(f"bad item {n}")
+    return n
+
+
+def fails_in_main(n: int) -> int:
+    time.sleep(0.002)
+    if os.getpid() == MAIN:
+        raise ValueError(f"bad item {n}")
+    return n
+
+
+def dies_in_helper(n: int) -> int:
+    time.sleep(0.002)
+    if os.getpid() != MAIN:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3, 8])
+def test_every_result_once_in_any_order(workers):
+    items = list(range(200))
+    assert sorted(unordered_map(slow_square, items, workers)) == [n * n for n in items]
+    assert no_children_left()
+
+
+def test_helpers_take_part():
+    pids = set(unordered_map(lambda _: (time.sleep(0.002), os.getpid())[1], range(100), 2))
+    assert MAIN in pids and len(pids) == 2
+
+
+def test_results_larger_than_a_pipe_arrive_whole():
+    out = sorted(unordered_map(big, [1, 2, 3, 4], 2))
+    assert out == [big(n) for n in (1, 2, 3, 4)]
+
+
+def test_an_exception_in_a_helper_is_raised_here_with_its_message():
+    with pytest.raises(WorkerError, match="ValueError: bad item"):
+        list(unordered_map(fails_in_helper, list(range(100)), 2))
+    assert no_children_left()
+
+
+def test_an_exception_here_stops_the_helpers():
+    with pytest.raises(ValueError, match="bad item"):
+        list(unordered_map(fails_in_main, list(range(100)), 3))
+    assert no_children_left()
+
+
+def test_a_helper_killed_mid_run_is_an_error_not_a_silent_loss():
+    with pytest.raises(WorkerError, match="ended early"):
+        list(unordered_map(dies_in_helper, list(range(100)), 2))
+    assert no_children_left()
+
+
+def test_stopping_early_stops_the_helpers():
+    results = unordered_map(slow_square, list(range(1000)), 3)
+    next(results)
+    results.close()
+    assert no_children_left()
+
+
+def test_empty_and_single_inputs():
+    assert list(unordered_map(square, [], 4)) == []
+    assert list(unordered_map(square, [3], 4)) == [9]
