@@ -13,11 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from platformdirs import user_data_dir
-from rich import box
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
@@ -26,6 +21,9 @@ from collector.scan import Scan, ScanResult, ScanStats
 from store.pricing import RatesError, load_rates
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from collector.sync import SyncResult
 
 app = typer.Typer(
@@ -34,8 +32,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+
+class _LazyConsole:
+    """A rich console made on first use: a report piped as JSON never needs one (nor its
+    import time)."""
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, **self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.get(), name)
+
+
+out = _LazyConsole()
+err = _LazyConsole(stderr=True)
 
 DEMO_MARKER = "codextime-demo.json"
 DEMO_LABEL = "demo"
@@ -111,12 +130,14 @@ def _clean_errors() -> Iterator[None]:
 @contextmanager
 def _progress(label: str) -> Iterator:
     """A bar on a terminal; nothing at all when stderr is a pipe or a file."""
-    if not err.is_terminal:
+    if not sys.stderr.isatty() or not err.is_terminal:
         yield None
         return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
     # Refreshed on each update, not by a thread of its own: the scan forks its helpers.
-    with Progress(*columns, console=err, transient=True, auto_refresh=False) as bar:
+    with Progress(*columns, console=err.get(), transient=True, auto_refresh=False) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -210,6 +231,9 @@ def _show(data: dict, period: str, *, json: bool, demo: bool) -> None:
 
 def _table(data: dict, period: str) -> Table:
     """Periods as rows with one dim sub-row per model, totals last, notes on the estimate below."""
+    from rich import box
+    from rich.table import Table
+
     list_key, row_key = PERIODS[period]
     title = {"daily": "Day", "weekly": "Week of", "monthly": "Month", "session": "Session"}[period]
     unit = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session"}[period]
@@ -634,6 +658,8 @@ def start(
         home = _home(codex_home)
         has_logs = any((home / d).is_dir() for d in ("sessions", "archived_sessions"))
         if not has_logs and codex_home is None:
+            from platformdirs import user_data_dir
+
             from collector.demo import generate
 
             data = Path(user_data_dir("codextime"))

@@ -13,8 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import tzlocal
-
 from collector.parse import iso_utc
 from store.pricing import NOTICE, RateTable
 
@@ -35,6 +33,8 @@ class ReportError(ValueError):
 def resolve_zone(name: str | None) -> ZoneInfo:
     """An IANA zone by name; the machine's own zone when none is given."""
     if not name:
+        import tzlocal  # only when no zone is given
+
         local = tzlocal.get_localzone_name()
         return ZoneInfo(local) if local else ZoneInfo("UTC")
     try:

@@ -10,7 +10,6 @@ same job more slowly.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import select
@@ -45,6 +44,8 @@ def unordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Ite
     elif hasattr(os, "fork"):
         yield from _forked(fn, items, min(workers, len(items)))
     else:  # pragma: no cover - Windows
+        import multiprocessing
+
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             yield from pool.imap_unordered(fn, items)
 
