@@ -120,11 +120,8 @@ class LineReader:
                 if self._compact:
                     # The hot loop of every read: newlines are found with memchr and only each
                     # line's head is matched, so the bulk of a line is never scanned.
-                    match = _CANDIDATE.match
-                    while nl < last:
-                        start, nl = nl + 1, find(b"\n", nl + 1)
-                        if match(buf, start):
-                            yield buf[start:nl]
+                    if nl < last:
+                        yield from candidates(buf, nl + 1, last)
                 else:
                     while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
                         start, nl = nl + 1, find(b"\n", nl + 1)
@@ -162,6 +159,25 @@ _CANDIDATE = re.compile(
     rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
     rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
 )
+
+
+def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
+    """The lines from ``first`` to the newline at ``last`` whose head is ``_CANDIDATE``."""
+    found = []
+    find, match = buf.find, _CANDIDATE.match
+    start = first
+    while start <= last:
+        nl = find(b"\n", start)
+        if match(buf, start):
+            found.append(buf[start:nl])
+        start = nl + 1
+    return found
+
+
+try:  # the same loop in C, when it was built (see pyproject.toml)
+    from collector._heads import candidates
+except ImportError:  # pragma: no cover - depends on the install
+    candidates = _candidates
 
 
 class _Truncated(Exception):
