@@ -160,6 +160,8 @@ class RolloutParser:
                         self._last_info = info
                         stamp = line[len(_TS_HEAD) : line.find(b'"', len(_TS_HEAD))]
                         return self._token_count(parsed, _stamp_ms(stamp), None, None)
+        elif self.meta.thread_id is not None and _SESSION_META.match(line):
+            return None  # a parent's meta copied into a fork: nothing to read in it
         return self._feed_object(line, info)
 
     def _feed_object(self, line: bytes, info: bytes | None) -> Response | None:
@@ -378,6 +380,9 @@ def _vec(usage) -> Vec | None:
 _INFO_END = b',"rate_limits":'
 _TS_HEAD = b'{"timestamp":"'
 _TOKEN_COUNT_INFO = b'"payload":{"type":"token_count","info":'
+_SESSION_META = re.compile(
+    rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"session_meta"'
+)
 _UNREAD = object()
 _loads = orjson.loads
 

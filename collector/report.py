@@ -87,10 +87,11 @@ class Report:
         self.since = since
         self.until = until
         self.rates = rates
-        self._unpriced: dict[str, int] = {}
         self._buckets: dict[int, tuple] = {}  # UTC quarter hour -> (local day, key, in range)
-        self._rates: dict = {}  # model -> its Rate, or None when unpriced
-        # period key -> model -> [input, cached, output, reasoning, responses, usd or None]
+        #: model -> the input above which a request is long-context (None: no such rule)
+        self._long_at: dict[str, int | None] = {}
+        # period key -> model -> [input, cached, output, reasoning, responses,
+        #                          and input, cached, output of the long-context requests]
         self._cells: dict[str, dict[str, list[int]]] = defaultdict(dict)
         self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
 
@@ -110,6 +111,11 @@ class Report:
         bucket = self._buckets[quarter] = (day, key, inside)
         return bucket
 
+    def _threshold(self, model: str) -> int | None:
+        rate = self.rates.lookup(model) if self.rates is not None else None
+        found = self._long_at[model] = rate.long_context_threshold if rate else None
+        return found
+
     def add(
         self,
         ts_ms: int,
@@ -119,48 +125,64 @@ class Report:
         output: int,
         reasoning: int,
         session: str,
-        responses: int = 1,
     ) -> None:
-        quarter = ts_ms // QUARTER_HOUR_MS
-        bucket = self._buckets.get(quarter) or self._bucket(quarter)
-        if not bucket[2]:
-            return
-        key = bucket[1]
-        if key is None:
-            key = session
-            span = self._span.get(session)
-            if span is None:
-                self._span[session] = [ts_ms, ts_ms]
-            else:
-                span[0] = min(span[0], ts_ms)
-                span[1] = max(span[1], ts_ms)
-        usd = None
-        if self.rates is not None:
-            # Priced per request: a long-context surcharge depends on each request's own input.
-            rate = self._rates.get(model, False)
-            if rate is False:
-                rate = self._rates[model] = self.rates.lookup(model)
-            if rate is None:
-                self._unpriced[model] = self._unpriced.get(model, 0) + input + output
-            else:
-                usd = rate.cost(input, cached, output)
-        cell = self._cells[key].get(model)
-        if cell is None:
-            self._cells[key][model] = [input, cached, output, reasoning, responses, usd]
-        else:
-            cell[0] += input
-            cell[1] += cached
-            cell[2] += output
-            cell[3] += reasoning
-            cell[4] += responses
-            if usd is not None:
-                cell[5] += usd
+        self.add_rows([(ts_ms, model, input, cached, output, reasoning, "", session)])
 
     def add_rows(self, rows) -> None:
-        """Rows as the scanner yields them (``collector.scan.Row``)."""
-        add = self.add
+        """Rows as the scanner yields them (``collector.scan.Row``).
+
+        Prices are linear in the token counts, so each cell keeps sums and is priced once at the
+        end; requests over a long-context threshold are summed apart, since their rate differs.
+        """
+        buckets, cells, long_at, span_of = self._buckets, self._cells, self._long_at, self._span
         for ts_ms, model, inp, cached, out, reasoning, _event, session in rows:
-            add(ts_ms, model, inp, cached, out, reasoning, session)
+            quarter = ts_ms // QUARTER_HOUR_MS
+            bucket = buckets.get(quarter) or self._bucket(quarter)
+            if not bucket[2]:
+                continue
+            key = bucket[1]
+            if key is None:
+                key = session
+                span = span_of.get(session)
+                if span is None:
+                    span_of[session] = [ts_ms, ts_ms]
+                else:
+                    if ts_ms < span[0]:
+                        span[0] = ts_ms
+                    if ts_ms > span[1]:
+                        span[1] = ts_ms
+            models = cells[key]
+            cell = models.get(model)
+            if cell is None:
+                cell = models[model] = [0, 0, 0, 0, 0, 0, 0, 0]
+            cell[0] += inp
+            cell[1] += cached
+            cell[2] += out
+            cell[3] += reasoning
+            cell[4] += 1
+            threshold = long_at[model] if model in long_at else self._threshold(model)
+            if threshold is not None and inp > threshold:
+                cell[5] += inp
+                cell[6] += cached
+                cell[7] += out
+
+    def _unpriced(self) -> dict[str, int]:
+        """Tokens (input + output) of the models without a rate."""
+        found: dict[str, int] = {}
+        for models in self._cells.values():
+            for model, cell in models.items():
+                if self.rates.lookup(model) is None:
+                    found[model] = found.get(model, 0) + cell[0] + cell[2]
+        return dict(sorted(found.items()))
+
+    def _usd(self, model: str, cell: list[int]) -> float | None:
+        rate = self.rates.lookup(model) if self.rates is not None else None
+        if rate is None:
+            return None
+        inp, cached, out, _, _, long_in, long_cached, long_out = cell
+        return rate.cost(inp - long_in, cached - long_cached, out - long_out, long=False) + (
+            rate.cost(long_in, long_cached, long_out, long=True) if long_in else 0.0
+        )
 
     def to_json(self) -> dict:
         list_key, row_key = PERIODS[self.period]
@@ -174,7 +196,7 @@ class Report:
                 row["first"] = _iso(first)
                 row["last"] = _iso(last)
             for model in sorted(models):
-                figures = _figures(models[model])
+                figures = _figures(models[model], self._usd(model, models[model]))
                 row["models"][model] = figures
                 _accumulate(row, figures)
                 _accumulate(total_models.setdefault(model, empty_tokens()), figures)
@@ -188,7 +210,7 @@ class Report:
             for row in rows:
                 _round_usd(row["models"].values())
             oldest, newest = self.rates.checked
-            document["unpriced"] = dict(sorted(self._unpriced.items()))
+            document["unpriced"] = self._unpriced()
             document["api_equivalent"] = {
                 "note": NOTICE,
                 "rates": Path(self.rates.source).name,
@@ -197,8 +219,8 @@ class Report:
         return document
 
 
-def _figures(cell: list) -> dict:
-    inp, cached, out, reasoning, responses, usd = cell
+def _figures(cell: list, usd: float | None) -> dict:
+    inp, cached, out, reasoning, responses = cell[:5]
     return {
         "input": inp,
         "cached": cached,

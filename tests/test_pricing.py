@@ -48,6 +48,11 @@ def test_long_context_surcharge_applies_per_request(rates):
     rep.add(0, "gpt-5.4", 200_000, 0, 0, 0, "s" * 32)
     rep.add(1000, "gpt-5.4", 200_000, 0, 0, 0, "s" * 32)
     assert rep.to_json()["totals"]["api_equivalent_usd"] == pytest.approx(1.00)
+    # A long request and a normal one on the same day are each priced at their own rate.
+    rep.add(2000, "gpt-5.4", 300_000, 100_000, 10_000, 0, "s" * 32)
+    day = rep.to_json()["days"][0]
+    assert day["api_equivalent_usd"] == pytest.approx(1.00 + 1.275)
+    assert day["models"]["gpt-5.4"]["input"] == 700_000
     # A model without a long-context rule never gets one.
     assert rates.cost("gpt-5", 1_000_000, 0, 0) == pytest.approx(1.25)
 

@@ -280,3 +280,14 @@ def test_model_names_that_look_like_paths_are_replaced():
     assert clean_model("/home/alice/models/secret.gguf") == "custom"
     assert clean_model("C:\\Users\\alice\\model") == "custom"
     assert clean_model("please summarise my tax return") == "custom"
+
+
+def test_event_ids_are_keyed_hashes_of_the_identity_and_depend_on_the_key():
+    from collector.keys import event_hash, keyed_hash
+
+    identity = b"1761336000000|10,0,5,0,15|10,0,5,0,15"
+    for key in (b"codextime/usage-record/v1", b"another deployment"):
+        assert event_hash(identity, key) == keyed_hash(b"event\x00" + identity, key)
+        assert event_hash(identity, key) == event_hash(identity, key)  # stable across calls
+    assert event_hash(identity, b"a") != event_hash(identity, b"b")
+    assert len(event_hash(identity, b"a")) == 32
