@@ -9,16 +9,17 @@ history.jsonl, auth.json, the state databases or anything else under CODEX_HOME.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ACTIVE_DIR = "sessions"
 ARCHIVE_DIR = "archived_sessions"
 SUFFIXES = (".jsonl", ".jsonl.zst")
 
 
-@dataclass(frozen=True, slots=True)
-class LogFile:
+class LogFile(NamedTuple):  # a tuple: thousands are made on every run
     path: Path
     #: The file name without ``.zst``: the same for every copy of one rollout.
     key: str
@@ -58,14 +59,14 @@ def discover(codex_home: Path) -> Discovery:
     best: dict[str, LogFile] = {}
     collapsed = 0
     for archived, folder in ((False, ACTIVE_DIR), (True, ARCHIVE_DIR)):
-        for path in _walk(codex_home / folder, problems):
+        for entry in _walk(str(codex_home / folder), problems):
             try:
-                st = path.stat()
+                st = entry.stat()
             except OSError as exc:
-                problems.append(f"{path}: {exc.strerror or exc}")
+                problems.append(f"{entry.path}: {exc.strerror or exc}")
                 continue
-            key = path.name.removesuffix(".zst")
-            found = LogFile(path, key, st.st_size, st.st_mtime_ns, archived)
+            key = entry.name.removesuffix(".zst")
+            found = LogFile(Path(entry.path), key, st.st_size, st.st_mtime_ns, archived)
             other = best.get(key)
             if other is not None:
                 collapsed += 1
@@ -81,15 +82,22 @@ def _rank(f: LogFile) -> tuple[bool, bool]:
     return (f.archived, f.compressed)
 
 
-def _walk(root: Path, problems: list[str]):
-    if not root.is_dir():
+def _walk(root: str, problems: list[str]) -> Iterator[os.DirEntry]:
+    """Rollout files under ``root``, folders in name order; unreadable folders become problems."""
+    try:
+        with os.scandir(root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except (FileNotFoundError, NotADirectoryError):
         return
-
-    def onerror(exc: OSError) -> None:
-        problems.append(f"{exc.filename}: {exc.strerror or exc}")
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
-        dirnames.sort()
-        for name in filenames:
-            if name.startswith("rollout-") and name.endswith(SUFFIXES):
-                yield Path(dirpath, name)
+    except OSError as exc:
+        problems.append(f"{exc.filename or root}: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)  # as os.walk: no loops through links
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from _walk(entry.path, problems)
+        elif entry.name.startswith("rollout-") and entry.name.endswith(SUFFIXES):
+            yield entry
