@@ -16,7 +16,7 @@ import zstandard
 
 from collector.parse import HEAD, HEAD_WINDOW
 
-CHUNK = 4 << 20
+CHUNK = 1 << 20
 #: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer.
 ZST_PIECE = 256 << 10
 ZST_RECOVERY_PIECE = 256
@@ -61,7 +61,7 @@ class LineReader:
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            with self.path.open("rb") as raw:
+            with self.path.open("rb", buffering=0) as raw:
                 if not is_compressed(self.path):
                     raw.seek(self.start)
                     yield from self._lines(iter(lambda: raw.read(self.chunk), b""))
