@@ -64,7 +64,7 @@ class LineReader:
             with self.path.open("rb", buffering=0) as raw:
                 if not is_compressed(self.path):
                     raw.seek(self.start)
-                    yield from self._lines(iter(lambda: raw.read(self.chunk), b""))
+                    yield from self._lines(_plain_blocks(raw, self.chunk))
                     return
                 try:
                     yield from self._lines(_skipped(_zst_blocks(raw, ZST_PIECE), self.start))
@@ -182,6 +182,18 @@ except ImportError:  # pragma: no cover - depends on the install
 
 class _Truncated(Exception):
     """A zstd file that ends inside a frame."""
+
+
+def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray]:
+    """The file in blocks read into one reused buffer: no fresh memory to map for each block.
+
+    Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
+    """
+    block = bytearray(size)
+    while n := raw.readinto(block):
+        if n < len(block):
+            del block[n:]
+        yield block
 
 
 def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
