@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import msgspec
 import orjson
 
 #: input, cached, output, reasoning, total_tokens
@@ -135,34 +136,38 @@ class RolloutParser:
 
     def feed_candidate(self, line: bytes) -> Response | None:
         """``feed`` for a line whose head already named a usage-bearing type."""
-        at = line.find(_TOKEN_COUNT_INFO, 0, HEAD_WINDOW)
-        info = None
-        if at >= 0:
-            start = at + len(_TOKEN_COUNT_INFO)
-            end = line.find(_INFO_END, start)
-            if end >= 0 and line.find(b'":"', start, end) < 0:  # figures only, no text
-                info = line[start:end]
+        if line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0:
+            # Most candidates: decoded into the few typed fields they need, the rest skipped.
+            try:
+                head = _read_token_count(line)
+            except msgspec.MsgspecError:
+                head = None
+            if head is not None and head.type == "event_msg" and head.payload.type == "token_count":
+                info = bytes(head.payload.info)
                 if info == self._last_info:
-                    # R4 without parsing: the same serialized info as the row before is a re-emit.
+                    # R4 without decoding: the same serialized info as the row before.
                     self.skipped["re-emitted"] += 1
                     return None
-                if (
-                    self.model is not None
-                    and self.meta.history_start is None
-                    and line.startswith(_TS_HEAD)
-                ):
-                    # The common row: only its timestamp and its info are decoded.
+                if self.model is not None:  # else the info itself may name the model
                     try:
-                        parsed = _loads(info)
-                    except orjson.JSONDecodeError:
-                        parsed = _UNREAD
-                    if parsed is not _UNREAD:
+                        figures = _read_figures(info)
+                    except msgspec.MsgspecError:  # text, floats, {}: the general path decides
+                        figures = _UNREAD
+                    if figures is not _UNREAD:
                         self._last_info = info
-                        stamp = line[len(_TS_HEAD) : line.find(b'"', len(_TS_HEAD))]
-                        return self._token_count(parsed, _stamp_ms(stamp), None, None)
+                        if figures is None:
+                            return None  # rate limits only (R3)
+                        total, last = figures.total_token_usage, figures.last_token_usage
+                        return self._count(
+                            _astuple(total) if total is not None else None,
+                            _astuple(last) if last is not None else None,
+                            _stamp_ms(head.timestamp),
+                            self._inherited_by_ordinal(head.ordinal),
+                        )
+                return self._feed_object(line, info)
         elif self.meta.thread_id is not None and _SESSION_META.match(line):
             return None  # a parent's meta copied into a fork: nothing to read in it
-        return self._feed_object(line, info)
+        return self._feed_object(line, None)
 
     def _feed_object(self, line: bytes, info: bytes | None) -> Response | None:
         """The general path: the whole line decoded, any key order or spacing."""
@@ -216,12 +221,24 @@ class RolloutParser:
             self.in_replay = False
 
     def _token_count(
-        self, info, ts_ms: int | None, inherited: bool | None, payload: dict | None
+        self, info, ts_ms: int | None, inherited: bool | None, payload: dict
     ) -> Response | None:
         if type(info) is not dict:
             return None  # rate limits only (R3)
         total = _vec(info.get("total_token_usage"))
         last = _vec(info.get("last_token_usage"))
+        return self._count(total, last, ts_ms, inherited, info, payload)
+
+    def _count(
+        self,
+        total: Vec | None,
+        last: Vec | None,
+        ts_ms: int | None,
+        inherited: bool | None,
+        info: dict | None = None,
+        payload: dict | None = None,
+    ) -> Response | None:
+        """Rules R4 to R7 and R10 for one token_count row's cumulative and last vectors."""
         if total is None and last is None:
             self.skipped["no token figures"] += 1
             return None
@@ -259,7 +276,7 @@ class RolloutParser:
         if not (inp or cached or out or reasoning):
             self.skipped["estimate only"] += 1  # R6
             return None
-        model = self.model or _fallback_model(info, payload or {}) or UNKNOWN_MODEL
+        model = self.model or _fallback_model(info or {}, payload or {}) or UNKNOWN_MODEL
         if total is not None and last is not None:
             identity = _IDENTITY % (ts_ms, *total, *last)
         else:
@@ -377,14 +394,43 @@ def _vec(usage) -> Vec | None:
     return _int(a), _int(b), _int(c), _int(d), _int(e)
 
 
-_INFO_END = b',"rate_limits":'
-_TS_HEAD = b'{"timestamp":"'
-_TOKEN_COUNT_INFO = b'"payload":{"type":"token_count","info":'
+_TOKEN_COUNT = b'"type":"token_count"'
 _SESSION_META = re.compile(
     rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"session_meta"'
 )
 _UNREAD = object()
-_loads = orjson.loads
+
+
+class _Usage(msgspec.Struct):
+    """A token vector as Codex writes it: all five figures, integers (else the general path)."""
+
+    input_tokens: int
+    cached_input_tokens: int
+    output_tokens: int
+    reasoning_output_tokens: int
+    total_tokens: int
+
+
+class _Figures(msgspec.Struct):
+    total_token_usage: _Usage | None = None
+    last_token_usage: _Usage | None = None
+
+
+class _TokenCountPayload(msgspec.Struct):
+    type: str
+    info: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _TokenCountLine(msgspec.Struct):
+    payload: _TokenCountPayload
+    type: str = ""
+    timestamp: str | int | float | None = None
+    ordinal: int | None = None
+
+
+_read_token_count = msgspec.json.Decoder(_TokenCountLine).decode
+_read_figures = msgspec.json.Decoder(_Figures | None).decode
+_astuple = msgspec.structs.astuple
 
 
 def _int(value) -> int:
@@ -436,15 +482,15 @@ def timestamp_ms(value) -> int | None:
     return ms if EARLIEST_MS <= ms < LATEST_MS else None
 
 
-def _stamp_ms(stamp: bytes) -> int | None:
-    """``timestamp_ms`` of a timestamp cut raw from a line."""
-    if stamp.endswith(b"Z"):  # what Codex writes: UTC, no other zone to consider
+def _stamp_ms(stamp) -> int | None:
+    """``timestamp_ms``, with a shortcut for the UTC form Codex writes."""
+    if type(stamp) is str and stamp.endswith("Z"):
         try:
-            ms = round(_fromisoformat(stamp.decode()).timestamp() * 1000)
-        except (ValueError, UnicodeDecodeError, OverflowError):
+            ms = round(_fromisoformat(stamp).timestamp() * 1000)
+        except (ValueError, OverflowError):
             return None
         return ms if EARLIEST_MS <= ms < LATEST_MS else None
-    return timestamp_ms(stamp.decode("ascii", "replace"))
+    return timestamp_ms(stamp)
 
 
 _fromisoformat = datetime.fromisoformat
