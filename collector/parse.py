@@ -120,7 +120,7 @@ class RolloutParser:
     in_replay: bool = True
     skipped: Counter = field(default_factory=Counter)
     #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
-    _last_info: bytes | None = field(default=None, repr=False)
+    _last_info: msgspec.Raw | None = field(default=None, repr=False)
     _recent_set: set = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -143,7 +143,7 @@ class RolloutParser:
             except msgspec.MsgspecError:
                 head = None
             if head is not None and head.type == "event_msg" and head.payload.type == "token_count":
-                info = bytes(head.payload.info)
+                info = head.payload.info
                 if info == self._last_info:
                     # R4 without decoding: the same serialized info as the row before.
                     self.skipped["re-emitted"] += 1
@@ -169,7 +169,7 @@ class RolloutParser:
             return None  # a parent's meta copied into a fork: nothing to read in it
         return self._feed_object(line, None)
 
-    def _feed_object(self, line: bytes, info: bytes | None) -> Response | None:
+    def _feed_object(self, line: bytes, info: msgspec.Raw | None) -> Response | None:
         """The general path: the whole line decoded, any key order or spacing."""
         try:
             obj = orjson.loads(line)

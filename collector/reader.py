@@ -60,6 +60,11 @@ class LineReader:
         self._compact: bool | None = None
 
     def __iter__(self) -> Iterator[bytes]:
+        for lines in self.batches():
+            yield from lines
+
+    def batches(self) -> Iterator[list[bytes]]:
+        """The candidate lines, a list for each block read (cheaper to loop over than lines)."""
         try:
             with self.path.open("rb", buffering=0) as raw:
                 if not is_compressed(self.path):
@@ -83,11 +88,12 @@ class LineReader:
         except OSError as exc:
             self.error = exc.strerror or str(exc)
 
-    def _lines(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    def _lines(self, blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
         carry = b""
         skipping = False  # inside an over-long line that does not matter
         search = HEAD.search  # the tolerant check: any spacing, any key order near the start
         for block in blocks:
+            found: list[bytes] = []
             if skipping:
                 nl = block.find(b"\n")
                 if nl < 0:
@@ -106,7 +112,7 @@ class LineReader:
                 else:
                     line = carry + block[:nl]
                     if search(line, 0, HEAD_WINDOW):
-                        yield line
+                        found.append(line)
                     pos = nl + 1
                 carry = b""
             find = buf.find
@@ -116,17 +122,17 @@ class LineReader:
                     self._compact = buf.startswith(_TS_HEAD, pos)
                 nl = find(b"\n", pos)
                 if search(buf, pos, min(nl, pos + HEAD_WINDOW)):
-                    yield buf[pos:nl]
+                    found.append(buf[pos:nl])
                 if self._compact:
                     # The hot loop of every read: newlines are found with memchr and only each
                     # line's head is matched, so the bulk of a line is never scanned.
                     if nl < last:
-                        yield from candidates(buf, nl + 1, last)
+                        found += candidates(buf, nl + 1, last)
                 else:
                     while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
                         start, nl = nl + 1, find(b"\n", nl + 1)
                         if search(buf, start, min(nl, start + HEAD_WINDOW)):
-                            yield buf[start:nl]
+                            found.append(buf[start:nl])
                 pos = last + 1
             self.offset = base + pos
             carry = buf[pos:]
@@ -137,10 +143,12 @@ class LineReader:
                 self.offset += len(carry)
                 carry = b""
                 skipping = True
+            if found:
+                yield found
         if carry:
             self._tail(carry)
             if not self.torn and search(carry, 0, HEAD_WINDOW):
-                yield carry
+                yield [carry]
 
     def _tail(self, tail: bytes) -> None:
         """A last line with no newline is complete if it parses; else Codex is still writing it."""

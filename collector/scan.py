@@ -219,7 +219,9 @@ def scan_file(
     parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
     reader = LineReader(f.path, start.offset if start else 0)
     feed = parser.feed_candidate
-    responses = [r for r in map(feed, reader) if r is not None]
+    responses = []
+    for lines in reader.batches():
+        responses += filter(None, map(feed, lines))
     stats.files_read += 1
     stats.bytes_read += reader.offset - reader.start
     if parser.skipped:
