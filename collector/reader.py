@@ -6,6 +6,7 @@ whose head names a usage-bearing type are handed on, so the bulk is never decode
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,7 +198,11 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray]:
 
     Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
     """
-    block = bytearray(size)
+    try:  # no bigger than the file: most are small, and a new buffer is zeroed
+        left = os.fstat(raw.fileno()).st_size - raw.tell()
+    except (OSError, AttributeError):
+        left = size
+    block = bytearray(max(min(size, left + 1), 1 << 12))
     while n := raw.readinto(block):
         if n < len(block):
             del block[n:]
