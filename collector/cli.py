@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -103,7 +106,29 @@ class Failure(Exception):
 
 
 def main() -> None:
-    app()
+    """The ``codextime`` command as a process.
+
+    Once a command is done and its output flushed, the process ends without the interpreter's
+    teardown, which only frees what the OS frees anyway (15-20 ms, a tenth of a small report).
+    A command that left other threads running ends the usual way.
+    """
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if threading.active_count() > 1:
+        sys.exit(code)
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+        code = 1
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away: what it got is what it wanted
+        code = code or 0
+    os._exit(code or 0)
 
 
 @contextmanager

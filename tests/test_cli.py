@@ -163,3 +163,26 @@ def test_start_uses_a_marked_demo_set_when_there_are_no_logs():
     assert result.exit_code == 0, result.output
     assert "DEMO" in result.output
     assert "Total" in result.output
+
+
+def test_the_console_command_prints_everything_and_exits_with_the_right_code(home, tmp_path):
+    """``main`` ends the process itself once the output is flushed."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "collector", "report", "daily", "--json", "--timezone", "UTC"]
+    done = subprocess.run([*cmd, "--codex-home", str(home)], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert orjson.loads(done.stdout) == report(home, "daily", "--timezone", "UTC")
+    missing = subprocess.run(
+        [*cmd, "--codex-home", str(tmp_path / "nowhere")], capture_output=True, timeout=60
+    )
+    assert missing.returncode == 2
+    assert b"does not exist" in missing.stderr and b"Traceback" not in missing.stderr
+    # A reader that stops early (| head) is not an error.
+    with subprocess.Popen(
+        [*cmd, "--codex-home", str(home)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        proc.stdout.read(10)
+        proc.stdout.close()
+        assert b"Traceback" not in proc.stderr.read()
