@@ -14,6 +14,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from collector.discover import LogFile, discover
@@ -31,6 +32,7 @@ PARALLEL_MIN_BYTES = 64 << 20
 BATCH_BYTES = 4 << 20
 #: How far up a chain of forks and subagents ancestors are followed.
 MAX_HOPS = 32
+_EVENT_ID = itemgetter(6)
 #: The mark of a response without a cumulative vector (``hash`` never returns -1).
 NO_TOTAL = -1
 
@@ -351,12 +353,16 @@ class _Settler:
 
     def _emit(self, fs: FileScan, rows: list[Row], out: ScanResult) -> None:
         seen = self.seen
-        fresh = []
-        for row in rows:
-            key = hash(row[6])
-            if key not in seen:
-                seen.add(key)
-                fresh.append(row)
+        keys = list(map(hash, map(_EVENT_ID, rows)))
+        if seen.isdisjoint(keys) and len(set(keys)) == len(keys):
+            seen.update(keys)  # the usual case, checked without a Python loop
+            fresh = rows
+        else:
+            fresh = []
+            for row, key in zip(rows, keys, strict=True):
+                if key not in seen:
+                    seen.add(key)
+                    fresh.append(row)
         self.stats.duplicates += len(rows) - len(fresh)
         self.stats.responses += len(fresh)
         out.rows.extend(fresh)
