@@ -1,0 +1,88 @@
+"""The reader's candidate-line loop: the C build and the Python loop agree on every input.
+
+The C loop (collector/_heads.c) is an optional build; collector/reader.py falls back to the Python
+loop without it. Both must pick exactly the same lines, whatever the bytes.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collector import reader
+
+try:
+    from collector import _heads as heads
+except ImportError:  # built where a C compiler was there at install; CI requires it
+    if os.environ.get("CODEXTIME_REQUIRE_SPEEDUPS") == "1":
+        raise
+    pytest.skip("collector._heads is not built here (no C compiler)", allow_module_level=True)
+
+STAMP = b"2025-10-24T10:00:05.123Z"
+KINDS = [
+    b'"type":"session_meta","payload":{}',
+    b'"type":"turn_context","payload":{}',
+    b'"type":"event_msg","payload":{"type":"token_count","info":null}',
+    b'"type":"event_msg","payload":{"type":"task_started"}',
+    b'"type":"event_msg","payload":{"type":"agent_message"}',
+    b'"type":"response_item","payload":{"type":"message"}',
+    b'"type":"event_msg","payload":{"type":"token_counts"}',
+    b'"type":"turn_contex"',
+    b'"type": "turn_context"',
+]
+STAMPS = [STAMP, b"", b"x" * 40, b"x" * 41, b'2025"10', b"2025\n10", b"\xff\xfe"]
+ORDINALS = [b"", b'"ordinal":7,', b'"ordinal":,', b'"ordinal":12a,', b'"ordinal":0123456789,']
+
+line = st.one_of(
+    st.builds(
+        lambda stamp, ordinal, kind, tail: (
+            b'{"timestamp":"' + stamp + b'",' + ordinal + kind + tail
+        ),
+        st.sampled_from(STAMPS),
+        st.sampled_from(ORDINALS),
+        st.sampled_from(KINDS),
+        st.sampled_from([b"}", b"", b'"', b"x" * 100]),
+    ),
+    st.binary(max_size=120).map(lambda b: b.replace(b"\n", b" ")),
+    st.builds(lambda n: b'{"timestamp":"' + STAMP[:n], st.integers(0, len(STAMP))),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(line, min_size=1, max_size=30), st.integers(0, 5))
+def test_c_and_python_pick_the_same_lines(lines, first_line):
+    buf = b"\n".join(lines) + b"\n"
+    starts = [0] + [i + 1 for i, byte in enumerate(buf[:-1]) if byte == 10]
+    first, last = starts[min(first_line, len(starts) - 1)], len(buf) - 1
+    expected = reader._candidates(buf, first, last)
+    assert heads.candidates(buf, first, last) == expected
+    assert heads.candidates(bytearray(buf), first, last) == expected
+
+
+def test_the_reader_uses_the_c_loop_when_it_is_built():
+    assert reader.candidates is heads.candidates
+
+
+def test_bad_bounds_are_an_error_not_a_crash():
+    for first, last in ((-1, 0), (3, 2), (0, 10)):
+        with pytest.raises(ValueError):
+            heads.candidates(b"abc\n", first, last)
+
+
+def test_the_lines_picked_by_hand():
+    usage = b'{"timestamp":"' + STAMP + b'",' + KINDS[2]
+    with_ordinal = b'{"timestamp":"' + STAMP + b'","ordinal":7,' + KINDS[1]
+    noise = [
+        b'{"timestamp":"' + STAMP + b'",' + KINDS[4],
+        b'{"timestamp":"' + b"x" * 41 + b'",' + KINDS[0],
+        b'{"timestamp":"' + STAMP + b'","ordinal":,' + KINDS[0],
+        b"",
+        b"\xff\xfe not json",
+    ]
+    buf = b"\n".join([noise[0], usage, *noise[1:], with_ordinal]) + b"\n"
+    expected = [usage, with_ordinal]
+    assert reader._candidates(buf, 0, len(buf) - 1) == expected
+    assert heads.candidates(buf, 0, len(buf) - 1) == expected
