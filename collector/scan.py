@@ -3,8 +3,8 @@
 Every file is read once, on any core, by itself. Rows that belong to more than one file are
 settled here, as the files come back: a child (fork or subagent) leaves out the rows it copied from
 its ancestors, once those ancestors are in (fork rule 2), and a row seen in two files is counted
-once (R11). Memory stays bounded by the files in flight plus 16 bytes per response for the
-ancestors' cumulative vectors, never by the size of the history.
+once (R11). What is held meanwhile is small: the children still waiting for an ancestor, and per
+response counted a 64-bit id and a 16-byte mark of its cumulative vector, never the logs' bytes.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ PARALLEL_MIN_BYTES = 64 << 20
 BATCH_BYTES = 4 << 20
 #: How far up a chain of forks and subagents ancestors are followed.
 MAX_HOPS = 32
-_EVENT_ID = itemgetter(6)
+_EVENT_ID = itemgetter(6)  # a row's event_id
 #: The mark of a response without a cumulative vector (``hash`` never returns -1).
 NO_TOTAL = -1
 

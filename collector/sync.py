@@ -2,7 +2,7 @@
 
 The cursors (per file: how far it was read, and the parser's state there) live with the collector,
 in the user's state directory, never in the store. They advance only after the sink has confirmed a
-family's rows, and are written atomically, so a crash or a kill loses nothing: the next run reads
+file's rows, and are written atomically, so a crash or a kill loses nothing: the next run reads
 those bytes again, and the store's (account, event_id) uniqueness drops what it already has.
 """
 
@@ -21,9 +21,11 @@ from platformdirs import user_state_dir
 
 from collector.scan import Cursor, Row, Scan, ScanStats
 
-#: Takes a family's rows, returns how many were new to the destination; raises if not stored.
+#: Takes rows, returns how many were new to the destination; raises if they were not stored.
 Sink = Callable[[list[Row]], int]
 SAVE_EVERY_SECONDS = 5.0
+#: Rows handed to the sink at a time, at most (one transaction, or a few uploads, each).
+SINK_ROWS = 20_000
 STATE_VERSION = 2
 
 
@@ -122,15 +124,29 @@ def sync(
         if progress:
             progress(done, plan.total_bytes)
 
+    rows: list[Row] = []
+    read: dict[str, Cursor] = {}  # cursors of the files whose rows are in ``rows``
+
+    def flush() -> None:
+        nonlocal new, sent, dirty
+        if rows:
+            new += sink(rows)
+            sent += len(rows)
+        cursors.update(read)  # only now: the sink has the rows
+        dirty = dirty or bool(read)
+        rows.clear()
+        read.clear()
+
     for result in plan.results(progress=advance):
-        if result.rows:
-            new += sink(result.rows)
-            sent += len(result.rows)
-        cursors.update(result.cursors)
-        dirty = True
+        rows += result.rows
+        read.update(result.cursors)
+        if len(rows) >= SINK_ROWS:  # a store commits once per call: not too many calls
+            flush()
         if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+            flush()
             save_cursors(state_file, cursors)
             last_save, dirty = time.monotonic(), False
+    flush()
     if dirty or not state_file.exists():
         save_cursors(state_file, cursors)
     return SyncResult(sent, new, plan.stats)

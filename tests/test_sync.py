@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import zstandard
 
 import collector.scan as scan_mod
+import collector.sync as sync_mod
 from collector.report import Report, resolve_zone
 from collector.scan import Scan
 from collector.sync import load_cursors, state_path, store_sink, sync
@@ -142,7 +144,8 @@ def test_compressing_or_archiving_a_synced_file_reads_nothing(home, store_url):
 
 
 def test_a_failing_destination_loses_and_doubles_nothing(home, store_url, monkeypatch):
-    monkeypatch.setattr(scan_mod, "BATCH_BYTES", 1)  # one file per batch: three sends
+    monkeypatch.setattr(scan_mod, "BATCH_BYTES", 1)  # one file per batch
+    monkeypatch.setattr(sync_mod, "SINK_ROWS", 1)  # and one send per batch: three sends
     for n in range(3):
         lines, _ = first_part(n)
         write(session_path(home, "2025-10-24T09-44-35", SID[:-1] + str(n)), lines)
@@ -164,3 +167,25 @@ def test_a_failing_destination_loses_and_doubles_nothing(home, store_url, monkey
     assert result.new == 6
     assert store.count() == 9
     assert store.input_total() == full_report_input(home)
+
+
+def test_rows_of_many_files_reach_the_sink_in_few_calls(home, store_url, monkeypatch):
+    """A store commits once per call: a first sync of many files must not commit per file."""
+    monkeypatch.setattr(scan_mod, "BATCH_BYTES", 1)  # every file comes back on its own
+    for n in range(6):
+        lines, _ = first_part(n)
+        write(session_path(home, "2025-10-24T09-44-35", SID[:-1] + str(n)), lines)
+    store = Store(store_url, home)
+    calls = []
+
+    def counting(rows):
+        calls.append(len(rows))
+        return store.sink(rows)
+
+    result = sync(home, counting, store.state)
+    assert calls == [18] and result.new == 18 == store.count()
+    monkeypatch.setattr(sync_mod, "SINK_ROWS", 5)
+    calls.clear()
+    Path(store.state).unlink()
+    assert sync(home, counting, store.state).new == 0  # all known already
+    assert calls == [6, 6, 6]  # three rows a file: sent once five or more are waiting
