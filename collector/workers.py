@@ -29,7 +29,8 @@ R = TypeVar("R")
 _INDEX = struct.Struct("<I")
 _LENGTH = struct.Struct("<Q")
 #: Writes of up to this many bytes to a pipe are atomic, so readers always get whole indices.
-_ATOMIC = 4096 - 4096 % _INDEX.size
+_ATOMIC = min(4096, getattr(select, "PIPE_BUF", 512)) // _INDEX.size * _INDEX.size
+_QUEUE_PIPE = 1 << 20  # item numbers waiting to be taken (Linux: 262,144 of them at once)
 _RESULT_PIPE = 1 << 20  # room for a helper's results while this process is busy with its own
 
 
@@ -52,17 +53,28 @@ def unordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Ite
 
 def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     queue_r, queue_w = os.pipe()
+    os.set_blocking(queue_w, False)
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(queue_w, fcntl.F_SETPIPE_SZ, _QUEUE_PIPE)
     helpers: dict[int, _Helper] = {}
+    pending = memoryview(b"".join(_INDEX.pack(i) for i in range(len(items))))
     try:
         for _ in range(workers - 1):
             helper = _Helper.start(fn, items, queue_r, queue_w)
+            if helper is None:
+                break  # no more processes to be had: fewer helpers, same results
             helpers[helper.fd] = helper
-        indices = b"".join(_INDEX.pack(i) for i in range(len(items)))
-        for at in range(0, len(indices), _ATOMIC):
-            os.write(queue_w, indices[at : at + _ATOMIC])
-        os.close(queue_w)
-        queue_w = -1
-        while (index := _take(queue_r)) is not None:
+        while True:
+            if queue_w >= 0:
+                # Item numbers go in as the queue has room; the end of them closes the queue.
+                pending = _fill(queue_w, pending)
+                if not pending:
+                    os.close(queue_w)
+                    queue_w = -1
+            index = _take(queue_r)
+            if index is None:
+                break
             yield fn(items[index])
             yield from _collect(helpers, block=False)
         while helpers:
@@ -73,6 +85,18 @@ def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[
                 os.close(fd)
         for helper in helpers.values():
             helper.stop()
+
+
+def _fill(queue: int, pending: memoryview) -> memoryview:
+    """Write what fits of ``pending`` into the queue; writes of up to ``_ATOMIC`` bytes go in
+    whole or not at all, so readers only ever see whole item numbers."""
+    while pending:
+        try:
+            written = os.write(queue, pending[:_ATOMIC])
+        except BlockingIOError:
+            break
+        pending = pending[written:]
+    return pending
 
 
 def _take(queue: int) -> int | None:
@@ -99,12 +123,17 @@ class _Helper:
         self.finished = False
 
     @classmethod
-    def start(cls, fn: Callable, items: Sequence, queue_r: int, queue_w: int) -> _Helper:
+    def start(cls, fn: Callable, items: Sequence, queue_r: int, queue_w: int) -> _Helper | None:
         read_fd, write_fd = os.pipe()
         if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a larger pipe, fewer stalls
             with contextlib.suppress(OSError):
                 fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _RESULT_PIPE)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_fd)
+            os.close(write_fd)
+            return None
         if pid == 0:  # the helper: never returns
             os.close(read_fd)
             os.close(queue_w)

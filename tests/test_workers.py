@@ -100,3 +100,20 @@ def test_stopping_early_stops_the_helpers():
 def test_empty_and_single_inputs():
     assert list(unordered_map(square, [], 4)) == []
     assert list(unordered_map(square, [3], 4)) == [9]
+
+
+def test_more_items_than_the_queue_holds_at_once(monkeypatch):
+    from collector import workers
+
+    monkeypatch.setattr(workers, "_QUEUE_PIPE", 4096)  # the smallest pipe: 1,024 item numbers
+    items = list(range(5000))
+    assert sorted(unordered_map(square, items, 3)) == [n * n for n in items]
+    assert no_children_left()
+
+
+def test_when_no_process_can_be_started_this_one_does_all_the_work(monkeypatch):
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert sorted(unordered_map(square, list(range(50)), 4)) == [n * n for n in range(50)]
