@@ -209,22 +209,30 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray]:
         yield block
 
 
+#: Decompression contexts not in use: making one costs more than reading a small file.
+_IDLE_DCTX: list[zstandard.ZstdDecompressor] = []
+
+
 def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
     """Decompressed data, fed ``piece`` compressed bytes at a time (frames one after another)."""
-    dctx = zstandard.ZstdDecompressor()
-    dobj, inside = dctx.decompressobj(), False
-    while data := raw.read(piece):
-        while data:
-            inside = True
-            out = dobj.decompress(data)
-            if out:
-                yield out
-            if not dobj.eof:
-                break
-            data = dobj.unused_data
-            dobj, inside = dctx.decompressobj(), False
-    if inside:
-        raise _Truncated
+    # A context serves one stream at a time: taken from the idle ones, given back at the end.
+    dctx = _IDLE_DCTX.pop() if _IDLE_DCTX else zstandard.ZstdDecompressor()
+    try:
+        dobj, inside = dctx.decompressobj(), False
+        while data := raw.read(piece):
+            while data:
+                inside = True
+                out = dobj.decompress(data)
+                if out:
+                    yield out
+                if not dobj.eof:
+                    break
+                data = dobj.unused_data
+                dobj, inside = dctx.decompressobj(), False
+        if inside:
+            raise _Truncated
+    finally:
+        _IDLE_DCTX.append(dctx)
 
 
 def _skipped(blocks: Iterator[bytes], count: int) -> Iterator[bytes]:
