@@ -10,12 +10,13 @@ import os
 from pathlib import Path
 
 import orjson
-from platformdirs import user_config_dir
 
 ENV = {"server": "CODEXTIME_SERVER", "token": "CODEXTIME_TOKEN", "label": "CODEXTIME_LABEL"}
 
 
 def config_path() -> Path:
+    from platformdirs import user_config_dir  # only when the file is needed: a report is not
+
     return Path(user_config_dir("codextime")) / "config.json"
 
 
