@@ -244,21 +244,19 @@ class RolloutParser:
             return None
         prev = self.prev_total
         if total is not None:
-            if total == prev:
-                self.skipped["re-emitted"] += 1  # R4
-                return None
             # A counter reset writes a cumulative vector of total_tokens only, the same at every
             # reset of a thread: for those, only a repeated last too makes a late re-emit.
             reset = total[4] > 0 and not (total[0] or total[1] or total[2] or total[3])
             key = (total, last) if reset else total
+            if total == prev:
+                self.skipped["re-emitted"] += 1  # R4
+                self._remember(key)  # (after a reset, its last may be new: a late copy is stale)
+                return None
             if key in self._recent_set:
                 self.skipped["re-emitted late"] += 1
                 return None
             self.prev_total = total
-            self.recent.append(key)
-            self._recent_set.add(key)
-            if len(self.recent) > RECENT_TOTALS:
-                self._recent_set.discard(self.recent.pop(0))
+            self._remember(key)
         if ts_ms is None:
             self.skipped["no timestamp"] += 1
             return None
@@ -286,6 +284,15 @@ class RolloutParser:
             # apart (R11): such a row is only ever the same as a row of its own thread.
             identity += b"|" + (self.meta.thread_id or "").encode()
         return Response(ts_ms, model, inp, cached, out, reasoning, identity, total)
+
+    def _remember(self, key) -> None:
+        """Keep a cumulative vector (or reset pair) among the recent ones, for late re-emits."""
+        if key in self._recent_set:
+            return
+        self.recent.append(key)
+        self._recent_set.add(key)
+        if len(self.recent) > RECENT_TOTALS:
+            self._recent_set.discard(self.recent.pop(0))
 
     # -- forks and subagents ----------------------------------------------------------------
 

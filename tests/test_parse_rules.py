@@ -290,6 +290,25 @@ def test_r6_context_window_full_reset_row_is_not_counted_and_usage_continues_aft
     assert (parser.skipped["estimate only"], parser.skipped["re-emitted"]) == (1, 2)
 
 
+def test_r4_a_late_copy_of_an_estimate_after_a_reset_does_not_move_the_baseline():
+    """After a reset, an estimate repeats the reset's cumulative vector with its own last. A stale
+    copy of it arriving later must not become the baseline a row without ``last`` is measured
+    from (found by the property tests)."""
+    t = Thread(RATE_LIMITS_050, window=1_000_000)
+    lines = [*head(), t.respond(at("2025-10-24 10:00:00"), 100, 0, 10)]
+    lines.append(t.context_full(at("2025-10-24 10:00:01")))  # total {1,000,000}: not usage
+    estimate = t.estimate(at("2025-10-24 10:00:02"), 1)  # same total, last {1}: not usage
+    lines.append(estimate)
+    lines.append(t.respond(at("2025-10-24 10:00:03"), 0, 0, 1))
+    lines.append(estimate)  # the stale copy, late
+    after = t.respond(at("2025-10-24 10:00:04"), 0, 0, 1)
+    del after["payload"]["info"]["last_token_usage"]  # measured from the cumulative growth
+    lines.append(after)
+    parser, responses = feed_all(lines)
+    assert [parts(r) for r in responses] == [(100, 0, 10, 0), (0, 0, 1, 0), (0, 0, 1, 0)]
+    assert parser.skipped["re-emitted late"] == 1
+
+
 def test_r6_compaction_estimate_row_is_not_counted():
     """recompute_token_usage: last := {total_tokens: estimate, others 0}, total unchanged."""
     t = Thread(RATE_LIMITS_050)
