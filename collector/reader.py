@@ -193,20 +193,21 @@ class _Truncated(Exception):
     """A zstd file that ends inside a frame."""
 
 
-def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray]:
+def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
     """The file in blocks read into one reused buffer: no fresh memory to map for each block.
 
     Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
+    The buffer is as big as what is left of the file (most files are small, and a new buffer is
+    zeroed) and keeps its size; a short read (the end of a file that grew meanwhile) is handed
+    on as a copy of what was read.
     """
-    try:  # no bigger than the file: most are small, and a new buffer is zeroed
+    try:
         left = os.fstat(raw.fileno()).st_size - raw.tell()
     except (OSError, AttributeError):
         left = size
-    block = bytearray(max(min(size, left + 1), 1 << 12))
+    block = bytearray(max(min(size, left), 1 << 12))
     while n := raw.readinto(block):
-        if n < len(block):
-            del block[n:]
-        yield block
+        yield block if n == len(block) else bytes(block[:n])
 
 
 #: Decompression contexts not in use: making one costs more than reading a small file.

@@ -13,6 +13,7 @@ import contextlib
 import os
 import pickle
 import select
+import selectors
 import signal
 import struct
 from collections.abc import Callable, Iterator, Sequence
@@ -26,11 +27,11 @@ except ImportError:  # pragma: no cover - Windows
 T = TypeVar("T")
 R = TypeVar("R")
 
-_INDEX = struct.Struct("<I")
+_INDEX = struct.Struct("<Q")
 _LENGTH = struct.Struct("<Q")
 #: Writes of up to this many bytes to a pipe are atomic, so readers always get whole indices.
 _ATOMIC = min(4096, getattr(select, "PIPE_BUF", 512)) // _INDEX.size * _INDEX.size
-_QUEUE_PIPE = 1 << 20  # item numbers waiting to be taken (Linux: 262,144 of them at once)
+_QUEUE_PIPE = 1 << 20  # item numbers waiting to be taken (Linux: 131,072 of them at once)
 _RESULT_PIPE = 1 << 20  # room for a helper's results while this process is busy with its own
 
 
@@ -54,32 +55,37 @@ def unordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Ite
 def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
     queue_r, queue_w = os.pipe()
     os.set_blocking(queue_w, False)
-    if hasattr(fcntl, "F_SETPIPE_SZ"):
-        with contextlib.suppress(OSError):
-            fcntl.fcntl(queue_w, fcntl.F_SETPIPE_SZ, _QUEUE_PIPE)
+    _widen(queue_w, _QUEUE_PIPE)
     helpers: dict[int, _Helper] = {}
-    pending = memoryview(b"".join(_INDEX.pack(i) for i in range(len(items))))
+    watch = selectors.DefaultSelector()
+    # Item numbers not yet in the queue. While some are left, this process takes its own work
+    # from them, never from the queue: a read there could wait for numbers only it can write.
+    pending = list(range(len(items) - 1, -1, -1))
     try:
         for _ in range(workers - 1):
-            helper = _Helper.start(fn, items, queue_r, queue_w)
+            helper = _Helper.start(fn, items, queue_r, queue_w, list(helpers))
             if helper is None:
                 break  # no more processes to be had: fewer helpers, same results
             helpers[helper.fd] = helper
+            watch.register(helper.fd, selectors.EVENT_READ)
         while True:
             if queue_w >= 0:
-                # Item numbers go in as the queue has room; the end of them closes the queue.
-                pending = _fill(queue_w, pending)
+                _fill(queue_w, pending)
                 if not pending:
                     os.close(queue_w)
                     queue_w = -1
-            index = _take(queue_r)
-            if index is None:
-                break
+                    continue
+                index = pending.pop()
+            else:
+                index = _take(queue_r)
+                if index is None:
+                    break
             yield fn(items[index])
-            yield from _collect(helpers, block=False)
+            yield from _collect(helpers, watch, block=False)
         while helpers:
-            yield from _collect(helpers, block=True)
+            yield from _collect(helpers, watch, block=True)
     finally:
+        watch.close()
         for fd in (queue_r, queue_w):
             if fd >= 0:
                 os.close(fd)
@@ -87,31 +93,46 @@ def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[
             helper.stop()
 
 
-def _fill(queue: int, pending: memoryview) -> memoryview:
-    """Write what fits of ``pending`` into the queue; writes of up to ``_ATOMIC`` bytes go in
-    whole or not at all, so readers only ever see whole item numbers."""
+def _widen(fd: int, size: int) -> None:
+    """Linux: a larger pipe buffer, fewer stalls (elsewhere the system's size stays)."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+
+
+def _fill(queue: int, pending: list[int]) -> None:
+    """Move what fits of ``pending`` into the queue. Each write is at most ``_ATOMIC`` bytes, so
+    it goes in whole or not at all and readers only ever see whole item numbers."""
+    per_write = _ATOMIC // _INDEX.size
     while pending:
+        chunk = pending[-per_write:]
         try:
-            written = os.write(queue, pending[:_ATOMIC])
+            os.write(queue, b"".join(_INDEX.pack(i) for i in reversed(chunk)))
         except BlockingIOError:
-            break
-        pending = pending[written:]
-    return pending
+            return
+        del pending[-len(chunk) :]
 
 
 def _take(queue: int) -> int | None:
+    """The next item number, or None when the queue is closed and empty."""
     data = os.read(queue, _INDEX.size)
-    return _INDEX.unpack(data)[0] if len(data) == _INDEX.size else None
+    if not data:
+        return None
+    if len(data) != _INDEX.size:  # cannot happen with atomic writes; never lose an item quietly
+        raise WorkerError("the work queue was cut in the middle of an item number")
+    return _INDEX.unpack(data)[0]
 
 
-def _collect(helpers: dict[int, _Helper], *, block: bool) -> Iterator[Any]:
+def _collect(
+    helpers: dict[int, _Helper], watch: selectors.BaseSelector, *, block: bool
+) -> Iterator[Any]:
     """Results the helpers have sent so far (all of them, until they finish, with ``block``)."""
-    ready, _, _ = select.select(list(helpers), [], [], None if block else 0)
-    for fd in ready:
-        helper = helpers[fd]
+    for key, _ in watch.select(None if block else 0):
+        helper = helpers[key.fd]
         yield from helper.receive()
         if helper.finished:
-            del helpers[fd]
+            watch.unregister(key.fd)
+            del helpers[key.fd]
             helper.stop()
 
 
@@ -123,11 +144,11 @@ class _Helper:
         self.finished = False
 
     @classmethod
-    def start(cls, fn: Callable, items: Sequence, queue_r: int, queue_w: int) -> _Helper | None:
+    def start(
+        cls, fn: Callable, items: Sequence, queue_r: int, queue_w: int, others: list[int]
+    ) -> _Helper | None:
         read_fd, write_fd = os.pipe()
-        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a larger pipe, fewer stalls
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, _RESULT_PIPE)
+        _widen(write_fd, _RESULT_PIPE)
         try:
             pid = os.fork()
         except OSError:
@@ -135,35 +156,41 @@ class _Helper:
             os.close(write_fd)
             return None
         if pid == 0:  # the helper: never returns
-            os.close(read_fd)
-            os.close(queue_w)
+            for fd in (read_fd, queue_w, *others):
+                os.close(fd)  # the other ends: only this process's own pipe and the queue stay
             _serve(fn, items, queue_r, write_fd)
         os.close(write_fd)
+        os.set_blocking(read_fd, False)  # drain all that is there, never wait for more
         return cls(pid, read_fd)
 
     def receive(self) -> Iterator[Any]:
-        chunk = os.read(self.fd, _RESULT_PIPE)
-        if not chunk:
-            self.finished = True
-            _, status = os.waitpid(self.pid, 0)
-            self.pid = 0
-            if status or self.buffer:
-                raise WorkerError(f"a helper process ended early (wait status {status})")
-            return
+        """The results that arrived whole; at the end of the pipe, whether the helper ended well."""
         buf = self.buffer
-        buf += chunk
-        at = 0
-        while len(buf) - at >= _LENGTH.size:
-            (size,) = _LENGTH.unpack_from(buf, at)
-            if len(buf) - at - _LENGTH.size < size:
+        while True:
+            try:
+                chunk = os.read(self.fd, _RESULT_PIPE)
+            except BlockingIOError:
                 break
-            start = at + _LENGTH.size
-            status, value = pickle.loads(memoryview(buf)[start : start + size])
-            at = start + size
-            if status == "error":
-                raise WorkerError(f"a helper process failed: {value}")
-            yield value
-        del buf[:at]
+            if not chunk:
+                self.finished = True
+                _, status = os.waitpid(self.pid, 0)
+                self.pid = 0
+                if status or buf:
+                    raise WorkerError(f"a helper process ended early (wait status {status})")
+                return
+            buf += chunk
+            at = 0
+            while len(buf) - at >= _LENGTH.size:
+                (size,) = _LENGTH.unpack_from(buf, at)
+                if len(buf) - at - _LENGTH.size < size:
+                    break
+                start = at + _LENGTH.size
+                status, value = pickle.loads(memoryview(buf)[start : start + size])
+                at = start + size
+                if status == "error":
+                    raise WorkerError(f"a helper process failed: {value}")
+                yield value
+            del buf[:at]
 
     def stop(self) -> None:
         """Close the pipe and reap the helper (killing it first if it is still at work)."""
