@@ -115,6 +115,8 @@ class RolloutParser:
     meta: FileMeta = field(default_factory=FileMeta)
     model: str | None = None
     prev_total: Vec | None = None
+    #: The last vector of the row before, when that row had no cumulative vector.
+    prev_last: Vec | None = None
     recent: list[Vec | tuple[Vec, Vec | None]] = field(default_factory=list)
     #: A child file is in its copied-history prefix until its first own turn or response.
     in_replay: bool = True
@@ -136,14 +138,17 @@ class RolloutParser:
 
     def feed_candidate(self, line: bytes) -> Response | None:
         """``feed`` for a line whose head already named a usage-bearing type."""
-        if line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0:
-            # Most candidates: decoded into the few typed fields they need, the rest skipped.
+        if line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0 and line.isascii():
+            # Most candidates: decoded into the few typed fields they need, the rest skipped
+            # unread. (Only ASCII lines: one with other bytes is checked whole for UTF-8.)
             try:
                 head = _read_token_count(line)
             except msgspec.MsgspecError:
                 head = None
             if head is not None and head.type == "event_msg" and head.payload.type == "token_count":
                 info = head.payload.info
+                if info == _NULL:
+                    return None  # rate limits only (R3)
                 if info == self._last_info:
                     # R4 without decoding: the same serialized info as the row before.
                     self.skipped["re-emitted"] += 1
@@ -155,8 +160,6 @@ class RolloutParser:
                         figures = _UNREAD
                     if figures is not _UNREAD:
                         self._last_info = info
-                        if figures is None:
-                            return None  # rate limits only (R3)
                         total, last = figures.total_token_usage, figures.last_token_usage
                         return self._count(
                             _astuple(total) if total is not None else None,
@@ -200,7 +203,8 @@ class RolloutParser:
         if payload.get("type") != "token_count":
             return None
         response = self._token_count(payload.get("info"), ts_ms, inherited_by_ordinal, payload)
-        self._last_info = info
+        if payload.get("info") is not None:
+            self._last_info = info
         return response
 
     def _turn_context(self, payload: dict, ts_ms: int | None, inherited: bool | None) -> None:
@@ -242,6 +246,13 @@ class RolloutParser:
         if total is None and last is None:
             self.skipped["no token figures"] += 1
             return None
+        if total is None:
+            if last == self.prev_last:
+                self.skipped["re-emitted"] += 1  # R4 for a row with no cumulative vector
+                return None
+            self.prev_last = last
+        elif self.prev_last is not None:
+            self.prev_last = None
         prev = self.prev_total
         if total is not None:
             # A counter reset writes a cumulative vector of total_tokens only, the same at every
@@ -326,17 +337,19 @@ class RolloutParser:
             ],
             "model": self.model,
             "prev_total": self.prev_total,
+            "prev_last": self.prev_last,
             "recent": self.recent,
             "in_replay": self.in_replay,
         }
 
     @classmethod
     def from_state(cls, state: dict) -> RolloutParser:
-        prev = state.get("prev_total")
+        prev, prev_last = state.get("prev_total"), state.get("prev_last")
         return cls(
             meta=FileMeta(*state["meta"]),
             model=state.get("model"),
             prev_total=tuple(prev) if prev else None,
+            prev_last=tuple(prev_last) if prev_last else None,
             recent=[_recent_key(k) for k in state.get("recent", [])],
             in_replay=state.get("in_replay", True),
         )
@@ -436,7 +449,8 @@ class _TokenCountLine(msgspec.Struct):
 
 
 _read_token_count = msgspec.json.Decoder(_TokenCountLine).decode
-_read_figures = msgspec.json.Decoder(_Figures | None).decode
+_read_figures = msgspec.json.Decoder(_Figures).decode
+_NULL = msgspec.Raw(b"null")
 _astuple = msgspec.structs.astuple
 
 

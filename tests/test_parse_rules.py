@@ -6,6 +6,7 @@ Cross-file rules (R1, R10, R11) live in test_discover.py and test_forks.py.
 
 from __future__ import annotations
 
+import json
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -307,6 +308,25 @@ def test_r4_a_late_copy_of_an_estimate_after_a_reset_does_not_move_the_baseline(
     parser, responses = feed_all(lines)
     assert [parts(r) for r in responses] == [(100, 0, 10, 0), (0, 0, 1, 0), (0, 0, 1, 0)]
     assert parser.skipped["re-emitted late"] == 1
+
+
+def test_r4_rows_without_a_cumulative_vector_repeating_the_last_are_reemits():
+    """Without a cumulative vector, a row that repeats the row before's last is a re-emit, on
+    the fast path and on the general one (a reformatted line) alike."""
+    info = {"last_token_usage": usage(10, 0, 5, 0)}
+    rows = [token_event(at(f"2025-10-24 10:00:0{i}"), info) for i in (1, 2)]
+    for encode_line in (orjson.dumps, lambda r: json.dumps(r).encode()):  # compact, spaced
+        parser = RolloutParser()
+        responses = [r for r in (parser.feed(encode_line(x)) for x in [*head(), *rows]) if r]
+        assert [parts(r) for r in responses] == [(10, 0, 5, 0)]
+        assert parser.skipped["re-emitted"] == 1
+
+
+def test_r3_rows_with_rate_limits_only_are_not_counted_as_reemits():
+    parser, responses = feed_all(
+        [*head(), *(token_event(at(f"2025-10-24 10:00:0{i}"), None) for i in (1, 2, 3))]
+    )
+    assert responses == [] and "re-emitted" not in parser.skipped
 
 
 def test_r6_compaction_estimate_row_is_not_counted():
