@@ -92,7 +92,7 @@ class LineReader:
     def _lines(self, blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
         carry = b""
         skipping = False  # inside an over-long line that does not matter
-        search = HEAD.search  # the tolerant check: any spacing, any key order near the start
+        wanted = self._wanted
         for block in blocks:
             found: list[bytes] = []
             if skipping:
@@ -112,18 +112,16 @@ class LineReader:
                     buf, base = carry + block, self.offset
                 else:
                     line = carry + block[:nl]
-                    if search(line, 0, HEAD_WINDOW):
-                        found.append(line)
+                    if wanted(line, 0, len(line)):
+                        found.append(bytes(line))
                     pos = nl + 1
                 carry = b""
             find = buf.find
             last = buf.rfind(b"\n", pos)
             if last >= 0:
-                if self._compact is None:  # the file's first line decides
-                    self._compact = buf.startswith(_TS_HEAD, pos)
                 nl = find(b"\n", pos)
-                if search(buf, pos, min(nl, pos + HEAD_WINDOW)):
-                    found.append(buf[pos:nl])
+                if wanted(buf, pos, nl):
+                    found.append(bytes(memoryview(buf)[pos:nl]))
                 if self._compact:
                     # The hot loop of every read: newlines are found with memchr and only each
                     # line's head is matched, so the bulk of a line is never scanned.
@@ -132,13 +130,13 @@ class LineReader:
                 else:
                     while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
                         start, nl = nl + 1, find(b"\n", nl + 1)
-                        if search(buf, start, min(nl, start + HEAD_WINDOW)):
-                            found.append(buf[start:nl])
+                        if wanted(buf, start, nl):
+                            found.append(bytes(memoryview(buf)[start:nl]))
                 pos = last + 1
             self.offset = base + pos
             carry = buf[pos:]
             if len(carry) > CARRY_LIMIT and (
-                len(carry) > LONG_LINE_LIMIT or not search(carry, 0, HEAD_WINDOW)
+                len(carry) > LONG_LINE_LIMIT or not wanted(carry, 0, len(carry))
             ):
                 self.long_lines += 1
                 self.offset += len(carry)
@@ -148,8 +146,18 @@ class LineReader:
                 yield found
         if carry:
             self._tail(carry)
-            if not self.torn and search(carry, 0, HEAD_WINDOW):
-                yield [carry]
+            if not self.torn and wanted(carry, 0, len(carry)):
+                yield [bytes(carry)]
+
+    def _wanted(self, buf: bytes, start: int, end: int) -> bool:
+        """Whether the line from ``start`` to ``end`` is usage-bearing: in a file of Codex's
+        compact lines, by the same test as the hot loop's (so a line's fate never depends on
+        where a block happens to begin); in any other file, by the tolerant one."""
+        if self._compact is None:  # the first line read decides
+            self._compact = buf.startswith(_TS_HEAD, start)
+        if self._compact:
+            return _CANDIDATE.match(buf, start, end) is not None
+        return HEAD.search(buf, start, min(end, start + HEAD_WINDOW)) is not None
 
     def _tail(self, tail: bytes) -> None:
         """A last line with no newline is complete if it parses; else Codex is still writing it."""
@@ -176,7 +184,9 @@ def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
     find, match = buf.find, _CANDIDATE.match
     start = first
     while start <= last:
-        nl = find(b"\n", start)
+        nl = find(b"\n", start, last + 1)
+        if nl < 0:  # (``last`` should be a newline; as the C loop, stop before it all the same)
+            nl = last
         if match(buf, start):
             found.append(buf[start:nl])
         start = nl + 1
@@ -205,7 +215,7 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
         left = os.fstat(raw.fileno()).st_size - raw.tell()
     except (OSError, AttributeError):
         left = size
-    block = bytearray(max(min(size, left), 1 << 12))
+    block = bytearray(min(size, max(left, 1 << 12)))
     while n := raw.readinto(block):
         yield block if n == len(block) else bytes(block[:n])
 

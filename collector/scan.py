@@ -95,6 +95,10 @@ class FileScan:
     #: ``ts_ms, hash(cumulative vector)`` per row, flat (``NO_TOTAL`` where a row has none).
     marks: array
     cursor: Cursor | None
+    #: Read from its first byte: ``marks`` cover every response the file holds.
+    whole: bool = True
+    #: Began this read inside a child's copied prefix: rows may be copies (fork rule 2).
+    may_copy: bool = True
 
 
 @dataclass
@@ -141,6 +145,13 @@ class Scan:
                 todo.append((f, start))
             elif cursor is not None and (cursor.size, cursor.mtime_ns) != (f.size, f.mtime_ns):
                 self.refreshed[f.key] = Cursor(f.size, f.mtime_ns, cursor.offset, cursor.parser)
+        #: Files whose thread ids the cursors tell: an ancestor not read in full in this run can
+        #: still be read for its children's sake.
+        self.by_thread = {
+            c.parser["meta"][0]: f
+            for f in found.files
+            if (c := cursors.get(f.key)) is not None and c.parser["meta"][0]
+        }
         self.workers = workers or os.cpu_count() or 1
         self.batches = _batches(todo, hash_key(), keep_cursors)
         self.total_bytes = sum(b.size for b in self.batches)
@@ -153,7 +164,7 @@ class Scan:
         workers = workers or self.workers
         if self.total_bytes < PARALLEL_MIN_BYTES:
             workers = 1
-        settle = _Settler(self.stats)
+        settle = _Settler(self.stats, self.by_thread)
         for size, files, stats in unordered_map(_scan_batch, self.batches, workers):
             self.stats.merge(stats)
             result = settle.add(files)
@@ -256,7 +267,8 @@ def scan_file(
         marks.append(r.ts_ms)
         marks.append(hash(r.total) if r.total else NO_TOTAL)
     cursor = Cursor(f.size, f.mtime_ns, reader.offset, parser.to_state()) if keep_cursor else None
-    return FileScan(f.key, meta, rows, marks, cursor)
+    may_copy = start is None or start.parser.get("in_replay", True)
+    return FileScan(f.key, meta, rows, marks, cursor, whole=start is None, may_copy=may_copy)
 
 
 # -- settling rows shared between files, in the main process --------------------------------
@@ -270,12 +282,16 @@ class _Settler:
     is dropped (R11); the 64-bit hash of each event id tells rows apart.
     """
 
-    def __init__(self, stats: ScanStats) -> None:
+    def __init__(self, stats: ScanStats, files: dict[str, LogFile] | None = None) -> None:
         self.stats = stats
         self.key = hash_key()
         self.metas: dict[str, FileMeta] = {}
         #: thread id -> marks of that thread's file, for its children
         self.marks: dict[str, array] = {}
+        #: threads whose marks cover their whole file
+        self.whole: set[str] = set()
+        #: thread id -> its file, for ancestors this run did not read from the start
+        self.files = files or {}
         self.waiting: list[FileScan] = []
         self.seen: set[int] = set()
 
@@ -283,9 +299,11 @@ class _Settler:
         out = ScanResult()
         for fs in files:
             thread = fs.meta.thread_id
-            if thread:
+            if thread and (fs.whole or thread not in self.whole):
                 self.metas[thread] = fs.meta
                 self.marks[thread] = fs.marks
+                if fs.whole:
+                    self.whole.add(thread)
             if fs.meta.child:
                 self.waiting.append(fs)
             else:
@@ -319,7 +337,7 @@ class _Settler:
         """Leave out the rows whose cumulative vector an ancestor had reached by the child's
         start (fork rule 2), and file a subagent under the root of its tree."""
         meta = fs.meta
-        inherited = self._ancestor_totals(meta)
+        inherited = self._ancestor_totals(meta) if fs.may_copy else set()
         rows = fs.rows
         if inherited:
             marks = fs.marks
@@ -340,7 +358,7 @@ class _Settler:
         found: set[int] = set()
         parent, hops = meta.parent_id, 0
         while parent and hops < MAX_HOPS:
-            marks = self.marks.get(parent)
+            marks = self._whole_marks(parent)
             if marks:
                 found.update(
                     marks[i + 1]
@@ -350,6 +368,17 @@ class _Settler:
             up = self.metas.get(parent)
             parent, hops = (up.parent_id if up else None), hops + 1
         return found
+
+    def _whole_marks(self, thread: str) -> array | None:
+        """The marks of a whole ancestor file: an ancestor this run read from a cursor, or not at
+        all (it had not changed), is read again here, for its marks only."""
+        if thread not in self.whole and thread in self.files:
+            again = scan_file(self.files[thread], None, self.key, ScanStats(), keep_cursor=False)
+            if again.meta.thread_id == thread:
+                self.metas[thread] = again.meta
+                self.marks[thread] = again.marks
+            self.whole.add(thread)
+        return self.marks.get(thread)
 
     def _emit(self, fs: FileScan, rows: list[Row], out: ScanResult) -> None:
         seen = self.seen

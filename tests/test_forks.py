@@ -464,3 +464,23 @@ def test_r10_child_appearing_after_its_parent_was_synced_counts_like_a_full_scan
     assert summed(first) == P_ALONE
     assert summed(second) == own
     assert sorted(first + second) == sorted(full)
+
+
+def test_r10_rule2_holds_when_the_parent_was_synced_before_and_only_its_end_is_read(tmp_path):
+    """A fork whose copies are stamped after its start (only the parent's totals tell them): the
+    parent was synced earlier, so this run reads only its new end; its whole history still has
+    to be known to recognise the copies. Sync and a full scan agree."""
+    p_lines, prefix, _ = parent()
+    before_r3 = p_lines[: len(prefix)]
+    write(fork_path(tmp_path, P, "2025-10-24T10-00-00"), before_r3)
+    first, cursors = scan_with_cursors(tmp_path)
+    write(fork_path(tmp_path, P, "2025-10-24T10-00-00"), p_lines)  # P goes on: r3
+    child = fork_lines(prefix)
+    late = restamp(child[1 : 1 + len(prefix)], "2025-10-24 11:00:03")  # copies, stamped late
+    write(
+        fork_path(tmp_path, F, "2025-10-24T11-00-00"), [child[0], *late, *child[1 + len(prefix) :]]
+    )
+    second, _ = scan_with_cursors(tmp_path, cursors)
+    full, _ = scan_with_cursors(tmp_path)
+    assert summed(full) == plus(P_ALONE, FORK_OWN)
+    assert sorted(first + second) == sorted(full)

@@ -74,6 +74,21 @@ def test_chunk_boundaries_do_not_change_the_lines(tmp_path, chunk):
     assert r.offset == path.stat().st_size
 
 
+def test_which_lines_are_picked_never_depends_on_where_a_block_begins(tmp_path):
+    """A reformatted line inside a file of compact ones is judged the same way wherever it
+    falls: at the start of a block or in its middle."""
+    import json
+
+    lines, _ = conversation()
+    data = encode(lines).split(b"\n")
+    spaced = json.dumps(json.loads(data[3])).encode()  # a usage line, with spaces
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\n".join([*data[:3], spaced, *data[4:]]))
+    picked = {tuple(read(path, chunk=chunk)[0]) for chunk in range(1, len(data[0]) + 200, 7)}
+    picked.add(tuple(read(path, chunk=4 << 20)[0]))
+    assert len(picked) == 1
+
+
 def test_start_offset_reads_on_from_a_line_boundary(tmp_path):
     lines, _ = conversation()
     data = encode(lines)
