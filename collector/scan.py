@@ -3,8 +3,9 @@
 Every file is read once, on any core, by itself. Rows that belong to more than one file are
 settled here, as the files come back: a child (fork or subagent) leaves out the rows it copied from
 its ancestors, once those ancestors are in (fork rule 2), and a row seen in two files is counted
-once (R11). What is held meanwhile is small: the children still waiting for an ancestor, and per
-response counted a 64-bit id and a 16-byte mark of its cumulative vector, never the logs' bytes.
+once (R11). What is held meanwhile: the children still waiting for an ancestor (until the end when
+an ancestor is not among the files read), and per response counted a 64-bit id and a 16-byte mark
+of its cumulative vector; never the logs' bytes.
 """
 
 from __future__ import annotations
