@@ -147,12 +147,12 @@ class RolloutParser:
                 head = None
             if head is not None and head.type == "event_msg" and head.payload.type == "token_count":
                 info = head.payload.info
-                if info == _NULL:
-                    return None  # rate limits only (R3)
-                if info == self._last_info:
+                if info == self._last_info:  # (never null: see below)
                     # R4 without decoding: the same serialized info as the row before.
                     self.skipped["re-emitted"] += 1
                     return None
+                if info == _NULL:
+                    return None  # rate limits only (R3)
                 if self.model is not None:  # else the info itself may name the model
                     try:
                         figures = _read_figures(info)

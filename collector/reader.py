@@ -208,8 +208,8 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
 
     Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
     The buffer is as big as what is left of the file (most files are small, and a new buffer is
-    zeroed) and keeps its size; a short read (the end of a file that grew meanwhile) is handed
-    on as a copy of what was read.
+    zeroed). After a short read (the end of the file as it was), a file that grew meanwhile goes
+    on in fresh blocks of the full size.
     """
     try:
         left = os.fstat(raw.fileno()).st_size - raw.tell()
@@ -217,7 +217,13 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
         left = size
     block = bytearray(min(size, max(left, 1 << 12)))
     while n := raw.readinto(block):
-        yield block if n == len(block) else bytes(block[:n])
+        if n < len(block):
+            del block[n:]
+            yield block
+            while more := raw.read(size):
+                yield more
+            return
+        yield block
 
 
 #: Decompression contexts not in use: making one costs more than reading a small file.
