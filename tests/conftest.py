@@ -8,6 +8,12 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
+
+# CI runs the property tests on a fixed set of examples, so a run is repeatable; elsewhere each run
+# tries new ones (how new edge cases are found: add each as a plain test when one turns up).
+settings.register_profile("ci", derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PG_URL = os.environ.get(
     "CODEXTIME_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
