@@ -50,7 +50,9 @@ class LineReader:
     ``long_lines`` counts lines skipped for their size.
     """
 
-    def __init__(self, path: Path, start: int = 0, chunk: int = CHUNK) -> None:
+    def __init__(
+        self, path: Path, start: int = 0, chunk: int = CHUNK, *, drop_repeats: bool = False
+    ) -> None:
         self.path = path
         self.start = start
         self.chunk = chunk
@@ -58,6 +60,10 @@ class LineReader:
         self.torn = False
         self.error: str | None = None
         self.long_lines = 0
+        #: With ``drop_repeats``: token_count lines left out as exact repeats (R4 re-emits).
+        self.repeats = 0
+        self._drop_repeats = drop_repeats
+        self._previous_info: bytes | None = None
         self._compact: bool | None = None
 
     def __iter__(self) -> Iterator[bytes]:
@@ -111,9 +117,9 @@ class LineReader:
                 if nl < 0:
                     buf, base = carry + block, self.offset
                 else:
-                    line = carry + block[:nl]
-                    if wanted(line, 0, len(line)):
-                        found.append(bytes(line))
+                    line = bytes(carry + block[:nl])
+                    if wanted(line, 0, len(line)) and self._keep(line):
+                        found.append(line)
                     pos = nl + 1
                 carry = b""
             find = buf.find
@@ -121,11 +127,19 @@ class LineReader:
             if last >= 0:
                 nl = find(b"\n", pos)
                 if wanted(buf, pos, nl):
-                    found.append(bytes(memoryview(buf)[pos:nl]))
+                    line = bytes(memoryview(buf)[pos:nl])
+                    if self._keep(line):
+                        found.append(line)
                 if self._compact:
                     # The hot loop of every read: newlines are found with memchr and only each
                     # line's head is matched, so the bulk of a line is never scanned.
-                    if nl < last:
+                    if nl < last and self._drop_repeats:
+                        lines, self._previous_info, dropped = fresh_candidates(
+                            buf, nl + 1, last, self._previous_info
+                        )
+                        found += lines
+                        self.repeats += dropped
+                    elif nl < last:
                         found += candidates(buf, nl + 1, last)
                 else:
                     while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
@@ -146,8 +160,19 @@ class LineReader:
                 yield found
         if carry:
             self._tail(carry)
-            if not self.torn and wanted(carry, 0, len(carry)):
-                yield [bytes(carry)]
+            carry = bytes(carry)
+            if not self.torn and wanted(carry, 0, len(carry)) and self._keep(carry):
+                yield [carry]
+
+    def _keep(self, line: bytes) -> bool:
+        """With ``drop_repeats``, the hot loop's rule for a line read outside it (the first of a
+        block, one that spanned two): whether it is kept."""
+        if not (self._drop_repeats and self._compact):
+            return True
+        keep, self._previous_info = _unrepeated(line, self._previous_info)
+        if not keep:
+            self.repeats += 1
+        return keep
 
     def _wanted(self, buf: bytes, start: int, end: int) -> bool:
         """Whether the line from ``start`` to ``end`` is usage-bearing: in a file of Codex's
@@ -193,10 +218,60 @@ def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
     return found
 
 
-try:  # the same loop in C, when it was built (see pyproject.toml)
-    from collector._heads import candidates
+_TOKEN_COUNT_HEAD = re.compile(
+    rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"event_msg","payload":\{"type":"token_count"'
+)
+
+
+def _info_of(line: bytes) -> bytes | None:
+    """The serialized info of a compact token_count line, when it can be cut exactly: after
+    ``,"info":``, up to ``,"rate_limits":`` (or the line's closing ``}}``), with no text in it."""
+    head = _TOKEN_COUNT_HEAD.match(line)
+    if head is None or not line.startswith(b',"info":', head.end()):
+        return None
+    start = head.end() + len(b',"info":')
+    end = line.find(b',"rate_limits":', start)
+    if end < 0:
+        if len(line) - start < 2 or not line.endswith(b"}}"):
+            return None
+        end = len(line) - 2
+    if line.find(b'":"', start, end) >= 0:
+        return None
+    return line[start:end]
+
+
+def _unrepeated(line: bytes, previous: bytes | None) -> tuple[bool, bytes | None]:
+    """Whether a candidate line is kept, and the info the next token_count line is compared
+    with: a token_count line whose info is byte for byte the one before's is a re-emit (R4)."""
+    info = _info_of(line)
+    if info is None:
+        # Not a token_count line (nothing changes), or one whose info cannot be cut (the next
+        # line is not compared).
+        return True, previous if _TOKEN_COUNT_HEAD.match(line) is None else None
+    if info == b"null":
+        return True, previous
+    return info != previous, info
+
+
+def _fresh_candidates(
+    buf: bytes, first: int, last: int, previous: bytes | None
+) -> tuple[list[bytes], bytes | None, int]:
+    """``_candidates`` less the token_count lines that repeat the info of the one before
+    (``previous`` carries it from call to call)."""
+    found, dropped = [], 0
+    for line in _candidates(buf, first, last):
+        keep, previous = _unrepeated(line, previous)
+        if keep:
+            found.append(line)
+        else:
+            dropped += 1
+    return found, previous, dropped
+
+
+try:  # the same loops in C, when they were built (see pyproject.toml)
+    from collector._heads import candidates, fresh_candidates
 except ImportError:  # pragma: no cover - depends on the install
-    candidates = _candidates
+    candidates, fresh_candidates = _candidates, _fresh_candidates
 
 
 class _Truncated(Exception):

@@ -231,7 +231,8 @@ def scan_file(
 ) -> FileScan:
     """Read one file (from its cursor, if any): every response it records, copies included."""
     parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
-    reader = LineReader(f.path, start.offset if start else 0)
+    # Exact repeats of the token_count line before (R4) are left out while reading.
+    reader = LineReader(f.path, start.offset if start else 0, drop_repeats=True)
     feed = parser.feed_candidate
     responses = []
     for lines in reader.batches():
@@ -240,6 +241,8 @@ def scan_file(
     stats.bytes_read += reader.offset - reader.start
     if parser.skipped:
         stats.skipped.update(parser.skipped)
+    if reader.repeats:
+        stats.skipped["re-emitted"] += reader.repeats
     if reader.long_lines:
         stats.skipped["over-long line"] += reader.long_lines
     if reader.torn:

@@ -86,3 +86,77 @@ def test_the_lines_picked_by_hand():
     expected = [usage, with_ordinal]
     assert reader._candidates(buf, 0, len(buf) - 1) == expected
     assert heads.candidates(buf, 0, len(buf) - 1) == expected
+
+
+INFOS = [
+    b'{"total_token_usage":{"input_tokens":1},"last_token_usage":{"input_tokens":1}}',
+    b'{"total_token_usage":{"input_tokens":2},"last_token_usage":{"input_tokens":1}}',
+    b"null",
+    b'{"model":"gpt-5","last_token_usage":{}}',  # text: cannot be compared
+    b"{}",
+]
+
+
+def token_line(stamp: bytes, info: bytes, tail: bytes) -> bytes:
+    return (
+        b'{"timestamp":"' + stamp + b'","type":"event_msg","payload":{"type":"token_count",'
+        b'"info":' + info + tail
+    )
+
+
+token_lines = st.builds(
+    token_line,
+    st.sampled_from([STAMP, b"2025-10-24T10:00:06.000Z"]),
+    st.sampled_from(INFOS),
+    st.sampled_from([b',"rate_limits":{"primary":null}}}', b"}}", b"}", b',"rate_limits":']),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.one_of(token_lines, token_lines, line), min_size=1, max_size=30),
+    st.sampled_from([None, *INFOS]),
+)
+def test_c_and_python_leave_out_the_same_repeats(lines, previous):
+    buf = b"\n".join(lines) + b"\n"
+    expected = reader._fresh_candidates(buf, 0, len(buf) - 1, previous)
+    assert heads.fresh_candidates(buf, 0, len(buf) - 1, previous) == expected
+    kept, _, dropped = expected
+    assert len(kept) + dropped == len(reader._candidates(buf, 0, len(buf) - 1))
+
+
+def test_repeats_are_the_lines_whose_info_is_the_one_before():
+    a, b = (token_line(STAMP, info, b',"rate_limits":{}}}') for info in INFOS[:2])
+    null = token_line(STAMP, b"null", b',"rate_limits":{}}}')
+    buf = b"\n".join([a, a, null, a, b, a]) + b"\n"
+    for fresh in (heads.fresh_candidates, reader._fresh_candidates):
+        # the second a repeats the first; null in between changes nothing; b then a are new
+        assert fresh(buf, 0, len(buf) - 1, None) == ([a, null, b, a], INFOS[0], 2)
+        assert fresh(buf, 0, len(buf) - 1, INFOS[0])[2] == 3  # carried over from a last call
+
+
+def test_leaving_repeats_out_while_reading_changes_no_count(tmp_path, monkeypatch):
+    """Dropping exact repeats in the reader is only a faster R4: rows and every counter agree."""
+    from collector import scan as scan_mod
+    from collector.demo import generate
+
+    generate(tmp_path / "home", days=12, compress_older_than_days=4)
+    results = {}
+    for drop in (True, False):
+        # the scan asks for repeats to be dropped; this reader is told what the test wants
+        monkeypatch.setattr(
+            scan_mod,
+            "LineReader",
+            lambda path, start=0, *, _d=drop, **_: reader.LineReader(path, start, drop_repeats=_d),
+        )
+        plan = scan_mod.Scan(tmp_path / "home", keep_cursors=False)
+        rows = sorted(row for result in plan.results(workers=1) for row in result.rows)
+        results[drop] = (rows, dict(plan.stats.skipped))
+    assert results[True] == results[False]
+    assert results[True][1]["re-emitted"] > 100
+    dropped = 0
+    for path in (tmp_path / "home" / "sessions").rglob("*.jsonl"):
+        read = reader.LineReader(path, drop_repeats=True)
+        list(read)
+        dropped += read.repeats
+    assert dropped > 100  # (most of the re-emits never reach the parser)
