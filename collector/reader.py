@@ -60,9 +60,10 @@ class LineReader:
         self.torn = False
         self.error: str | None = None
         self.long_lines = 0
-        #: With ``drop_repeats``: token_count lines left out as exact repeats (R4 re-emits).
+        #: With ``drop_repeats`` (and the C loop built): token_count lines left out as exact
+        #: repeats of the one before (R4 re-emits; the parser would skip them).
         self.repeats = 0
-        self._drop_repeats = drop_repeats
+        self._drop_repeats = drop_repeats and fresh_candidates is not None
         self._previous_info: bytes | None = None
         self._compact: bool | None = None
 
@@ -271,7 +272,8 @@ def _fresh_candidates(
 try:  # the same loops in C, when they were built (see pyproject.toml)
     from collector._heads import candidates, fresh_candidates
 except ImportError:  # pragma: no cover - depends on the install
-    candidates, fresh_candidates = _candidates, _fresh_candidates
+    # Leaving repeats out pays only in C: in Python it costs more than the parser's own check.
+    candidates, fresh_candidates = _candidates, None
 
 
 class _Truncated(Exception):
