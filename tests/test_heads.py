@@ -160,3 +160,20 @@ def test_leaving_repeats_out_while_reading_changes_no_count(tmp_path, monkeypatc
         list(read)
         dropped += read.repeats
     assert dropped > 100  # (most of the re-emits never reach the parser)
+
+
+def test_a_scan_without_the_c_build_gives_the_same_rows_and_counters(tmp_path, monkeypatch):
+    from collector.demo import generate
+    from collector.scan import Scan
+
+    generate(tmp_path / "home", days=12, compress_older_than_days=4)
+
+    def scan():
+        plan = Scan(tmp_path / "home", keep_cursors=False)
+        rows = sorted(row for result in plan.results(workers=1) for row in result.rows)
+        return rows, dict(plan.stats.skipped)
+
+    with_c = scan()
+    monkeypatch.setattr(reader, "candidates", reader._candidates)
+    monkeypatch.setattr(reader, "fresh_candidates", None)
+    assert scan() == with_c
