@@ -207,14 +207,14 @@ _CANDIDATE = re.compile(
 def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
     """The lines from ``first`` to the newline at ``last`` whose head is ``_CANDIDATE``."""
     found = []
-    find, match = buf.find, _CANDIDATE.match
+    find, match, view = buf.find, _CANDIDATE.match, memoryview(buf)
     start = first
     while start <= last:
         nl = find(b"\n", start, last + 1)
         if nl < 0:  # (``last`` should be a newline; as the C loop, stop before it all the same)
             nl = last
         if match(buf, start):
-            found.append(buf[start:nl])
+            found.append(bytes(view[start:nl]))  # bytes, as the C loop's, from a bytearray too
         start = nl + 1
     return found
 

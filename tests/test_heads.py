@@ -177,3 +177,9 @@ def test_a_scan_without_the_c_build_gives_the_same_rows_and_counters(tmp_path, m
     monkeypatch.setattr(reader, "candidates", reader._candidates)
     monkeypatch.setattr(reader, "fresh_candidates", None)
     assert scan() == with_c
+
+
+def test_both_loops_hand_out_bytes_from_a_reused_bytearray_buffer():
+    buf = bytearray(b'{"timestamp":"' + STAMP + b'",' + KINDS[1] + b"\n")
+    for loop in (heads.candidates, reader._candidates):
+        assert [type(x) for x in loop(buf, 0, len(buf) - 1)] == [bytes]
