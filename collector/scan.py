@@ -282,8 +282,10 @@ class _Settler:
     """Takes files as they are read and hands out their rows once nothing can change them.
 
     A child waits until all its ancestors are read (or until the end, for ancestors that are not
-    there); every other file's rows go out at once. A row already handed out from another file
-    is dropped (R11); the 64-bit hash of each event id tells rows apart.
+    among the files read); every other file's rows go out at once. A child that may still hold
+    copies is checked against its ancestors' whole files: one this run read only from a cursor,
+    or not at all, is read again for that. A row already handed out from another file is dropped
+    (R11); the 64-bit hash of each event id tells rows apart.
     """
 
     def __init__(self, stats: ScanStats, files: dict[str, LogFile] | None = None) -> None:
