@@ -21,6 +21,7 @@ from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import Scan, ScanResult, ScanStats
+from collector.workers import WorkerError
 from store.pricing import RatesError, load_rates
 
 if TYPE_CHECKING:
@@ -137,6 +138,9 @@ def _clean_errors() -> Iterator[None]:
         yield
     except (Failure, CodexHomeError, ReportError, RatesError) as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        raise typer.Exit(2) from None
+    except WorkerError as exc:  # a helper killed (out of memory, a signal): nothing is half-done
+        err.print(f"[red]error:[/red] {exc}; nothing was sent or saved for it, run again")
         raise typer.Exit(2) from None
     except Exception as exc:
         # The store's errors, recognised without importing SQLAlchemy on every command.

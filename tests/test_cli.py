@@ -186,3 +186,18 @@ def test_the_console_command_prints_everything_and_exits_with_the_right_code(hom
         proc.stdout.read(10)
         proc.stdout.close()
         assert b"Traceback" not in proc.stderr.read()
+
+
+def test_a_helper_process_that_dies_is_one_line_not_a_traceback(home, monkeypatch):
+    from collector import scan as scan_mod
+    from collector.workers import WorkerError
+
+    def dying(fn, items, workers):
+        raise WorkerError("a helper process ended early (wait status 9)")
+        yield  # (a generator, as the real one)
+
+    monkeypatch.setattr(scan_mod, "unordered_map", dying)
+    result = runner.invoke(app, ["report", "daily", "--codex-home", str(home)])
+    assert result.exit_code == 2
+    assert "ended early" in result.output and "run again" in result.output
+    assert "Traceback" not in result.output
