@@ -3,8 +3,8 @@
 This process takes items too, so with N cores there are N - 1 helpers and no core waits on a
 coordinator. Helpers are forked (they inherit the items, nothing is sent to them) and take the next
 item's number from a shared pipe, so a core that finishes early takes more. Each helper sends its
-results back, pickled, on a pipe of its own. Where ``fork`` does not exist, a process pool does the
-same job more slowly.
+results back, pickled into a spool file of its own, announcing each on its pipe. Where ``fork`` does
+not exist, a process pool does the same job more slowly.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import select
 import selectors
 import signal
 import struct
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -28,11 +29,10 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _INDEX = struct.Struct("<Q")
-_LENGTH = struct.Struct("<Q")
+_NOTICE = struct.Struct("<QQ")  # where a result starts in its helper's spool, and its length
 #: Writes of up to this many bytes to a pipe are atomic, so readers always get whole indices.
 _ATOMIC = min(4096, getattr(select, "PIPE_BUF", 512)) // _INDEX.size * _INDEX.size
 _QUEUE_PIPE = 1 << 20  # item numbers waiting to be taken (Linux: 131,072 of them at once)
-_RESULT_PIPE = 1 << 20  # room for a helper's results while this process is busy with its own
 
 
 class WorkerError(RuntimeError):
@@ -137,9 +137,14 @@ def _collect(
 
 
 class _Helper:
-    def __init__(self, pid: int, fd: int) -> None:
+    """One helper process, seen from this one. Its results are written to a spool file of its own
+    and announced on its pipe by a small notice (where and how long), so a helper never waits on
+    a full pipe for this process, which may be busy with an item of its own."""
+
+    def __init__(self, pid: int, fd: int, spool: int) -> None:
         self.pid = pid
         self.fd = fd
+        self.spool = spool
         self.buffer = bytearray()
         self.finished = False
 
@@ -148,27 +153,27 @@ class _Helper:
         cls, fn: Callable, items: Sequence, queue_r: int, queue_w: int, others: list[int]
     ) -> _Helper | None:
         read_fd, write_fd = os.pipe()
-        _widen(write_fd, _RESULT_PIPE)
+        spool = _spool_file()
         try:
             pid = os.fork()
         except OSError:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (read_fd, write_fd, spool):
+                os.close(fd)
             return None
         if pid == 0:  # the helper: never returns
             for fd in (read_fd, queue_w, *others):
-                os.close(fd)  # the other ends: only this process's own pipe and the queue stay
-            _serve(fn, items, queue_r, write_fd)
+                os.close(fd)  # the other ends: only this process's own pipes and the queue stay
+            _serve(fn, items, queue_r, write_fd, spool)
         os.close(write_fd)
         os.set_blocking(read_fd, False)  # drain all that is there, never wait for more
-        return cls(pid, read_fd)
+        return cls(pid, read_fd, spool)
 
     def receive(self) -> Iterator[Any]:
-        """The results that arrived whole; at the end of the pipe, whether the helper ended well."""
+        """The results announced so far; at the end of the pipe, whether the helper ended well."""
         buf = self.buffer
         while True:
             try:
-                chunk = os.read(self.fd, _RESULT_PIPE)
+                chunk = os.read(self.fd, 1 << 16)
             except BlockingIOError:
                 break
             if not chunk:
@@ -179,24 +184,20 @@ class _Helper:
                     raise WorkerError(f"a helper process ended early (wait status {status})")
                 return
             buf += chunk
-            at = 0
-            while len(buf) - at >= _LENGTH.size:
-                (size,) = _LENGTH.unpack_from(buf, at)
-                if len(buf) - at - _LENGTH.size < size:
-                    break
-                start = at + _LENGTH.size
-                status, value = pickle.loads(memoryview(buf)[start : start + size])
-                at = start + size
+            whole = len(buf) - len(buf) % _NOTICE.size
+            for offset, size in _NOTICE.iter_unpack(memoryview(buf)[:whole]):
+                status, value = pickle.loads(_read_at(self.spool, offset, size))
                 if status == "error":
                     raise WorkerError(f"a helper process failed: {value}")
                 yield value
-            del buf[:at]
+            del buf[:whole]
 
     def stop(self) -> None:
-        """Close the pipe and reap the helper (killing it first if it is still at work)."""
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        """Close the pipe and the spool, and reap the helper (killing it if still at work)."""
+        for fd in (self.fd, self.spool):
+            if fd >= 0:
+                os.close(fd)
+        self.fd = self.spool = -1
         if self.pid:
             if not self.finished:
                 with contextlib.suppress(ProcessLookupError):
@@ -205,23 +206,45 @@ class _Helper:
             self.pid = 0
 
 
-def _serve(fn: Callable, items: Sequence, queue_r: int, out: int) -> None:
+def _spool_file() -> int:
+    """An anonymous file (no name on disk: gone with its last descriptor)."""
+    with tempfile.TemporaryFile() as spool:
+        return os.dup(spool.fileno())
+
+
+def _read_at(fd: int, offset: int, size: int) -> bytes:
+    data = os.pread(fd, size, offset)
+    while len(data) < size:  # (short reads are allowed; they do not happen on regular files)
+        more = os.pread(fd, size - len(data), offset + len(data))
+        if not more:
+            raise WorkerError("a helper's result was cut short")
+        data += more
+    return data
+
+
+def _serve(fn: Callable, items: Sequence, queue_r: int, out: int, spool: int) -> None:
     """A helper's life: take item numbers until the queue is empty, send each result back."""
     status = 0
+    end = 0  # of what this helper has written to its spool
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends helpers at once, quietly
         while (index := _take(queue_r)) is not None:
-            _send(out, ("ok", fn(items[index])))
+            end = _send(out, spool, end, ("ok", fn(items[index])))
     except BaseException as exc:  # every failure goes back to the coordinator
         status = 1
         with contextlib.suppress(BaseException):  # the exit status still tells
-            _send(out, ("error", f"{type(exc).__name__}: {exc}"))
+            _send(out, spool, end, ("error", f"{type(exc).__name__}: {exc}"))
     finally:
         os._exit(status)  # no atexit handlers, no flushing of buffers copied from the parent
 
 
-def _send(out: int, message: tuple) -> None:
+def _send(out: int, spool: int, end: int, message: tuple) -> int:
+    """Write a result at ``end`` of the spool, then announce it; returns the new end."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
+    view = memoryview(data)
+    at = end
     while view:
-        view = view[os.write(out, view) :]
+        written = os.pwrite(spool, view, at)
+        view, at = view[written:], at + written
+    os.write(out, _NOTICE.pack(end, len(data)))  # 16 bytes: atomic, and never a full pipe
+    return at
