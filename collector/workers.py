@@ -63,7 +63,8 @@ def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[
     pending = list(range(len(items) - 1, -1, -1))
     try:
         for _ in range(workers - 1):
-            helper = _Helper.start(fn, items, queue_r, queue_w, list(helpers))
+            others = [fd for h in helpers.values() for fd in (h.fd, h.spool)]
+            helper = _Helper.start(fn, items, queue_r, queue_w, others)
             if helper is None:
                 break  # no more processes to be had: fewer helpers, same results
             helpers[helper.fd] = helper
@@ -162,7 +163,7 @@ class _Helper:
             return None
         if pid == 0:  # the helper: never returns
             for fd in (read_fd, queue_w, *others):
-                os.close(fd)  # the other ends: only this process's own pipes and the queue stay
+                os.close(fd)  # what is not its own: only its pipe, its spool and the queue stay
             _serve(fn, items, queue_r, write_fd, spool)
         os.close(write_fd)
         os.set_blocking(read_fd, False)  # drain all that is there, never wait for more
