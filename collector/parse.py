@@ -33,6 +33,8 @@ UNKNOWN_MODEL = "unknown"
 #: The usage-bearing line types, recognised from the head of a line without parsing it. Codex writes
 #: ``{"timestamp":..,["ordinal":..,]"type":..,"payload":{"type":..``: types sit near the start.
 HEAD_WINDOW = 320
+#: How every line begins as Codex writes it (compact JSON), up to the opening quote of its type.
+COMPACT_HEAD = rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
 HEAD = re.compile(
     rb'"type"\s*:\s*"(?:session_meta|turn_context)"'
     rb'|"payload"\s*:\s*\{\s*"type"\s*:\s*"(?:token_count|task_started)"'
@@ -415,9 +417,7 @@ def _vec(usage) -> Vec | None:
 
 
 _TOKEN_COUNT = b'"type":"token_count"'
-_SESSION_META = re.compile(
-    rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"session_meta"'
-)
+_SESSION_META = re.compile(COMPACT_HEAD + rb'session_meta"')
 _UNREAD = object()
 
 

@@ -15,7 +15,7 @@ from typing import BinaryIO
 import orjson
 import zstandard
 
-from collector.parse import HEAD, HEAD_WINDOW
+from collector.parse import COMPACT_HEAD, HEAD, HEAD_WINDOW
 
 CHUNK = 1 << 20
 #: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer.
@@ -199,8 +199,8 @@ _TS_HEAD = b'{"timestamp":"'
 #: The head of a usage-bearing line as Codex writes it. Files in any other
 #: layout are read with the tolerant HEAD pattern instead.
 _CANDIDATE = re.compile(
-    rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
-    rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
+    COMPACT_HEAD
+    + rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
 )
 
 
@@ -219,18 +219,16 @@ def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
     return found
 
 
-_TOKEN_COUNT_HEAD = re.compile(
-    rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"event_msg","payload":\{"type":"token_count"'
-)
+_TOKEN_COUNT_HEAD = re.compile(COMPACT_HEAD + rb'event_msg","payload":\{"type":"token_count"')
 
 
-def _info_of(line: bytes) -> bytes | None:
-    """The serialized info of a compact token_count line, when it can be cut exactly: after
-    ``,"info":``, up to ``,"rate_limits":`` (or the line's closing ``}}``), with no text in it."""
-    head = _TOKEN_COUNT_HEAD.match(line)
-    if head is None or not line.startswith(b',"info":', head.end()):
+def _info_of(line: bytes, start: int) -> bytes | None:
+    """The serialized info of a compact token_count line whose head ends at ``start``, when it
+    can be cut exactly: after ``,"info":``, up to ``,"rate_limits":`` (or the line's closing
+    ``}}``), with no text in it."""
+    if not line.startswith(b',"info":', start):
         return None
-    start = head.end() + len(b',"info":')
+    start += len(b',"info":')
     end = line.find(b',"rate_limits":', start)
     if end < 0:
         if len(line) - start < 2 or not line.endswith(b"}}"):
@@ -244,11 +242,12 @@ def _info_of(line: bytes) -> bytes | None:
 def _unrepeated(line: bytes, previous: bytes | None) -> tuple[bool, bytes | None]:
     """Whether a candidate line is kept, and the info the next token_count line is compared
     with: a token_count line whose info is byte for byte the one before's is a re-emit (R4)."""
-    info = _info_of(line)
+    head = _TOKEN_COUNT_HEAD.match(line)
+    if head is None:
+        return True, previous
+    info = _info_of(line, head.end())
     if info is None:
-        # Not a token_count line (nothing changes), or one whose info cannot be cut (the next
-        # line is not compared).
-        return True, previous if _TOKEN_COUNT_HEAD.match(line) is None else None
+        return True, None  # cannot tell: the next line is not compared
     if info == b"null":
         return True, previous
     return info != previous, info
