@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import banners, page_view, require_viewer
+from pages.lib.shared import banners, chosen_usage, page_view, require_viewer
 from store.queries import calendar, hour_of_week, streaks
 
 
@@ -15,10 +15,8 @@ def _days(n: int) -> str:
 view = page_view("pages/heatmap.py")
 st.title("Heatmap")
 if require_viewer(view) and banners(view):
-    frame = view.frame()
-    if frame.is_empty():
-        st.info("No usage in the chosen dates and filters.")
-    else:
+    frame = chosen_usage(view)
+    if frame is not None:
         runs = streaks(frame, view.today())
         a, b, c = st.columns(3)
         a.metric("Current streak", _days(runs["current"]))

@@ -3,16 +3,21 @@
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import ESTIMATE_NOTE, banners, page_view, period_picker, require_viewer
+from pages.lib.shared import (
+    ESTIMATE_NOTE,
+    banners,
+    chosen_usage,
+    page_view,
+    period_picker,
+    require_viewer,
+)
 from store.queries import by_model, model_mix
 
 view = page_view("pages/models.py")
 st.title("Models")
 if require_viewer(view) and banners(view):
-    frame = view.frame()
-    if frame.is_empty():
-        st.info("No usage in the chosen dates and filters.")
-    else:
+    frame = chosen_usage(view)
+    if frame is not None:
         period = period_picker("Per", "week", "mix_period")
         st.altair_chart(charts.model_mix(model_mix(frame, period), period), width="stretch")
         table = by_model(frame)

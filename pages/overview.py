@@ -9,6 +9,7 @@ from pages.lib import charts
 from pages.lib.shared import (
     ESTIMATE_NOTE,
     banners,
+    chosen_usage,
     compact,
     page_view,
     period_picker,
@@ -52,10 +53,8 @@ if require_viewer(view) and banners(view):
             "above but not priced (see API-equivalent)."
         )
 
-    frame = view.frame()
-    if frame.is_empty():
-        st.info("No usage in the chosen dates and filters.")
-    else:
+    frame = chosen_usage(view)
+    if frame is not None:
         period = period_picker("Timeline", "day", "period")
         st.altair_chart(charts.timeline(timeline(frame, period), period), width="stretch")
         left, right = st.columns(2)

@@ -255,6 +255,15 @@ def banners(view: View) -> bool:
     return True
 
 
+def chosen_usage(view: View) -> pl.DataFrame | None:
+    """The records the dates and filters choose; None (the page says so) when there are none."""
+    frame = view.frame()
+    if frame.is_empty():
+        st.info("No usage in the chosen dates and filters.")
+        return None
+    return frame
+
+
 def period_picker(label: str, default: str, key: str) -> str:
     """Day, week or month, as a row of buttons."""
     names = {"day": "Daily", "week": "Weekly", "month": "Monthly"}
