@@ -35,6 +35,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help, rewrapped: the option texts show their [default: ...] notes as written.
+    rich_markup_mode=None,
 )
 
 
@@ -565,7 +567,9 @@ def serve(
         uvicorn.run(api, **options)
 
 
-account_app = typer.Typer(help="Manage accounts and tokens of a store (for server operators).")
+account_app = typer.Typer(
+    help="Manage accounts and tokens of a store (for server operators).", rich_markup_mode=None
+)
 app.add_typer(account_app, name="account")
 
 
@@ -612,7 +616,9 @@ def account_revoke(name: Annotated[str, typer.Argument(help="Display name.")], d
     out.print(f"Revoked {count} token(s) of {name!r}.")
 
 
-hook_app = typer.Typer(help="Sync after every Codex turn, through Codex's notify setting.")
+hook_app = typer.Typer(
+    help="Sync after every Codex turn, through Codex's notify setting.", rich_markup_mode=None
+)
 app.add_typer(hook_app, name="hook")
 
 

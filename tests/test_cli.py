@@ -201,3 +201,12 @@ def test_a_helper_process_that_dies_is_one_line_not_a_traceback(home, monkeypatc
     assert result.exit_code == 2
     assert "ended early" in result.output and "run again" in result.output
     assert "Traceback" not in result.output
+
+
+def test_help_shows_the_default_notes_as_written():
+    """Option texts carry "[default: ...]" notes; a help renderer that reads brackets as markup
+    would drop them silently."""
+    shown = " ".join(runner.invoke(app, ["report", "--help"]).output.split())
+    assert "[default: $CODEX_HOME or ~/.codex]" in shown
+    assert "[default: this machine's]" in shown
+    assert "not a bill and not an official price" in shown
