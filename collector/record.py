@@ -7,7 +7,7 @@ cannot carry a path, a prompt or any other field, even by mistake.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
@@ -28,6 +28,21 @@ RECORD_FIELDS = (
 
 HASH_PATTERN = r"^[0-9a-f]{32}$"
 
+# What one model response can be. A record outside these bounds is not usage but a damaged log or
+# a made-up upload: the collector leaves it out (and says so), the ingest service refuses it.
+
+#: Input tokens of one response. A response reads at most its model's context window; the largest
+#: any OpenAI model publishes is about 1.05M tokens (gpt-4.1: 1,047,576; gpt-5.4: 1,050,000).
+#: Four times that leaves room for larger windows to come while keeping every sum far from 2^63.
+MAX_INPUT_TOKENS = 4_000_000
+#: Output tokens of one response (reasoning included). The largest published output limit is
+#: 128,000 tokens (the gpt-5 family); eight times that.
+MAX_OUTPUT_TOKENS = 1_000_000
+#: Codex CLI was first released in April 2025: no genuine record is older.
+EARLIEST = datetime(2025, 4, 1, tzinfo=UTC)
+#: How far ahead of the receiving clock a record may be (time zones, a clock a little fast).
+FUTURE_SLACK = timedelta(days=1)
+
 
 class UsageRecord(BaseModel):
     """Tokens of one model response, as counted by the rules in docs/counting.md.
@@ -39,10 +54,18 @@ class UsageRecord(BaseModel):
 
     ts: AwareDatetime = Field(description="When the response finished, UTC.")
     model: str = Field(min_length=1, max_length=100, description='Model name, or "unknown".')
-    input: int = Field(ge=0, description="Input tokens, cached ones included.")
-    cached: int = Field(ge=0, description="Input tokens served from the prompt cache.")
-    output: int = Field(ge=0, description="Output tokens, reasoning included.")
-    reasoning: int = Field(ge=0, description="Reasoning tokens (part of output).")
+    input: int = Field(
+        ge=0, le=MAX_INPUT_TOKENS, strict=True, description="Input tokens, cached ones included."
+    )
+    cached: int = Field(
+        ge=0, le=MAX_INPUT_TOKENS, strict=True, description="Input tokens served from the cache."
+    )
+    output: int = Field(
+        ge=0, le=MAX_OUTPUT_TOKENS, strict=True, description="Output tokens, reasoning included."
+    )
+    reasoning: int = Field(
+        ge=0, le=MAX_OUTPUT_TOKENS, strict=True, description="Reasoning tokens (part of output)."
+    )
     event_id: str = Field(pattern=HASH_PATTERN, description="Keyed hash naming this response.")
     session: str = Field(pattern=HASH_PATTERN, description="Keyed hash of the Codex session id.")
     label: str | None = Field(default=None, max_length=100, description="Machine or seat label.")
@@ -62,6 +85,22 @@ class UsageRecord(BaseModel):
     @property
     def total(self) -> int:
         return self.input + self.output
+
+
+def refusal(ts: datetime, inp: int, cached: int, out: int, reasoning: int) -> str | None:
+    """Why a record with these figures would be refused (by ``UsageRecord`` or the ingest
+    service's time window), in a few words; None when it is acceptable."""
+    if not EARLIEST <= ts <= datetime.now(UTC) + FUTURE_SLACK:
+        return "dated before 2025-04-01" if ts < EARLIEST else "dated over a day in the future"
+    if min(inp, cached, out, reasoning) < 0:
+        return "negative token count"
+    if inp > MAX_INPUT_TOKENS or cached > MAX_INPUT_TOKENS:
+        return f"over {MAX_INPUT_TOKENS:,} input tokens in one response"
+    if out > MAX_OUTPUT_TOKENS or reasoning > MAX_OUTPUT_TOKENS:
+        return f"over {MAX_OUTPUT_TOKENS:,} output tokens in one response"
+    if cached > inp or reasoning > out:
+        return "a part exceeds its whole (cached > input or reasoning > output)"
+    return None
 
 
 def record_from_row(row: tuple, label: str | None = None) -> UsageRecord:
