@@ -65,8 +65,9 @@ def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
         return found.id
 
 
-#: The usage table's columns but its key: the record's fields and their owner, in table order.
-USAGE_COLUMNS = tuple(c.name for c in Usage.__table__.columns if c.name != "id")
+#: The columns an insert fills: the record's fields and their owner, in table order (the key is
+#: the database's, and the plausibility flag is set after the insert, from the stored figures).
+USAGE_COLUMNS = tuple(c.name for c in Usage.__table__.columns if c.name not in ("id", "flag"))
 
 
 def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:

@@ -71,6 +71,12 @@ def m002_api_tokens(conn: Connection) -> None:
     md.tables["api_token"].create(conn)
 
 
+@migration
+def m003_usage_flag(conn: Connection) -> None:
+    """A plausibility flag per record: NULL when plausible, else a short reason code."""
+    conn.execute(sa.text("ALTER TABLE usage ADD COLUMN flag VARCHAR(40)"))
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

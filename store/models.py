@@ -39,6 +39,9 @@ class Usage(SQLModel, table=True):
     event_id: str = Field(max_length=32)
     session: str = Field(max_length=32)
     label: str | None = Field(default=None, max_length=100)
+    #: None when plausible; else a short reason code (e.g. "tokens_per_day"). Flagged records are
+    #: kept, and their owner sees them, but the leaderboard never ranks them.
+    flag: str | None = Field(default=None, max_length=40)
 
 
 class ApiToken(SQLModel, table=True):

@@ -29,7 +29,8 @@ def record(n: int, **over) -> dict:
 
 
 def test_usage_table_holds_exactly_the_record_fields():
-    assert [c.name for c in Usage.__table__.columns] == ["id", "account_id", *RECORD_FIELDS]
+    columns = [c.name for c in Usage.__table__.columns]
+    assert columns == ["id", "account_id", *RECORD_FIELDS, "flag"]
 
 
 def test_migrations_build_the_schema_the_models_describe(store_url):
