@@ -631,7 +631,7 @@ def hook_install(codex_home: CodexHome = None) -> None:
     with _clean_errors():
         try:
             message = hook.install(
-                home, [sys.executable, "-m", "collector", "sync", "--background"]
+                home, [sys.executable, "-I", "-m", "collector", "sync", "--background"]
             )
         except hook.HookError as exc:
             raise Failure(str(exc)) from None

@@ -5,16 +5,26 @@ after each agent turn, with one more argument appended: a JSON payload that carr
 prompts and the assistant's last message. Codex waits up to 5 s for that program and kills it
 after, so the program must return at once.
 
-``install`` points ``notify`` at ``python -m collector.hook run ...``. Everything that program
+``install`` points ``notify`` at ``python -I -m collector.hook run ...``. Everything that program
 needs travels in its own arguments, in a fixed layout::
 
-    [<python>, "-m", "collector.hook", "run",
+    [<python>, "-I", "-m", "collector.hook", "run",
      "--codex-home", <CODEX_HOME>,
      "--sync-json", <the sync command, as a JSON array>,
-     "--chain-toml", <the user's previous notify value, as its TOML source; "" if none>]
+     "--chain-toml", <the user's previous notify value, as its TOML source; "" if none>,
+     "--made-config", <"1" if install created config.toml, else "0">]
 
 so no other file is needed to run the hook or to undo it: ``uninstall`` puts the previous value
-back exactly as it was written, comments and line breaks included.
+back exactly as it was written, comments and line breaks included (and removes a config.toml that
+install created, when nothing else was added to it since).
+
+Codex starts ``notify`` in whatever folder it was started in, and ``python -m`` puts the current
+folder first on ``sys.path``: a repository holding ``collector/hook.py`` would run its own code,
+with the prompt payload in its arguments. ``-I`` (isolated mode) leaves the current folder,
+``PYTHON*`` variables and the user site out of ``sys.path``, so only the installed Codextime runs;
+the sync the hook starts is isolated too, and runs in the state folder. The layout written before
+isolation (no ``-I``, no ``--made-config``) is still recognised, so uninstall and a new install
+handle it.
 
 ``run`` starts the sync as a detached process and the user's previous program (with the payload
 passed on untouched), and returns. It never reads the payload: it only looks at the fixed
@@ -37,7 +47,7 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from platformdirs import user_state_dir
 
@@ -45,7 +55,12 @@ HOOK_MODULE = "collector.hook"
 LOCK_NAME = "sync.lock"
 LOG_NAME = "hook.log"
 LOG_MAX_BYTES = 1_000_000
-_OPTIONS = ("--codex-home", "--sync-json", "--chain-toml")
+#: The hook's options in the layout ``install`` writes, and in the one written before isolation.
+_OPTIONS = ("--codex-home", "--sync-json", "--chain-toml", "--made-config")
+_OLD_OPTIONS = _OPTIONS[:3]
+#: What follows the Python in a notify value of ours: the isolated launcher, then the old one.
+_LAUNCHER = ["-I", "-m", HOOK_MODULE, "run"]
+_LAUNCHERS = (_LAUNCHER, ["-m", HOOK_MODULE, "run"])
 _NEW_FILE_MODE = 0o600  # config.toml can hold provider keys and MCP secrets
 #: Processes this (short-lived) process started and deliberately does not wait for.
 _launched: list[subprocess.Popen[bytes]] = []
@@ -57,6 +72,30 @@ class HookError(ValueError):
 
 class Busy(RuntimeError):
     """Another sync holds the lock."""
+
+
+class Layout(NamedTuple):
+    """The hook's own arguments, as ``install`` wrote them, and what Codex appended."""
+
+    codex_home: str
+    sync_json: str
+    #: The TOML source of the user's previous notify value ("" if none).
+    previous: str
+    #: Whether ``install`` created config.toml (uninstall then removes it if nothing else is in).
+    made_config: bool
+    #: The payload Codex appended: handed on unread.
+    passthrough: list[str]
+
+
+def parse_layout(args: list[str]) -> Layout | None:
+    """The layout of the arguments after ``run`` (either layout), or None if they are not one."""
+    new = len(_OPTIONS) * 2
+    if len(args) >= new and tuple(args[0:new:2]) == _OPTIONS and args[new - 1] in ("0", "1"):
+        return Layout(args[1], args[3], args[5], args[7] == "1", args[new:])
+    old = len(_OLD_OPTIONS) * 2
+    if len(args) >= old and tuple(args[0:old:2]) == _OLD_OPTIONS:
+        return Layout(args[1], args[3], args[5], False, args[old:])
+    return None
 
 
 # -- where things live ---------------------------------------------------------------------------
@@ -79,31 +118,30 @@ def config_path(codex_home: Path) -> Path:
 # -- the notify value ----------------------------------------------------------------------------
 
 
-def notify_command(codex_home: Path, command: list[str], previous: str = "") -> list[str]:
+def notify_command(
+    codex_home: Path, command: list[str], previous: str = "", *, made_config: bool = False
+) -> list[str]:
     """The ``notify`` array that runs the hook; ``previous`` is the TOML source of the old value."""
-    return [
-        sys.executable,
-        "-m",
-        HOOK_MODULE,
-        "run",
-        _OPTIONS[0],
-        str(Path(codex_home).absolute()),
-        _OPTIONS[1],
-        json.dumps(command),
-        _OPTIONS[2],
-        previous,
-    ]
+    values = (str(Path(codex_home).absolute()), json.dumps(command), previous, "01"[made_config])
+    options = [item for pair in zip(_OPTIONS, values, strict=True) for item in pair]
+    return [sys.executable, *_LAUNCHER, *options]
+
+
+def installed_layout(value: object) -> Layout | None:
+    """The layout of a notify array written by ``install`` (whichever Python it names, either
+    layout); None for any other value."""
+    if not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        return None
+    for launcher in _LAUNCHERS:
+        if value[1 : 1 + len(launcher)] == launcher:
+            layout = parse_layout(value[1 + len(launcher) :])
+            return layout if layout is not None and not layout.passthrough else None
+    return None
 
 
 def _is_ours(value: object) -> bool:
     """True for a notify array written by ``install`` (whichever Python it names)."""
-    return (
-        isinstance(value, list)
-        and len(value) == 10
-        and value[1:4] == ["-m", HOOK_MODULE, "run"]
-        and [value[4], value[6], value[8]] == list(_OPTIONS)
-        and all(isinstance(v, str) for v in value)
-    )
+    return installed_layout(value) is not None
 
 
 def _mentions_us(value: object) -> bool:
@@ -137,16 +175,19 @@ def install(codex_home: Path, command: list[str]) -> str:
         raise HookError(f"the sync command's program must be an absolute path: {command[0]}")
     if not sys.executable:
         raise HookError("cannot tell which Python runs codextime (sys.executable is empty)")
+    _check_isolated_import()
 
     path = config_path(codex_home)
+    made_config = not os.path.lexists(path)
     target, text, mode = _read(path)
     doc = _parse(path, text)
     before = tomllib.loads(text)
     current = before.get("notify")
+    ours = installed_layout(current)
 
-    if _is_ours(current):
-        previous = current[9]
-        wanted = notify_command(codex_home, command, previous)
+    if ours is not None:
+        previous = ours.previous
+        wanted = notify_command(codex_home, command, previous, made_config=ours.made_config)
         if current == wanted:
             return f"The codextime hook is already installed in {path}; nothing changed."
         verb = "Updated"
@@ -164,7 +205,7 @@ def install(codex_home: Path, command: list[str]) -> str:
                 "(left unchanged)"
             )
         previous = "" if current is None else doc.item("notify").as_string()
-        wanted = notify_command(codex_home, command, previous)
+        wanted = notify_command(codex_home, command, previous, made_config=made_config)
         verb = "Installed"
 
     doc["notify"] = wanted  # replaced in place, or put before the first table
@@ -180,8 +221,31 @@ def install(codex_home: Path, command: list[str]) -> str:
     return message + "."
 
 
+def _check_isolated_import() -> None:
+    """Refuse to install a hook that could not start: under ``-I`` this Python must import this
+    very Codextime (an install, editable or not), not a copy found in the current folder."""
+    probe = f"import {HOOK_MODULE} as m; print(m.__file__)"
+    try:
+        found = subprocess.run(
+            [sys.executable, "-I", "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise HookError(f"cannot run {sys.executable} to check the install ({exc})") from None
+    here = os.path.realpath(__file__)
+    if found.returncode != 0 or os.path.realpath(found.stdout.strip() or "-") != here:
+        raise HookError(
+            f"codextime is not installed in {sys.executable} (an isolated Python cannot import "
+            "it); install it with pip first"
+        )
+
+
 def uninstall(codex_home: Path) -> str:
-    """Remove the hook, putting back the user's previous ``notify`` exactly (or no key at all)."""
+    """Remove the hook, putting back the user's previous ``notify`` exactly (or no key at all);
+    a config.toml that install created, and that holds nothing else, is removed."""
     import tomlkit
 
     path = config_path(codex_home)
@@ -191,8 +255,9 @@ def uninstall(codex_home: Path) -> str:
     doc = _parse(path, text)
     before = tomllib.loads(text)
     current = before.get("notify")
+    ours = installed_layout(current)
 
-    if not _is_ours(current):
+    if ours is None:
         if _mentions_us(current):
             return (
                 f"The codextime hook is run by another notify program ({current[0]}) in {path}; "
@@ -200,7 +265,7 @@ def uninstall(codex_home: Path) -> str:
             )
         return f"The codextime hook is not installed in {path}; nothing changed."
 
-    previous = current[9]
+    previous = ours.previous
     if previous:
         try:
             item = tomlkit.parse(f"notify = {previous}\n").item("notify")
@@ -220,6 +285,9 @@ def uninstall(codex_home: Path) -> str:
             del doc["notify"]
             new_text = doc.as_string()
         message = f"Removed the codextime hook from {path}."
+        if ours.made_config and new_text == "":
+            _remove(path, target)
+            return f"Removed the codextime hook and the {path} it had created."
     _write(path, target, text, new_text, mode, before, restored)
     return message
 
@@ -267,8 +335,14 @@ def _write(
         )
     if new_text == old_text and target.exists():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    _check_writable(path, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise HookError(
+            f"{path}: cannot write next to it ({_one_line(exc)}); left unchanged"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(new_text.encode("utf-8"))
@@ -276,10 +350,36 @@ def _write(
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
+    except OSError as exc:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise HookError(f"{path}: cannot write it ({_one_line(exc)}); left unchanged") from None
     except BaseException:
         with suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _check_writable(path: Path, target: Path) -> None:
+    """A config.toml its owner made read-only stays as it is: replacing it through its folder
+    would work, but would overrule that choice (and root passes ``os.access`` whatever the mode)."""
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise HookError(f"{path}: cannot read it ({_one_line(exc)})") from None
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+        raise HookError(f"{path}: read-only; left unchanged")
+
+
+def _remove(path: Path, target: Path) -> None:
+    """Delete the config.toml that install created (it holds nothing but the hook now)."""
+    _check_writable(path, target)
+    try:
+        target.unlink()
+    except OSError as exc:
+        raise HookError(f"{path}: cannot remove it ({_one_line(exc)}); left unchanged") from None
 
 
 def _only_notify_changed(before: dict[str, Any], new_text: str, notify: list[str] | None) -> bool:
@@ -303,10 +403,17 @@ def _inserted_alone(text: str, rendered: str, before: dict[str, Any], notify: li
     for i, line in enumerate(lines):
         if line.startswith("notify") and _only_notify_changed({}, line, notify):
             prefix = "".join(lines[:i])
-            if text.startswith(prefix) and (not prefix or prefix.endswith("\n")):
+            if text and not text.endswith("\n") and prefix.rstrip("\r\n") == text:
+                # Added at the end of a file with no final newline: the line gets none either,
+                # which is how uninstall knows to take the newline before it away too.
+                newline = "\r\n" if "\r\n" in text else "\n"
+                candidate = text + newline + line.rstrip("\r\n")
+            elif text.startswith(prefix) and (not prefix or prefix.endswith("\n")):
                 candidate = prefix + line + text[len(prefix) :]
-                if _only_notify_changed(before, candidate, notify):
-                    return candidate
+            else:
+                break
+            if _only_notify_changed(before, candidate, notify):
+                return candidate
             break
     return rendered
 
@@ -316,7 +423,10 @@ def _without_line(text: str, notify: list[str], before: dict[str, Any]) -> str |
     lines = text.splitlines(keepends=True)
     for i, line in enumerate(lines):
         if line.startswith("notify") and _only_notify_changed({}, line, notify):
-            candidate = "".join(lines[:i] + lines[i + 1 :])
+            kept = lines[:i] + lines[i + 1 :]
+            if i and i == len(lines) - 1 and not line.endswith("\n"):
+                kept[-1] = kept[-1].rstrip("\r\n")  # the file had no final newline before
+            candidate = "".join(kept)
             return candidate if _only_notify_changed(before, candidate, None) else None
     return None
 
@@ -345,28 +455,28 @@ def run(argv: list[str]) -> int:
     """Start the sync and the user's previous notify program, detached; return at once.
 
     ``argv`` is what follows ``run``: the fixed option layout written by ``install``, then the
-    payload Codex appended. Only positions 0-5 are looked at; the rest is passed on unread.
-    Nothing is printed (Codex's TUI owns the terminal); problems go to the hook's log.
+    payload Codex appended. Only the layout's positions are looked at; the rest is passed on
+    unread. Nothing is printed (Codex's TUI owns the terminal); problems go to the hook's log.
     Returns 0 when everything was started, 1 if something could not be, 2 on a broken layout.
     """
-    if len(argv) < 6 or (argv[0], argv[2], argv[4]) != _OPTIONS:
+    layout = parse_layout(argv)
+    if layout is None:
         _log("hook: arguments are not in the layout `install` writes; reinstall the hook")
         return 2
-    codex_home, sync_json, previous = argv[1], argv[3], argv[5]
-    passthrough = argv[6:]  # the payload: handed to the user's own program, never read here
     status = 0
     try:
-        command = json.loads(sync_json)
+        command = json.loads(layout.sync_json)
         if not (isinstance(command, list) and command and all(isinstance(c, str) for c in command)):
             raise ValueError("not an array of strings")
     except ValueError:
         _log("hook: the saved sync command is damaged; reinstall the hook")
         command, status = None, 1
     if command is not None:
-        status |= _start_sync(command, codex_home)
-    chained = _chained_program(previous)
+        status |= _start_sync(command, layout.codex_home)
+    chained = _chained_program(layout.previous)
     if chained:
-        status |= _start_chained(chained + passthrough)
+        # the payload: handed to the user's own program, never read here
+        status |= _start_chained(chained + layout.passthrough)
     return status
 
 
@@ -375,8 +485,12 @@ def _start_sync(command: list[str], codex_home: str) -> int:
     env = {**os.environ, "CODEX_HOME": codex_home}  # the home this hook was installed for
     log = _open_log()
     try:
+        # A fixed folder of our own: never the one Codex was started in (see the module's notes).
+        folder = state_dir()
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         proc = subprocess.Popen(
             command,
+            cwd=folder,
             stdin=subprocess.DEVNULL,
             stdout=log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if log else subprocess.DEVNULL,

@@ -72,6 +72,13 @@ def notify_of(home: Path) -> list[str] | None:
     )
 
 
+def layout_of(home: Path) -> hook.Layout:
+    """The hook's saved arguments in the installed notify value."""
+    layout = hook.installed_layout(notify_of(home))
+    assert layout is not None
+    return layout
+
+
 def without_notify_line(text: str) -> list[str]:
     return [line for line in text.splitlines() if not line.startswith("notify =")]
 
@@ -119,8 +126,8 @@ def payload(cwd: str = "/work/secret-project") -> str:
 def hook_argv(home: Path) -> list[str]:
     """What ``run`` receives when Codex calls the installed notify command (minus the payload)."""
     notify = notify_of(home)
-    assert notify is not None and notify[1:4] == ["-m", "collector.hook", "run"]
-    return notify[4:]
+    assert notify is not None and notify[1:5] == ["-I", "-m", "collector.hook", "run"]
+    return notify[5:]
 
 
 # -- install / uninstall -------------------------------------------------------------------------
@@ -131,9 +138,10 @@ def test_install_into_empty_codex_home(codex_home):
 
     assert "Installed" in message and "\n" not in message
     notify = notify_of(codex_home)
-    assert notify == hook.notify_command(codex_home, SYNC)
+    assert notify == hook.notify_command(codex_home, SYNC, made_config=True)
     assert notify[0] == sys.executable
-    assert json.loads(notify[7]) == SYNC and notify[9] == ""
+    layout = layout_of(codex_home)
+    assert json.loads(layout.sync_json) == SYNC and layout.previous == ""
     assert tomllib.loads(config_of(codex_home).read_text()).keys() == {"notify"}
     assert config_of(codex_home).stat().st_mode & 0o777 == 0o600
     assert hook.is_installed(codex_home)
@@ -157,8 +165,9 @@ def test_install_keeps_the_rest_of_the_file_and_uninstall_restores_it_exactly(co
     assert {k: v for k, v in data.items() if k != "notify"} == {
         k: v for k, v in original.items() if k != "notify"
     }
-    assert data["notify"][9] == '["notify-send", "Codex"]'
-    assert hook._chained_program(data["notify"][9]) == ["notify-send", "Codex"]
+    previous = layout_of(codex_home).previous
+    assert previous == '["notify-send", "Codex"]'
+    assert hook._chained_program(previous) == ["notify-send", "Codex"]
 
     assert "restored" in uninstall(codex_home)
     assert config_of(codex_home).read_text() == RICH
@@ -198,7 +207,7 @@ def test_install_without_a_previous_notify_goes_before_the_first_table(codex_hom
     if "[" in original:
         assert text.index("notify =") < text.index("\n[") + 1
     data = tomllib.loads(text)
-    assert hook._is_ours(data["notify"]) and data["notify"][9] == ""
+    assert hook._is_ours(data["notify"]) and layout_of(codex_home).previous == ""
     assert without_notify_line(text) == without_notify_line(original)
 
     assert uninstall(codex_home) == f"Removed the codextime hook from {config_of(codex_home)}."
@@ -217,7 +226,7 @@ def test_a_multiline_commented_notify_comes_back_byte_for_byte(codex_home):
     config_of(codex_home).write_text(original)
 
     install(codex_home, SYNC)
-    chain = notify_of(codex_home)[9]
+    chain = layout_of(codex_home).previous
     assert hook._chained_program(chain) == ["python3", "/Users/me/.codex/notify.py"]
     assert "# trailing note" in config_of(codex_home).read_text()
 
@@ -232,9 +241,9 @@ def test_reinstalling_with_another_command_keeps_the_saved_program(codex_home):
     message = install(codex_home, ["/elsewhere/codextime", "sync", "--db", "x"])
 
     assert message.startswith("Updated")
-    notify = notify_of(codex_home)
-    assert json.loads(notify[7]) == ["/elsewhere/codextime", "sync", "--db", "x"]
-    assert notify[9] == '["notify-send", "Codex"]'
+    layout = layout_of(codex_home)
+    assert json.loads(layout.sync_json) == ["/elsewhere/codextime", "sync", "--db", "x"]
+    assert layout.previous == '["notify-send", "Codex"]'
     uninstall(codex_home)
     assert config_of(codex_home).read_text() == RICH
 
@@ -340,7 +349,7 @@ def test_any_previous_notify_round_trips(previous):
         config_of(home).write_text(original, encoding="utf-8")
 
         install(home, SYNC)
-        saved = tomllib.loads(config_of(home).read_text(encoding="utf-8"))["notify"][9]
+        saved = layout_of(home).previous
         assert hook._chained_program(saved) == previous
         uninstall(home)
 
@@ -526,3 +535,118 @@ def test_another_process_holding_the_lock_makes_us_busy_and_its_death_frees_it(t
         holder.stdout.close()
     with sync_lock(tmp_path):  # no stale lock after a crash
         pass
+
+
+# -- upgrades and exact restores -------------------------------------------------------------
+
+
+def old_layout_notify(home: Path, previous: str) -> list[str]:
+    """A notify value as ``install`` wrote it before isolation (no -I, no --made-config)."""
+    return [
+        sys.executable,
+        "-m",
+        "collector.hook",
+        "run",
+        "--codex-home",
+        str(home),
+        "--sync-json",
+        json.dumps(SYNC),
+        "--chain-toml",
+        previous,
+    ]
+
+
+def test_the_layout_before_isolation_is_still_ours_and_is_upgraded(codex_home):
+    old = old_layout_notify(codex_home, '["notify-send", "Codex"]')
+    original = RICH.replace('notify = ["notify-send", "Codex"]', f"notify = {json.dumps(old)}")
+    config_of(codex_home).write_text(original)
+    assert hook.is_installed(codex_home)
+
+    assert install(codex_home, SYNC).startswith("Updated")
+    notify = notify_of(codex_home)
+    assert notify[1] == "-I" and layout_of(codex_home).previous == '["notify-send", "Codex"]'
+
+    uninstall(codex_home)
+    assert config_of(codex_home).read_text() == RICH
+
+
+def test_an_old_layout_hook_uninstalls_cleanly(codex_home):
+    config_of(codex_home).write_text(
+        f'model = "o3"\nnotify = {json.dumps(old_layout_notify(codex_home, ""))}\n'
+    )
+    assert "Removed" in uninstall(codex_home)
+    assert config_of(codex_home).read_text() == 'model = "o3"\n'
+
+
+@pytest.mark.parametrize("original", ['model = "o3"', "# just a comment", "a = 1\r\nb = 2"])
+def test_a_file_without_a_final_newline_comes_back_without_one(codex_home, original):
+    config_of(codex_home).write_bytes(original.encode())
+    install(codex_home, SYNC)
+    assert hook.is_installed(codex_home)
+    uninstall(codex_home)
+    assert config_of(codex_home).read_bytes() == original.encode()
+
+
+def test_a_config_that_install_created_is_removed_by_uninstall(codex_home):
+    install(codex_home, SYNC)
+    assert config_of(codex_home).exists() and layout_of(codex_home).made_config
+
+    assert "had created" in uninstall(codex_home)
+    assert not config_of(codex_home).exists()
+
+
+def test_a_created_config_that_gained_other_settings_is_kept(codex_home):
+    install(codex_home, SYNC)
+    with config_of(codex_home).open("a") as fh:
+        fh.write('model = "o3"\n')
+
+    uninstall(codex_home)
+    assert config_of(codex_home).read_text() == 'model = "o3"\n'
+
+
+def test_an_empty_config_that_existed_stays(codex_home):
+    config_of(codex_home).write_text("")
+    install(codex_home, SYNC)
+    uninstall(codex_home)
+    assert config_of(codex_home).read_text() == ""
+
+
+@pytest.mark.parametrize("action", ["install", "uninstall"])
+def test_a_read_only_config_is_left_untouched(codex_home, action):
+    config_of(codex_home).write_text(RICH)
+    if action == "uninstall":
+        install(codex_home, SYNC)
+    before = config_of(codex_home).read_bytes()
+    config_of(codex_home).chmod(0o444)
+    inode = config_of(codex_home).stat().st_ino
+
+    with pytest.raises(HookError) as err:
+        install(codex_home, SYNC) if action == "install" else uninstall(codex_home)
+
+    assert "read-only; left unchanged" in str(err.value) and "\n" not in str(err.value)
+    assert config_of(codex_home).read_bytes() == before
+    assert config_of(codex_home).stat().st_ino == inode
+    assert config_of(codex_home).stat().st_mode & 0o777 == 0o444
+
+
+def test_a_read_only_codex_home_is_one_clear_error(codex_home):
+    config_of(codex_home).write_text(RICH)
+    codex_home.chmod(0o555)
+    try:
+        if os.access(codex_home, os.W_OK):
+            # root writes anywhere: make the temporary file fail as a read-only folder would
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(tempfile, "mkstemp", _raise_erofs)
+                with pytest.raises(HookError) as err:
+                    install(codex_home, SYNC)
+        else:
+            with pytest.raises(HookError) as err:
+                install(codex_home, SYNC)
+    finally:
+        codex_home.chmod(0o755)
+    assert "cannot write" in str(err.value) and "left unchanged" in str(err.value)
+    assert config_of(codex_home).read_text() == RICH
+
+
+def _raise_erofs(*args, **kwargs):
+    raise OSError(30, "Read-only file system")

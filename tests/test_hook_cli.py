@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -48,8 +49,17 @@ def test_codex_turn_triggers_a_background_sync(tmp_path):
     assert time.monotonic() - started < 3
     assert b"SECRET-PROMPT" not in done.stdout + done.stderr
 
+    assert stored_records() == 1
+
+    removed = runner.invoke(app, ["hook", "uninstall", "--codex-home", str(home)])
+    assert removed.exit_code == 0, removed.output
+    assert config.read_text() == original
+
+
+def stored_records(timeout: float = 60) -> int:
+    """The embedded store's record count, once the background sync has put any there."""
     db = Path(user_data_dir("codextime")) / "codextime.db"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     count = 0
     while time.monotonic() < deadline:
         if db.exists():
@@ -63,11 +73,44 @@ def test_codex_turn_triggers_a_background_sync(tmp_path):
             if count:
                 break
         time.sleep(0.2)
-    assert count == 1
+    return count
 
-    removed = runner.invoke(app, ["hook", "uninstall", "--codex-home", str(home)])
-    assert removed.exit_code == 0, removed.output
-    assert config.read_text() == original
+
+#: What a repository could hold to run its code as ours: ``-m`` looks in the current folder first.
+HOSTILE_FILES = (
+    "collector.py",
+    *(f"collector/{n}.py" for n in ("__init__", "hook", "__main__", "cli")),
+)
+HOSTILE = "import pathlib, sys\npathlib.Path({marker!r}).write_text(repr(sys.argv))\n"
+
+
+def test_the_hook_runs_only_the_installed_codextime_whatever_folder_codex_is_in(tmp_path):
+    """Codex starts notify in the folder it was started in: a repository there holding its own
+    ``collector`` must not run, neither as the hook nor as the sync the hook starts."""
+    home = tmp_path / "codex"
+    a = usage(1000, 200, 50, 10)
+    write(
+        session_path(home, "2026-03-01T10-00-00", "019a152d-35a0-72a0-91db-8ebe37fac69e"),
+        [meta(ts="2026-03-01T10:00:00.000Z"), token_count("2026-03-01T10:00:05.000Z", a, a)],
+    )
+    installed = runner.invoke(app, ["hook", "install", "--codex-home", str(home)])
+    assert installed.exit_code == 0, installed.output
+    notify = tomllib.loads((home / "config.toml").read_text())["notify"]
+
+    repo = tmp_path / "hostile-repo"
+    marker = tmp_path / "hostile-code-ran"
+    code = HOSTILE.format(marker=str(marker))
+    for name in HOSTILE_FILES:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(code)
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONSTARTUP": str(repo / "collector.py")}
+
+    payload = json.dumps({"type": "agent-turn-complete", "input-messages": ["SECRET-PROMPT"]})
+    done = subprocess.run([*notify, payload], cwd=repo, env=env, capture_output=True, timeout=10)
+
+    assert done.returncode == 0, done.stderr
+    assert stored_records() == 1  # the real sync started, and did its work
+    assert not marker.exists(), marker.read_text()
 
 
 def test_a_second_sync_waits_its_turn(tmp_path):
