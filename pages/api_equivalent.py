@@ -9,6 +9,7 @@ import streamlit as st
 
 from pages.lib import charts
 from pages.lib.shared import ESTIMATE_NOTE, banners, page_view, rates, require_viewer, usd
+from pages.lib.text import inline_text
 from store.pricing import adjusted, to_csv
 from store.queries import estimate, estimate_groups
 
@@ -118,7 +119,9 @@ if require_viewer(view) and banners(view):
         if not priced.is_empty():
             st.altair_chart(charts.estimate_by_model(priced), width="stretch")
         if result["unpriced"]:
-            listed = ", ".join(f"{m} ({n:,} tokens)" for m, n in result["unpriced"].items())
+            listed = ", ".join(
+                f"{inline_text(m)} ({n:,} tokens)" for m, n in result["unpriced"].items()
+            )
             st.caption(f"Not priced (no published rate, never counted as $0): {listed}.")
         st.download_button(
             "Download these rates as CSV",

@@ -1,5 +1,6 @@
 """Models: the mix over time and totals per model, under the shared filters."""
 
+import polars as pl
 import streamlit as st
 
 from pages.lib import charts
@@ -21,9 +22,10 @@ if require_viewer(view) and banners(view):
         period = period_picker("Per", "week", "mix_period")
         st.altair_chart(charts.model_mix(model_mix(frame, period), period), width="stretch")
         table = by_model(frame)
-        total = int(table["total"].sum())
+        total = table["total"].sum()
+        share = pl.col("total") / total if total else pl.lit(0.0)  # all-zero rows: no share
         st.dataframe(
-            table.with_columns((table["total"] / total).alias("share")),
+            table.with_columns(share.alias("share")),
             hide_index=True,
             width="stretch",
             column_config={

@@ -16,6 +16,7 @@ from pages.lib.shared import (
     require_viewer,
     usd,
 )
+from pages.lib.text import inline_text
 from store.queries import cache_rate, running_total, summary, timeline
 
 view = page_view("pages/overview.py")
@@ -34,7 +35,7 @@ if require_viewer(view) and banners(view):
     st.markdown(
         f"### {whole['total']:,} tokens all time  \n"
         f"<span style='color:gray'>≈ {compact(whole['total'])} · input + output · "
-        f"in {view.zone}</span>",
+        f"in {inline_text(view.zone)}</span>",
         unsafe_allow_html=True,
     )
     for column, (name, figures) in zip(st.columns(4), totals.items(), strict=True):

@@ -4,6 +4,12 @@ Loading pushes every filter (account, dates, models, labels) down to the store, 
 view needs travel. Each view is then a pure function from a small polars frame to a small polars
 frame, in SQL that DuckDB runs over the frame in memory. Money comes from ``store.pricing``, the
 same engine the CLI uses.
+
+Sums never use 64-bit integers. A stored row may hold any count its BIGINT column allows (rows from
+before the per-response bounds, or written past the ingest service), and two such rows overflow a
+64-bit sum. So a row's ``total`` is a DECIMAL(38,0); exact figures are summed as DuckDB's HUGEINT
+(or DECIMAL) and handed out as Python ints; figures for charts and tables are summed as DOUBLE; and
+sums in the store's own SQL are taken over DOUBLE (exact up to 2^53, beyond any genuine account).
 """
 
 from __future__ import annotations
@@ -29,16 +35,17 @@ USAGE_SCHEMA = {
     "reasoning": pl.Int64,
     "session": pl.String,
     "label": pl.String,
-    "account": pl.String,
 }
 TOKENS = ("input", "cached", "output", "reasoning")
+#: A row's input + output: two 64-bit counts may not add up within 64 bits.
+EXACT = pl.Decimal(38, 0)
 
 
 @dataclass(frozen=True)
 class Filters:
     """What a view is restricted to; empty means no restriction."""
 
-    accounts: tuple[str, ...] = ()
+    accounts: tuple[int, ...] = ()  # account ids: a name can pass to another account
     start: date | None = None  # local dates, inclusive
     end: date | None = None
     models: tuple[str, ...] = ()
@@ -62,20 +69,10 @@ def _utc_bounds(start: date | None, end: date | None) -> tuple[datetime | None, 
 
 def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     """Usage records matching ``filters`` (dates still loose: ``localize`` trims them exactly)."""
-    u, a = Usage.__table__, Account.__table__
-    query = sa.select(
-        u.c.ts,
-        u.c.model,
-        u.c.input,
-        u.c.cached,
-        u.c.output,
-        u.c.reasoning,
-        u.c.session,
-        u.c.label,
-        a.c.name.label("account"),
-    ).join(a, a.c.id == u.c.account_id)
+    u = Usage.__table__
+    query = sa.select(*(u.c[name] for name in USAGE_SCHEMA))
     if filters.accounts:
-        query = query.where(a.c.name.in_(filters.accounts))
+        query = query.where(u.c.account_id.in_(filters.accounts))
     if filters.models:
         query = query.where(u.c.model.in_(filters.models))
     if filters.labels:
@@ -90,12 +87,12 @@ def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=USAGE_SCHEMA, orient="row")
 
 
-def choices(engine: Engine, accounts: Sequence[str] = ()) -> dict[str, list]:
+def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
     """Models, labels and the date span present in the store (for the filter widgets)."""
-    u, a = Usage.__table__, Account.__table__
-    scope = sa.select(u).join(a, a.c.id == u.c.account_id)
+    u = Usage.__table__
+    scope = sa.select(u)
     if accounts:
-        scope = scope.where(a.c.name.in_(accounts))
+        scope = scope.where(u.c.account_id.in_(accounts))
     sub = scope.subquery()
     with engine.connect() as conn:
         models = [
@@ -114,6 +111,13 @@ def choices(engine: Engine, accounts: Sequence[str] = ()) -> dict[str, list]:
     return {"models": models, "labels": labels, "first": first, "last": last}
 
 
+def account_name(engine: Engine, account: int) -> str | None:
+    """An account's display name as it is now; None when no such account exists."""
+    a = Account.__table__
+    with engine.connect() as conn:
+        return conn.execute(sa.select(a.c.name).where(a.c.id == account)).scalar_one_or_none()
+
+
 def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl.DataFrame:
     """Add the viewer's local time, day, ISO weekday and hour; trim to the local date range."""
     local = frame.with_columns(pl.col("ts").dt.convert_time_zone(zone).alias("local"))
@@ -121,7 +125,7 @@ def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl
         pl.col("local").dt.date().alias("day"),
         pl.col("local").dt.weekday().alias("weekday"),  # Monday = 1
         pl.col("local").dt.hour().alias("hour"),
-        (pl.col("input") + pl.col("output")).alias("total"),
+        (pl.col("input").cast(EXACT) + pl.col("output").cast(EXACT)).alias("total"),
     )
     if filters.start:
         local = local.filter(pl.col("day") >= filters.start)
@@ -161,7 +165,8 @@ def _sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary(local: pl.DataFrame) -> dict:
-    """Totals of a localized, priced frame: tokens, sessions, active days, estimate."""
+    """Totals of a localized, priced frame: tokens, sessions, active days, estimate. Every count is
+    an exact Python int, however large."""
     if local.is_empty():
         return {k: 0 for k in (*TOKENS, "total", "sessions", "active_days", "responses")} | {
             "usd": None,
@@ -169,17 +174,18 @@ def summary(local: pl.DataFrame) -> dict:
         }
     row = _sql(
         """
-        select sum(input)::BIGINT input, sum(cached)::BIGINT cached, sum(output)::BIGINT output,
-               sum(reasoning)::BIGINT reasoning, sum(total)::BIGINT total,
+        select sum(input) input, sum(cached) cached, sum(output) output,
+               sum(reasoning) reasoning, sum(total) total,
                count(distinct session) sessions, count(distinct day) active_days,
                count(*) responses,
                sum(usd) usd,
-               coalesce(sum(total) filter (where usd is null), 0)::BIGINT unpriced_tokens
+               coalesce(sum(total) filter (where usd is null), 0) unpriced_tokens
         from t
         """,
         t=local,
     ).row(0, named=True)
-    return row
+    # HUGEINT and DECIMAL(38,0) sums arrive as Decimal: exact, and handed out as ints.
+    return {k: v if k == "usd" else int(v) for k, v in row.items()}
 
 
 def timeline(local: pl.DataFrame, period: str) -> pl.DataFrame:
@@ -188,8 +194,8 @@ def timeline(local: pl.DataFrame, period: str) -> pl.DataFrame:
     return _sql(
         f"""
         select date_trunc('{unit}', day)::DATE period, model,
-               sum(input)::BIGINT input, sum(cached)::BIGINT cached, sum(output)::BIGINT output,
-               sum(reasoning)::BIGINT reasoning, sum(total)::BIGINT total, sum(usd) usd
+               sum(input)::DOUBLE input, sum(cached)::DOUBLE cached, sum(output)::DOUBLE output,
+               sum(reasoning)::DOUBLE reasoning, sum(total)::DOUBLE total, sum(usd) usd
         from t group by all order by period, model
         """,
         t=local,
@@ -200,7 +206,7 @@ def running_total(local: pl.DataFrame) -> pl.DataFrame:
     """Tokens burned: the cumulative total by day."""
     return _sql(
         """
-        select day, sum(sum(total)) over (order by day)::BIGINT burned
+        select day, sum(sum(total)::DOUBLE) over (order by day) burned
         from t group by day order by day
         """,
         t=local,
@@ -212,7 +218,7 @@ def cache_rate(local: pl.DataFrame) -> pl.DataFrame:
     return _sql(
         """
         select date_trunc('week', day)::DATE week_start,
-               sum(cached) / nullif(sum(input), 0) cache_hit_rate
+               sum(cached)::DOUBLE / nullif(sum(input)::DOUBLE, 0) cache_hit_rate
         from t group by week_start order by week_start
         """,
         t=local,
@@ -226,8 +232,8 @@ def calendar(local: pl.DataFrame, year: int) -> pl.DataFrame:
         with spine as (
             select d::DATE AS "day" from range(DATE '{year}-01-01', DATE '{year + 1}-01-01',
                                             INTERVAL 1 DAY) r(d)
-        ), daily as (select day, sum(total)::BIGINT tokens from t group by day)
-        select spine.day, coalesce(daily.tokens, 0)::BIGINT tokens,
+        ), daily as (select day, sum(total)::DOUBLE tokens from t group by day)
+        select spine.day, coalesce(daily.tokens, 0) tokens,
                date_trunc('week', spine.day)::DATE week_start, isodow(spine.day) AS "weekday"
         from spine left join daily using (day) order by spine.day
         """,
@@ -242,7 +248,7 @@ def hour_of_week(local: pl.DataFrame) -> pl.DataFrame:
         with cells as (
             select w AS "weekday", h AS "hour" from range(1, 8) a(w), range(0, 24) b(h)
         )
-        select cells.weekday, cells.hour, coalesce(sum(t.total), 0)::BIGINT tokens
+        select cells.weekday, cells.hour, coalesce(sum(t.total)::DOUBLE, 0) tokens
         from cells left join t on t.weekday = cells.weekday and t.hour = cells.hour
         group by all order by cells.weekday, cells.hour
         """,
@@ -263,7 +269,7 @@ def streaks(local: pl.DataFrame, today: date) -> dict:
         t=local,
     )
     busiest = _sql(
-        "select day, sum(total)::BIGINT tokens from t group by day order by tokens desc limit 1",
+        "select day, sum(total) tokens from t group by day order by tokens desc limit 1",
         t=local,
     ).row(0, named=True)
     current = runs.filter(pl.col("last") >= today - timedelta(days=1))
@@ -271,7 +277,7 @@ def streaks(local: pl.DataFrame, today: date) -> dict:
         "longest": int(runs["length"].max()),
         "current": int(current["length"].max()) if not current.is_empty() else 0,
         "busiest_day": busiest["day"],
-        "busiest_tokens": busiest["tokens"],
+        "busiest_tokens": int(busiest["tokens"]),
     }
 
 
@@ -281,10 +287,11 @@ def model_mix(local: pl.DataFrame, period: str) -> pl.DataFrame:
     return _sql(
         f"""
         with cells as (
-            select date_trunc('{unit}', day)::DATE period, model, sum(total)::BIGINT tokens
+            select date_trunc('{unit}', day)::DATE period, model, sum(total)::DOUBLE tokens
             from t group by all
         )
-        select period, model, tokens, tokens / sum(tokens) over (partition by period) share
+        select period, model, tokens,
+               tokens / nullif(sum(tokens) over (partition by period), 0) share
         from cells order by period, model
         """,
         t=local,
@@ -295,9 +302,9 @@ def by_model(local: pl.DataFrame) -> pl.DataFrame:
     """Totals per model, largest first."""
     return _sql(
         """
-        select model, sum(input)::BIGINT input, sum(cached)::BIGINT cached,
-               sum(output)::BIGINT output, sum(reasoning)::BIGINT reasoning,
-               sum(total)::BIGINT total, count(*) responses, sum(usd) usd
+        select model, sum(input)::DOUBLE input, sum(cached)::DOUBLE cached,
+               sum(output)::DOUBLE output, sum(reasoning)::DOUBLE reasoning,
+               sum(total)::DOUBLE total, count(*) responses, sum(usd) usd
         from t group by model order by total desc
         """,
         t=local,
@@ -312,9 +319,9 @@ def estimate_groups(local: pl.DataFrame, rates: RateTable) -> pl.DataFrame:
             schema={
                 "model": pl.String,
                 "long": pl.Boolean,
-                "input": pl.Int64,
-                "cached": pl.Int64,
-                "output": pl.Int64,
+                "input": pl.Float64,
+                "cached": pl.Float64,
+                "output": pl.Float64,
             }
         )
     flagged = local.with_columns(
@@ -331,8 +338,8 @@ def estimate_groups(local: pl.DataFrame, rates: RateTable) -> pl.DataFrame:
     )
     return _sql(
         """
-        select model, long, sum(input)::BIGINT input, sum(cached)::BIGINT cached,
-               sum(output)::BIGINT output
+        select model, long, sum(input)::DOUBLE input, sum(cached)::DOUBLE cached,
+               sum(output)::DOUBLE output
         from t group by all order by model, long
         """,
         t=flagged,
@@ -347,7 +354,8 @@ def estimate(groups: pl.DataFrame, rates: RateTable, *, cached_share: float | No
     for row in groups.iter_rows(named=True):
         rate = rates.lookup(row["model"])
         if rate is None:
-            unpriced[row["model"]] = unpriced.get(row["model"], 0) + row["input"] + row["output"]
+            tokens = int(row["input"] + row["output"])
+            unpriced[row["model"]] = unpriced.get(row["model"], 0) + tokens
             per_model.setdefault(row["model"], None)
             continue
         cached = row["cached"] if cached_share is None else round(row["input"] * cached_share)
@@ -372,16 +380,18 @@ def leaderboard(
     )
     query = (
         sa.select(
-            a.c.name.label("name"),
+            a.c.id,
+            a.c.name,
             u.c.model,
             long_flag.label("over"),
-            sa.func.sum(u.c.input).label("input"),
-            sa.func.sum(u.c.cached).label("cached"),
-            sa.func.sum(u.c.output).label("output"),
+            *(
+                sa.func.sum(sa.cast(u.c[k], sa.Double)).label(k)
+                for k in ("input", "cached", "output")
+            ),
         )
         .join(a, a.c.id == u.c.account_id)
         .where(a.c.leaderboard_opt_in.is_(True))
-        .group_by(a.c.name, u.c.model, long_flag)
+        .group_by(a.c.id, a.c.name, u.c.model, long_flag)
     )
     if since is not None:
         query = query.where(u.c.ts >= since)
@@ -392,32 +402,43 @@ def leaderboard(
             schema={
                 "rank": pl.Int64,
                 "name": pl.String,
-                "tokens": pl.Int64,
+                "tokens": pl.Float64,
                 "usd": pl.Float64,
                 "models": pl.String,
             }
         )
     records = []
-    for name, model, over, inp, cached, out in rows:
+    for account, name, model, over, inp, cached, out in rows:
         rate = rates.lookup(model)
         long = bool(
             rate and rate.long_context_threshold and over and over >= rate.long_context_threshold
         )
-        usd = rate.cost(int(inp), int(cached), int(out), long=long) if rate else None
-        records.append((name, model, int(inp) + int(out), usd))
-    frame = pl.DataFrame(records, schema=["name", "model", "tokens", "usd"], orient="row")
+        usd = rate.cost(inp, cached, out, long=long) if rate else None
+        records.append((account, name, model, inp + out, usd))
+    frame = pl.DataFrame(
+        records,
+        schema={
+            "account": pl.Int64,
+            "name": pl.String,
+            "model": pl.String,
+            "tokens": pl.Float64,
+            "usd": pl.Float64,
+        },
+        orient="row",
+    )
     order = "usd desc nulls last" if by == "usd" else "tokens desc"
     return _sql(
         f"""
         with per_model as (
-            select name, model, sum(tokens)::BIGINT tokens, sum(usd) usd,
-                   round(100.0 * sum(tokens) / sum(sum(tokens)) over (partition by name))::INTEGER
-                       share
-            from f group by name, model
+            select account, name, model, sum(tokens) tokens, sum(usd) usd,
+                   coalesce(round(
+                       100.0 * sum(tokens) / nullif(sum(sum(tokens)) over (partition by account), 0)
+                   )::INTEGER, 0) share
+            from f group by account, name, model
         ), people as (
-            select name, sum(tokens)::BIGINT tokens, sum(usd) usd,
+            select account, name, sum(tokens) tokens, sum(usd) usd,
                    string_agg(model || ' ' || share || '%', ', ' order by tokens desc) models
-            from per_model group by name
+            from per_model group by account, name
         )
         select rank() over (order by {order}) rank, name, tokens, usd, models
         from people order by rank, name

@@ -11,10 +11,11 @@ from datetime import date, datetime
 import polars as pl
 import streamlit as st
 
+from pages.lib.text import inline_text
 from store.accounts import account_for_token
 from store.db import open_store
 from store.pricing import RateTable, load_rates
-from store.queries import Filters, choices, load_usage, localize, priced
+from store.queries import Filters, account_name, choices, load_usage, localize, priced
 from store.settings import default_db_url
 
 ESTIMATE_NOTE = (
@@ -23,6 +24,9 @@ ESTIMATE_NOTE = (
 )
 DEMO_LABEL = "demo"
 TTL = "10m"
+#: The session's key for the signed-in account's id. An id, never a name: a name can be given up
+#: and taken by another account while a session is open.
+SIGNED_IN = "account_id"
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -58,7 +62,7 @@ def engine(url: str):
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
 def local_usage(
-    url: str, accounts: tuple[str, ...], models: tuple, labels: tuple, zone: str
+    url: str, accounts: tuple[int, ...], models: tuple, labels: tuple, zone: str
 ) -> pl.DataFrame:
     """``usage`` in the viewer's time zone, each record priced once."""
     raw = load_usage(engine(url), Filters(accounts=accounts, models=models, labels=labels))
@@ -66,7 +70,7 @@ def local_usage(
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def store_choices(url: str, accounts: tuple[str, ...]) -> dict:
+def store_choices(url: str, accounts: tuple[int, ...]) -> dict:
     return choices(engine(url), accounts)
 
 
@@ -83,7 +87,7 @@ class View:
     """Who is looking, in which time zone, at which slice of the data."""
 
     url: str
-    accounts: tuple[str, ...]
+    accounts: tuple[int, ...]
     zone: str
     start: date | None
     end: date | None
@@ -149,19 +153,27 @@ def resume_deep_link() -> None:
         st.switch_page(page, query_params=params)
 
 
-def viewer_accounts() -> tuple[str, ...] | None:
+def viewer_accounts(url: str) -> tuple[int, ...] | None:
     """Whose data the private pages show: everything in a personal store; in a shared one, the
-    account whose token this session entered (None until then)."""
+    account whose token this session entered (None until then, or once it no longer exists).
+    Its current name is shown in the sidebar, looked up by id on every run."""
     if not shared_deployment():
         return ()
-    name = st.session_state.get("account")
-    return (name,) if name else None
+    account = st.session_state.get(SIGNED_IN)
+    if account is None:
+        return None
+    name = account_name(engine(url), account)
+    if name is None:
+        del st.session_state[SIGNED_IN]
+        return None
+    st.sidebar.caption(f"Signed in as {inline_text(name)}")
+    return (account,)
 
 
 def sidebar() -> View:
     """The filters every page shares. They live in the URL, so a view can be shared as a link."""
     url = db_url()
-    accounts = viewer_accounts()
+    accounts = viewer_accounts(url)
     available = store_choices(url, accounts) if accounts is not None else {}
     st.sidebar.header("Filters")
     browser_zone = st.context.timezone or "UTC"
@@ -223,7 +235,7 @@ def sidebar() -> View:
 def require_viewer(view: View) -> bool:
     """On a shared deployment, ask once per session for the viewer's token. True when the page
     may show private data."""
-    if not shared_deployment() or st.session_state.get("account"):
+    if not shared_deployment() or st.session_state.get(SIGNED_IN) is not None:
         return True
     st.info("This page shows your own usage. Enter the token `codextime login` saved for you.")
     with st.form("token"):
@@ -233,7 +245,7 @@ def require_viewer(view: View) -> bool:
             if account is None:
                 st.error("This server does not know that token.")
             else:
-                st.session_state["account"] = account.name
+                st.session_state[SIGNED_IN] = account.id
                 st.rerun()
     return False
 

@@ -1,0 +1,34 @@
+"""Stored strings as plain text inside Streamlit's Markdown.
+
+Model names, labels and account names come from logs and uploads: anyone can put a link, an image
+(which the viewer's browser would fetch), HTML, a heading or a line break in them. Streamlit renders
+captions, Markdown, notices, metric labels and tooltips as Markdown, so a stored string goes there
+only through ``inline_text``. Tables (st.dataframe), widget options and chart data show text as
+text already.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from store.models import Usage
+
+#: Longer stored strings are cut for display: the store's own bound on a model name or a label
+#: (SQLite does not enforce a column's length).
+LONGEST_SHOWN = Usage.__table__.c.model.type.length
+#: Every ASCII punctuation character: CommonMark lets any of them be escaped with a backslash, and
+#: escaped, none starts a link, an image, emphasis, code, HTML, math or a Streamlit directive.
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+#: Control and format characters (NUL, line breaks, escape sequences, bidirectional overrides) and
+#: line or paragraph separators: shown as a replacement character, never acted on.
+_INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+REPLACEMENT = "\ufffd"
+
+
+def inline_text(value: str) -> str:
+    """``value`` as Markdown that renders as exactly its characters, on one line."""
+    if len(value) > LONGEST_SHOWN:
+        value = value[: LONGEST_SHOWN - 1] + "…"
+    visible = "".join(REPLACEMENT if unicodedata.category(ch) in _INVISIBLE else ch for ch in value)
+    return _PUNCTUATION.sub(r"\\\1", visible)

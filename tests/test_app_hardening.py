@@ -1,0 +1,233 @@
+"""The app against a hostile store: rows written straight into the table (past every check the
+ingest service makes), huge counts, names full of markup and control characters, renamed
+accounts. Every page must draw, with sane numbers, showing stored strings as plain text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import streamlit as st
+from markdown_it import MarkdownIt
+from streamlit.testing.v1 import AppTest
+
+from store.accounts import create_account
+from store.db import open_store
+from store.models import Account, Usage
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = datetime.now(UTC).replace(microsecond=0)
+#: CommonMark with GitHub's tables and strikethrough, as Streamlit renders it (bar linkify).
+MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+PRIVATE_PAGES = ("overview", "heatmap", "models", "api_equivalent")
+IMAGE = "![x](http://attacker.invalid/x.png)"
+HOSTILE_NAMES = (
+    IMAGE,
+    "[click me](http://attacker.invalid/) <img src=http://attacker.invalid/y.png>",
+    "# heading **bold** :red[red] $x^2$ `code` <b>html</b>",
+    "tab\tnew\nline\r\x1b[31m\u202eevil",
+    "",
+)
+
+
+@dataclass
+class Planted:
+    """A store with hostile rows: its URL, the hostile account's token and exact totals."""
+
+    url: str
+    token: str
+    total: int  # input + output of the hostile account, exactly
+    other_total: int  # the same for the well-behaved account
+
+
+def usage_row(account: int, n: int, model: str, label: str | None, **counts) -> dict:
+    figures = dict(input=1000, cached=0, output=100, reasoning=0) | counts
+    return dict(
+        account_id=account,
+        ts=NOW - timedelta(hours=n),
+        model=model,
+        event_id=f"{n:032x}",
+        session=f"{n % 2:032x}",
+        label=label,
+        **figures,
+    )
+
+
+def hostile_rows(account: int, postgres: bool, huge: bool) -> list[dict]:
+    """Markup and control characters, empty and very long names, and with ``huge`` counts no
+    64-bit sum can hold. PostgreSQL refuses NUL in text and enforces the columns' lengths; SQLite
+    takes anything."""
+    longest = 100 if postgres else 5000
+    nul = "" if postgres else "nul\x00byte"
+    names = [*HOSTILE_NAMES, "m" * longest, nul or "plain"]
+    rows = [usage_row(account, 4, IMAGE + "/gpt-5", IMAGE)]  # priced: the name ends in gpt-5
+    if huge:
+        rows += [
+            usage_row(account, 1, "gpt-5", "laptop", input=5 * 10**18, cached=4 * 10**18),
+            usage_row(account, 2, "gpt-5", "laptop", input=5 * 10**18, output=5 * 10**18),
+            usage_row(account, 3, "o3", None, input=2**63 - 1, output=2**63 - 1),
+        ]
+    for n, name in enumerate(names, start=5):
+        rows.append(usage_row(account, n, name, name[:longest]))
+    rows.append(usage_row(account, 40, "zero", "", input=0, output=0))
+    return rows
+
+
+def plant(url: str, *, huge: bool, hostile_name: str = "[evil](http://x.invalid/)") -> Planted:
+    """An account with hostile rows and a hostile display name, and a well-behaved one; both on
+    the leaderboard."""
+    engine = open_store(url)
+    _, token = create_account(engine, "mallory")
+    _, _ = create_account(engine, "alice")
+    postgres = engine.dialect.name == "postgresql"
+    a = Account.__table__
+    with engine.begin() as conn:
+        ids = dict(conn.execute(sa.select(a.c.name, a.c.id)).all())
+        conn.execute(a.update().values(leaderboard_opt_in=True))
+        conn.execute(a.update().where(a.c.name == "mallory").values(name=hostile_name))
+        bad = hostile_rows(ids["mallory"], postgres, huge)
+        good = [usage_row(ids["alice"], n, "gpt-5", "desk") for n in range(100, 103)]
+        conn.execute(Usage.__table__.insert(), bad + good)
+    engine.dispose()
+    return Planted(
+        url,
+        token,
+        sum(r["input"] + r["output"] for r in bad),
+        sum(r["input"] + r["output"] for r in good),
+    )
+
+
+@pytest.fixture
+def hostile(store_url, monkeypatch) -> Planted:
+    """Hostile names and huge counts."""
+    planted = plant(store_url, huge=True)
+    monkeypatch.setenv("CODEXTIME_DB", store_url)
+    return planted
+
+
+@pytest.fixture
+def marked_up(store_url, monkeypatch) -> Planted:
+    """Hostile names only."""
+    planted = plant(store_url, huge=False)
+    monkeypatch.setenv("CODEXTIME_DB", store_url)
+    return planted
+
+
+def app(shared: bool, token: str | None = None) -> AppTest:
+    """The app's first page, signed in with ``token`` on a shared deployment."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    if shared:
+        at.secrets["shared"] = True
+    at.run()
+    if shared and token:
+        at.text_input[0].input(token)
+        at.button[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def visit(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """Every piece of text the page hands to Streamlit's Markdown renderer."""
+    sources = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    sources += [e.value for kind in (at.info, at.warning, at.error, at.success) for e in kind]
+    sources += [m.label for m in at.metric] + [str(m.value) for m in at.metric]
+    sources += [m.proto.help for m in at.metric]
+    sidebar = at.sidebar
+    sources += [m.value for m in sidebar.markdown] + [c.value for c in sidebar.caption]
+    return sources
+
+
+def number(text: str) -> float:
+    return float(re.sub(r"[^0-9.]", "", text))
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["personal", "shared"])
+def test_every_page_survives_hostile_rows_with_sane_numbers(hostile, shared):
+    at = app(shared, hostile.token)
+    mine = hostile.total + (0 if shared else hostile.other_total)
+    heading = [m.value for m in at.markdown if "tokens all time" in m.value]
+    assert heading and heading[0].startswith(f"### {mine:,} tokens all time")
+    for page in PRIVATE_PAGES:
+        visit(at, page)
+        assert at.title, page
+    visit(at, "models")
+    assert at.dataframe[0].value["total"].sum() == pytest.approx(mine, rel=1e-9)
+    visit(at, "heatmap")
+    year_captions = [c.value for c in at.caption if " tokens" in c.value and ":" in c.value]
+    assert sum(number(c.split(",", 1)[1]) for c in year_captions) == pytest.approx(mine, rel=1e-9)
+    visit(at, "api_equivalent")
+    estimate = [m.value for m in at.metric if m.label.startswith("At published rates")]
+    assert estimate and number(estimate[0]) > 0
+    visit(at, "leaderboard")
+    board = at.dataframe[0].value
+    assert sorted(board["tokens"]) == pytest.approx(
+        sorted([hostile.total, hostile.other_total]), rel=1e-9
+    )
+    assert list(board["rank"]) == [1, 2]
+    visit(at, "privacy")
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["personal", "shared"])
+def test_stored_strings_reach_markdown_only_as_plain_text(marked_up, shared):
+    at = app(shared, marked_up.token)
+    for page in PRIVATE_PAGES:
+        visit(at, page)
+        for source in markdown_sources(at):
+            # A bare address would become a link too (Streamlit's Markdown links them).
+            assert "://" not in source, (page, source)
+            html = MARKDOWN.render(source)
+            assert "<img" not in html and "<a " not in html, (page, source)
+    visit(at, "api_equivalent")
+    unpriced = [c.value for c in at.caption if c.value.startswith("Not priced")]
+    assert unpriced and IMAGE in rendered_text(unpriced[0])
+
+
+def rendered_text(source: str) -> str:
+    """What a reader sees of a Markdown source: its rendered text, tags removed."""
+    inline = MARKDOWN.renderInline(source)
+    return re.sub(r"<[^>]+>", "", inline).replace("&quot;", '"').replace("&amp;", "&")
+
+
+def test_a_session_follows_its_account_through_renames(tmp_path, monkeypatch):
+    """A signs in; then A is renamed X and B renamed A. The session still shows A's records
+    (now under the name X) and nothing of B's."""
+    url = f"sqlite:///{tmp_path / 'renames.db'}"
+    engine = open_store(url)
+    _, token_a = create_account(engine, "A")
+    create_account(engine, "B")
+    a = Account.__table__
+    with engine.begin() as conn:
+        ids = dict(conn.execute(sa.select(a.c.name, a.c.id)).all())
+        conn.execute(
+            Usage.__table__.insert(),
+            [
+                usage_row(ids["A"], 1, "gpt-5", "a-laptop", input=111_000, output=0),
+                usage_row(ids["B"], 2, "o3", "b-laptop", input=222_000, output=0),
+            ],
+        )
+    monkeypatch.setenv("CODEXTIME_DB", url)
+    at = app(True, token_a)
+    assert "111,000 tokens all time" in "\n".join(m.value for m in at.markdown)
+    with engine.begin() as conn:
+        conn.execute(a.update().where(a.c.name == "A").values(name="X"))
+        conn.execute(a.update().where(a.c.name == "B").values(name="A"))
+    engine.dispose()
+    st.cache_data.clear()  # as after the cache's ten minutes
+    at.run()
+    assert not at.exception
+    shown = "\n".join(markdown_sources(at))
+    assert "111,000 tokens all time" in shown and "222,000" not in shown
+    assert at.sidebar.multiselect(key="labels").options == ["a-laptop"]
+    assert "Signed in as X" in "\n".join(c.value for c in at.sidebar.caption)
+    visit(at, "models")
+    assert list(at.dataframe[0].value["model"]) == ["gpt-5"]
