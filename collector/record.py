@@ -7,9 +7,20 @@ cannot carry a path, a prompt or any other field, even by mistake.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from collector.parse import iso_utc
 
@@ -44,6 +55,30 @@ EARLIEST = datetime(2025, 4, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 
+#: Control characters (C0, DEL, C1): never part of a model name, label or display name. NUL in
+#: particular cannot be stored by PostgreSQL, and the others garble terminals and logs.
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_chars(text: str) -> bool:
+    """Whether ``text`` holds a control character (see ``CONTROL_CHARS``)."""
+    return CONTROL_CHARS.search(text) is not None
+
+
+def _plain(text: str) -> str:
+    if has_control_chars(text):
+        raise ValueError("control characters (such as NUL or a line break) are not allowed")
+    return text
+
+
+#: How a timestamp sent as text begins: a date and a time (ISO 8601), never a bare number (which
+#: pydantic would otherwise read as seconds since 1970).
+ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+#: Text stored and shown as it is: any characters but control characters.
+PlainText = Annotated[str, AfterValidator(_plain)]
+
+
 class UsageRecord(BaseModel):
     """Tokens of one model response, as counted by the rules in docs/counting.md.
 
@@ -53,7 +88,7 @@ class UsageRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ts: AwareDatetime = Field(description="When the response finished, UTC.")
-    model: str = Field(min_length=1, max_length=100, description='Model name, or "unknown".')
+    model: PlainText = Field(min_length=1, max_length=100, description='Model name, or "unknown".')
     input: int = Field(
         ge=0, le=MAX_INPUT_TOKENS, strict=True, description="Input tokens, cached ones included."
     )
@@ -68,7 +103,18 @@ class UsageRecord(BaseModel):
     )
     event_id: str = Field(pattern=HASH_PATTERN, description="Keyed hash naming this response.")
     session: str = Field(pattern=HASH_PATTERN, description="Keyed hash of the Codex session id.")
-    label: str | None = Field(default=None, max_length=100, description="Machine or seat label.")
+    label: PlainText | None = Field(
+        default=None, max_length=100, description="Machine or seat label."
+    )
+
+    @field_validator("ts", mode="before")
+    @classmethod
+    def _iso_text_only(cls, ts: object) -> object:
+        if isinstance(ts, datetime):
+            return ts
+        if not (isinstance(ts, str) and ISO_DATETIME.match(ts)):
+            raise ValueError("ts must be an ISO 8601 date and time, such as 2026-03-01T10:00:00Z")
+        return ts
 
     @model_validator(mode="after")
     def _parts_within_wholes(self) -> UsageRecord:

@@ -26,9 +26,17 @@ class AccountError(ValueError):
     """A request about accounts that cannot be met; the message says why."""
 
 
+class NameTaken(AccountError):
+    """Another account has this display name (names are compared without regard to case)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the name {name!r} is taken")
+
+
 def check_name(name: str) -> str:
+    """``name`` without surrounding spaces, or AccountError when it is not a valid display name."""
     name = name.strip()
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise AccountError(
             "a name has 1 to 50 letters, digits, spaces, '.', '_' or '-', starting with a letter "
             "or digit"
@@ -44,14 +52,9 @@ def create_account(engine: Engine, name: str) -> tuple[int, str]:
     """A new account and its first token (the only time the token is seen)."""
     name = check_name(name)
     with Session(engine) as session:
-        if session.exec(select(Account).where(Account.name == name)).first():
-            raise AccountError(f"the name {name!r} is taken")
         account = Account(name=name)
         session.add(account)
-        try:
-            session.commit()
-        except sa.exc.IntegrityError:
-            raise AccountError(f"the name {name!r} is taken") from None
+        _commit_name(session, name)
         session.refresh(account)
         assert account.id is not None
         return account.id, _issue(session, account.id)
@@ -108,15 +111,22 @@ def update_account(engine: Engine, account_id: int, changes: dict) -> Account:
             raise AccountError("no such account")
         if "name" in changes:
             changes["name"] = check_name(changes["name"])
-            other = session.exec(select(Account).where(Account.name == changes["name"])).first()
-            if other is not None and other.id != account_id:
-                raise AccountError(f"the name {changes['name']!r} is taken")
         for key, value in changes.items():
             setattr(account, key, value)
         session.add(account)
-        session.commit()
+        _commit_name(session, changes.get("name", account.name))
         session.refresh(account)
         return account
+
+
+def _commit_name(session: Session, name: str) -> None:
+    """Commit, answering NameTaken when the database's unique index on lower(name) refuses:
+    the index, not a look-up first, decides, so two requests at once cannot both win."""
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise NameTaken(name) from None
 
 
 def usage_count(engine: Engine, account_id: int) -> int:
@@ -131,3 +141,15 @@ def delete_usage(engine: Engine, account_id: int) -> int:
     t = Usage.__table__
     with engine.begin() as conn:
         return conn.execute(sa.delete(t).where(t.c.account_id == account_id)).rowcount
+
+
+def flagged_counts(engine: Engine, account_id: int) -> dict[str, int]:
+    """How many of an account's records are flagged implausible, by reason."""
+    t = Usage.__table__
+    query = (
+        sa.select(t.c.flag, sa.func.count())
+        .where(t.c.account_id == account_id, t.c.flag.is_not(None))
+        .group_by(t.c.flag)
+    )
+    with engine.connect() as conn:
+        return {flag: count for flag, count in conn.execute(query)}

@@ -16,11 +16,15 @@ from sqlmodel import Session, select
 
 from store.migrations import migrate
 from store.models import Account, Usage
+from store.plausibility import days_around, flag_implausible
 from store.settings import default_db_url
 
 LOCAL_ACCOUNT = "local"
 #: Rows per executemany call.
 BATCH = 5000
+#: Counts are stored as BIGINT: a value past this cannot be stored (the record type's bounds are far
+#: lower; this guards callers that bypass it).
+MAX_STORED_COUNT = 2**63 - 1
 
 
 class StoreError(Exception):
@@ -76,7 +80,10 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     An (account, event_id) already stored is skipped by the database itself (ON CONFLICT DO
     NOTHING), so a re-sync, a retry or two machines sending the same rows never double a figure.
     The driver's own executemany carries the rows: several times faster than building one large
-    statement, and its row count is exact on both dialects.
+    statement, and its row count is exact on both dialects. In the same transaction, the
+    account's minutes and days these rows fall in are judged for plausibility
+    (``store.plausibility``); the account's row is locked first, so two batches of one account
+    are judged one after the other.
     """
     postgres = engine.dialect.name == "postgresql"
     marks = ", ".join(["%s" if postgres else "?"] * len(USAGE_COLUMNS))
@@ -86,24 +93,15 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     )
     timestamp = _utc if postgres else _sqlite_utc
     new = 0
+    first = last = None
     with engine.begin() as conn:
+        _lock_account(conn, account)
         cursor = conn.connection.cursor()
         batch: list[tuple] = []
         for row in rows:
-            batch.append(
-                (
-                    account,
-                    timestamp(row["ts"]),
-                    row["model"],
-                    row["input"],
-                    row["cached"],
-                    row["output"],
-                    row["reasoning"],
-                    row["event_id"],
-                    row["session"],
-                    row.get("label"),
-                )
-            )
+            batch.append(_usage_values(account, row, timestamp))
+            ts = row["ts"]
+            first, last = min(first or ts, ts), max(last or ts, ts)
             if len(batch) >= BATCH:
                 cursor.executemany(sql, batch)
                 new += cursor.rowcount
@@ -112,7 +110,33 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
             cursor.executemany(sql, batch)
             new += cursor.rowcount
         cursor.close()
+        if new:
+            since, until = days_around(first, last)
+            flag_implausible(conn, account, timestamp(since), timestamp(until))
     return new
+
+
+def _usage_values(account: int, row: dict, timestamp) -> tuple:
+    """A row's values in ``USAGE_COLUMNS`` order; ValueError for a count BIGINT cannot hold."""
+    counts = tuple(row[k] for k in ("input", "cached", "output", "reasoning"))
+    for count in counts:
+        if not (isinstance(count, int) and 0 <= count <= MAX_STORED_COUNT):
+            raise ValueError(f"token count out of range: {str(count)[:30]}")
+    return (
+        account,
+        timestamp(row["ts"]),
+        row["model"],
+        *counts,
+        row["event_id"],
+        row["session"],
+        row.get("label"),
+    )
+
+
+def _lock_account(conn: sa.Connection, account: int) -> None:
+    """Serialise one account's inserts on PostgreSQL (SQLite lets one writer in at a time)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT id FROM account WHERE id = :id FOR UPDATE"), {"id": account})
 
 
 def _utc(ts: datetime) -> datetime:

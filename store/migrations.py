@@ -77,6 +77,20 @@ def m003_usage_flag(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE usage ADD COLUMN flag VARCHAR(40)"))
 
 
+@migration
+def m004_account_names_unique_regardless_of_case(conn: Connection) -> None:
+    """ "Alice" and "alice" are one name. Accounts that already differ only in case keep their
+    data; every one but the oldest gets its id appended to its name first."""
+    conn.execute(
+        sa.text(
+            "UPDATE account SET name = name || '-' || CAST(id AS VARCHAR(20)) WHERE EXISTS "
+            "(SELECT 1 FROM account AS older WHERE lower(older.name) = lower(account.name) "
+            "AND older.id < account.id)"
+        )
+    )
+    conn.execute(sa.text("CREATE UNIQUE INDEX uq_account_name_lower ON account (lower(name))"))
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 
@@ -13,6 +13,8 @@ def _now() -> datetime:
 
 
 class Account(SQLModel, table=True):
+    """A person (or seat) sending usage. Display names are unique regardless of case."""
+
     __tablename__ = "account"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -20,6 +22,10 @@ class Account(SQLModel, table=True):
     leaderboard_opt_in: bool = Field(default=False)
     default_label: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=_now)
+
+
+# After the class: the index needs the column object.
+Index("uq_account_name_lower", func.lower(Account.__table__.c.name), unique=True)
 
 
 class Usage(SQLModel, table=True):

@@ -8,9 +8,11 @@ import os
 import time
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
-from store.api.limits import RateLimiter
+from store.api.errors import install_error_handlers
+from store.api.limits import DeclaredBodyCap, RateLimiter
 from store.api.routes import accounts, health, me, usage
 from store.db import open_store
 from store.settings import ServerSettings
@@ -36,16 +38,28 @@ def create_app(settings: ServerSettings, engine: Engine | None = None) -> FastAP
     app.state.settings = settings
     app.state.engine = engine or open_store(settings.db_url)
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.signups = RateLimiter(settings.signups_per_ip_per_hour, period_seconds=3600)
+    app.state.auth_failures = RateLimiter(settings.auth_failures_per_ip_per_minute)
     for module in (health, accounts, usage, me):
         app.include_router(module.router)
+    install_error_handlers(app)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next):
-        """One line per request: method, path, status, time. Never a body, header or token."""
+        """One line per request: method, path, status, time. Never a body, header or token.
+
+        A failure inside a route is logged as a 500 line too (with the exception's type only:
+        its message may quote stored data) and answered with a body that says nothing more."""
         start = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            response = JSONResponse({"detail": "internal server error"}, status_code=500)
+            log.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
         took = (time.perf_counter() - start) * 1000
         log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code, took)
         return response
 
+    # Outermost: an oversized body is refused before anything else looks at the request.
+    app.add_middleware(DeclaredBodyCap, usage_limit=settings.max_body_bytes)
     return app

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 
 from store.accounts import account_for_token, token_digest
+from store.api.limits import SMALL_BODY_BYTES, client_address, read_body
 from store.models import Account
 from store.settings import ServerSettings
 
@@ -32,16 +33,22 @@ def current_account(
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Account:
-    """The token's own account: every route acts on it and on nothing else."""
+    """The token's own account: every route acts on it and on nothing else.
+
+    Failed attempts are counted per client address: past the limit the address gets 429 without
+    its token being looked up, so tokens cannot be guessed at speed."""
+    failures, address = request.app.state.auth_failures, client_address(request)
+    failures.check(address, spend=False)
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "missing or invalid token",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    if credentials is None or not credentials.credentials:
-        raise unauthorized
-    account = account_for_token(engine, credentials.credentials)
+    account = None
+    if credentials is not None and credentials.credentials:
+        account = account_for_token(engine, credentials.credentials)
     if account is None:
+        failures.spend(address)
         raise unauthorized
     request.app.state.limiter.check(token_digest(credentials.credentials))
     request.state.account_id = account.id
@@ -49,3 +56,11 @@ def current_account(
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+async def small_body(request: Request) -> bytes:
+    """The body of a route that takes a small JSON document (413 past ``SMALL_BODY_BYTES``)."""
+    return await read_body(request, SMALL_BODY_BYTES)
+
+
+SmallBody = Annotated[bytes, Depends(small_body)]

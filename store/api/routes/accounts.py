@@ -3,8 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from store.accounts import AccountError, create_account
-from store.api.deps import EngineDep, SettingsDep
+from store.accounts import AccountError, NameTaken, create_account
+from store.api.deps import EngineDep, SettingsDep, SmallBody
+from store.api.errors import json_body_docs, parse_body
+from store.api.limits import client_address
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -20,19 +22,30 @@ class SignedUp(BaseModel):
     token: str = Field(description="Shown once; the server keeps only its hash.")
 
 
-@router.post("/accounts", status_code=status.HTTP_201_CREATED, response_model=SignedUp)
-def sign_up(body: SignUp, request: Request, engine: EngineDep, settings: SettingsDep) -> SignedUp:
-    """Create an account and its first token (only on servers started with --open-signup)."""
+def account_error(exc: AccountError) -> HTTPException:
+    """409 for a name another account has, 422 for any other refusal."""
+    code = status.HTTP_409_CONFLICT if isinstance(exc, NameTaken) else 422
+    return HTTPException(code, str(exc))
+
+
+@router.post(
+    "/accounts",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SignedUp,
+    openapi_extra=json_body_docs(SignUp),
+)
+def sign_up(raw: SmallBody, request: Request, engine: EngineDep, settings: SettingsDep) -> SignedUp:
+    """Create an account and its first token (only on servers started with --open-signup;
+    a few accounts per client address and hour)."""
     if not settings.open_signup:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
             "sign-up is closed on this server; ask its operator for a token",
         )
-    client = request.client.host if request.client else "unknown"
-    request.app.state.limiter.check(f"signup:{client}")
+    request.app.state.signups.check(client_address(request))
+    body = parse_body(SignUp, raw, strict=True)
     try:
         account_id, token = create_account(engine, body.name)
     except AccountError as exc:
-        code = status.HTTP_409_CONFLICT if "taken" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from None
+        raise account_error(exc) from None
     return SignedUp(account_id=account_id, name=body.name.strip(), token=token)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from store.accounts import AccountError, delete_usage, update_account, usage_count
-from store.api.deps import CurrentAccount, EngineDep
+from collector.record import PlainText
+from store.accounts import AccountError, delete_usage, flagged_counts, update_account, usage_count
+from store.api.deps import CurrentAccount, EngineDep, SmallBody
+from store.api.errors import json_body_docs, parse_body
+from store.api.routes.accounts import account_error
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
@@ -15,13 +18,16 @@ class Me(BaseModel):
     leaderboard_opt_in: bool
     default_label: str | None
     records: int
+    flagged: dict[str, int] = Field(
+        description="Records kept but judged implausible, by reason (never on the leaderboard)."
+    )
 
 
 class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=50)
     leaderboard_opt_in: bool | None = None
-    default_label: str | None = Field(default=None, max_length=100)
+    default_label: PlainText | None = Field(default=None, max_length=100)
 
 
 def _me(engine, account) -> Me:
@@ -31,26 +37,26 @@ def _me(engine, account) -> Me:
         leaderboard_opt_in=account.leaderboard_opt_in,
         default_label=account.default_label,
         records=usage_count(engine, account.id),
+        flagged=flagged_counts(engine, account.id),
     )
 
 
 @router.get("", response_model=Me)
 def read_me(account: CurrentAccount, engine: EngineDep) -> Me:
-    """Your account, and how many records the server holds for it."""
+    """Your account, how many records the server holds for it, and how many are flagged."""
     return _me(engine, account)
 
 
-@router.patch("", response_model=Me)
-def change_me(body: MeUpdate, account: CurrentAccount, engine: EngineDep) -> Me:
+@router.patch("", response_model=Me, openapi_extra=json_body_docs(MeUpdate))
+def change_me(account: CurrentAccount, raw: SmallBody, engine: EngineDep) -> Me:
     """Change your display name, leaderboard opt-in or default label."""
-    changes = body.model_dump(exclude_unset=True)
+    changes = parse_body(MeUpdate, raw, strict=True).model_dump(exclude_unset=True)
     if changes.get("name", "") is None or changes.get("leaderboard_opt_in", False) is None:
         raise HTTPException(422, "name and leaderboard_opt_in cannot be null")
     try:
         updated = update_account(engine, account.id, changes)
     except AccountError as exc:
-        code = status.HTTP_409_CONFLICT if "taken" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from None
+        raise account_error(exc) from None
     return _me(engine, updated)
 
 

@@ -1,24 +1,17 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import orjson
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from collector.parse import iso_utc
-from collector.record import UsageRecord
+from collector.record import UsageRecord, refusal
 from store.api.deps import CurrentAccount, EngineDep, SettingsDep
+from store.api.errors import json_body_docs, parse_body
 from store.api.limits import read_body
 from store.db import insert_usage
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
-
-#: Codex CLI was first released in April 2025: no genuine record is older.
-EARLIEST = datetime(2025, 4, 1, tzinfo=UTC)
 
 
 class UsageBatch(BaseModel):
@@ -27,47 +20,37 @@ class UsageBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     records: list[UsageRecord] = Field(max_length=50_000)
 
-    @model_validator(mode="after")
-    def _plausible_times(self) -> UsageBatch:
-        latest = datetime.now(UTC) + timedelta(days=1)
-        for i, record in enumerate(self.records):
-            if record.ts > latest:
-                raise ValueError(f"record {i}: ts {iso_utc(record.ts)} is over a day in the future")
-            if record.ts < EARLIEST:
-                raise ValueError(f"record {i}: ts {iso_utc(record.ts)} is before 2025-04-01")
-        return self
-
 
 class Accepted(BaseModel):
     received: int
     new: int = Field(description="Records not stored before; the rest were already there.")
 
 
-@router.post(
-    "/usage",
-    response_model=Accepted,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": UsageBatch.model_json_schema()}},
-        }
-    },
-)
+def refusals(batch: UsageBatch) -> list[dict]:
+    """A validation error for every record outside the window of plausible times (the record
+    type itself checks the rest), each naming the record."""
+    errors = []
+    for i, r in enumerate(batch.records):
+        why = refusal(r.ts, r.input, r.cached, r.output, r.reasoning)
+        if why is not None:
+            errors.append({"type": "value_error", "loc": ("records", i, "ts"), "msg": why})
+    return errors
+
+
+@router.post("/usage", response_model=Accepted, openapi_extra=json_body_docs(UsageBatch))
 async def post_usage(
     request: Request, account: CurrentAccount, engine: EngineDep, settings: SettingsDep
 ):
     """Store records for your account. Sending the same records again stores nothing twice.
 
-    Bodies up to 10 MB, plain or gzip (``Content-Encoding: gzip``).
+    Bodies up to 10 MB, plain or gzip (``Content-Encoding: gzip``). Counts are JSON integers
+    and timestamps ISO 8601 strings with a time zone; a 422 names each refused record.
     """
     body = await read_body(request, settings.max_body_bytes)
-    try:
-        batch = UsageBatch.model_validate(orjson.loads(body))
-    except orjson.JSONDecodeError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not JSON") from None
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
-        return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
+    batch = parse_body(UsageBatch, body)
+    refused = refusals(batch)
+    if refused:
+        raise RequestValidationError(refused)
     label = account.default_label
     rows = [
         {**r.model_dump(), "label": r.label if r.label is not None else label}
