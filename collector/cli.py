@@ -190,6 +190,16 @@ def _warn_problems(stats: ScanStats) -> None:
         err.print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
 
 
+def _note_refused(stats: ScanStats) -> None:
+    """One line per reason for the responses left out as the server would refuse them (a report
+    leaves them out too, so its figures are what a sync sends)."""
+    for reason, count in stats.refused.most_common():
+        err.print(
+            f"[yellow]left out:[/yellow] {count:,} response(s) the server would refuse: {reason}",
+            soft_wrap=True,
+        )
+
+
 def _read(plan: Scan) -> Iterator[ScanResult]:
     """The plan's results, with a progress bar; problems go to stderr as warnings at the end."""
     done = 0
@@ -245,8 +255,10 @@ def report(
             if account:
                 raise Failure("--account needs --db (the logs hold one account)")
             home = _home(codex_home)
-            for result in _read(Scan(home, keep_cursors=False)):
+            plan = Scan(home, keep_cursors=False)
+            for result in _read(plan):
                 rep.add_rows(result.rows)
+            _note_refused(plan.stats)
             demo = _is_demo(home)
     _show(rep.to_json(), period.value, json=json, demo=demo)
 
@@ -361,6 +373,7 @@ def scan(
                     first = False
             sys.stdout.write("]}\n")
             _warn_problems(plan.stats)
+            _note_refused(plan.stats)
             return
         for _ in _read(plan):
             pass  # the figures accumulate in plan.stats
@@ -381,6 +394,10 @@ def _print_summary(home: Path, stats: ScanStats) -> None:
     if stats.skipped:
         out.print("Skipped, and why:")
         for reason, count in stats.skipped.most_common():
+            out.print(f"  {count:>10,}  {reason}")
+    if stats.refused:
+        out.print("Left out, as the server would refuse them (never sent, never counted):")
+        for reason, count in stats.refused.most_common():
             out.print(f"  {count:>10,}  {reason}")
     if stats.torn:
         out.print(f"Still being written: {stats.torn:,} file(s) end in an unfinished line")
@@ -449,6 +466,7 @@ def sync_command(
     if background:
         return
     _warn_problems(result.stats)
+    _note_refused(result.stats)
     if err.is_terminal:
         err.print(
             f"Synced: {result.new:,} new records ({result.sent:,} read, "
@@ -711,6 +729,7 @@ def start(
         db = db or default_db_url()
         result = _sync_into_store(home, db, None)
         _warn_problems(result.stats)
+        _note_refused(result.stats)
         err.print(f"Synced {result.new:,} new records from {home}.")
         zone = resolve_zone(None)
         since = datetime.now(zone).date() - timedelta(days=13)

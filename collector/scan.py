@@ -15,8 +15,10 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 from collector.discover import LogFile, discover
 from collector.keys import event_hash, hash_key, session_hash
@@ -55,6 +57,44 @@ class Cursor:
         return cls(*data)
 
 
+class Limits(NamedTuple):
+    """What the ingest service accepts of one response (``collector.record``), as integers, so
+    the common case is told by comparisons alone: this is checked once per response."""
+
+    earliest_ms: int
+    latest_ms: int
+    max_input: int
+    max_output: int
+
+    @classmethod
+    def now(cls) -> Limits:
+        # Imported only when something is read: collector.record loads pydantic (~0.1 s).
+        from collector.record import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
+
+        latest = datetime.now(UTC) + FUTURE_SLACK
+        return cls(_ms(EARLIEST), _ms(latest), MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS)
+
+    def refusal(self, ts_ms: int, inp: int, cached: int, out: int, reasoning: int) -> str | None:
+        """Why a response would be refused (``collector.record.refusal``); None if accepted."""
+        if (
+            self.earliest_ms <= ts_ms <= self.latest_ms
+            and 0 <= cached <= inp <= self.max_input
+            and 0 <= reasoning <= out <= self.max_output
+        ):
+            return None
+        from collector.record import refusal
+
+        try:
+            when = datetime.fromtimestamp(ts_ms / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            return "timestamp out of range"
+        return refusal(when, inp, cached, out, reasoning)
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
 @dataclass
 class ScanStats:
     files: int = 0
@@ -65,6 +105,8 @@ class ScanStats:
     duplicates: int = 0
     torn: int = 0
     skipped: Counter = field(default_factory=Counter)
+    #: Responses left out because the ingest service would refuse them, by reason.
+    refused: Counter = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
 
     def merge(self, other: ScanStats) -> None:
@@ -74,6 +116,7 @@ class ScanStats:
         self.duplicates += other.duplicates
         self.torn += other.torn
         self.skipped.update(other.skipped)
+        self.refused.update(other.refused)
         self.problems.extend(other.problems)
 
 
@@ -108,6 +151,7 @@ class Batch:
     starts: list[Cursor | None]
     key: bytes
     keep_cursors: bool
+    limits: Limits | None = None
 
     @property
     def size(self) -> int:
@@ -154,7 +198,7 @@ class Scan:
             if (c := cursors.get(f.key)) is not None and c.parser["meta"][0]
         }
         self.workers = workers or os.cpu_count() or 1
-        self.batches = _batches(todo, hash_key(), keep_cursors)
+        self.batches = _batches(todo, hash_key(), keep_cursors, Limits.now() if todo else None)
         self.total_bytes = sum(b.size for b in self.batches)
 
     def results(
@@ -178,18 +222,20 @@ class Scan:
             yield result
 
 
-def _batches(todo: list[tuple[LogFile, Cursor | None]], key: bytes, keep: bool) -> list[Batch]:
+def _batches(
+    todo: list[tuple[LogFile, Cursor | None]], key: bytes, keep: bool, limits: Limits | None
+) -> list[Batch]:
     """Biggest first, so the last batches to finish are small ones and both cores end together."""
     todo = sorted(todo, key=lambda fc: fc[0].size - (fc[1].offset if fc[1] else 0), reverse=True)
     batches: list[Batch] = []
-    current, size = Batch([], [], key, keep), 0
+    current, size = Batch([], [], key, keep, limits), 0
     for f, cursor in todo:
         current.files.append(f)
         current.starts.append(cursor)
         size += f.size - (cursor.offset if cursor else 0)
         if size >= BATCH_BYTES:
             batches.append(current)
-            current, size = Batch([], [], key, keep), 0
+            current, size = Batch([], [], key, keep, limits), 0
     if current.files:
         batches.append(current)
     return batches
@@ -220,16 +266,26 @@ def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
 def _scan_batch(batch: Batch) -> tuple[int, list[FileScan], ScanStats]:
     stats = ScanStats()
     files = [
-        scan_file(f, start, batch.key, stats, batch.keep_cursors)
+        scan_file(f, start, batch.key, stats, batch.keep_cursors, batch.limits)
         for f, start in zip(batch.files, batch.starts, strict=True)
     ]
     return batch.size, files, stats
 
 
 def scan_file(
-    f: LogFile, start: Cursor | None, key: bytes, stats: ScanStats, keep_cursor: bool = True
+    f: LogFile,
+    start: Cursor | None,
+    key: bytes,
+    stats: ScanStats,
+    keep_cursor: bool = True,
+    limits: Limits | None = None,
 ) -> FileScan:
-    """Read one file (from its cursor, if any): every response it records, copies included."""
+    """Read one file (from its cursor, if any): every response it records, copies included.
+
+    With ``limits``, a response the ingest service would refuse (out of its time window, or
+    counts no response can have) is left out and counted in ``stats.refused``: sent, it would
+    block every upload after it; it is never usage either.
+    """
     parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
     # Exact repeats of the token_count line before (R4) are left out while reading.
     reader = LineReader(f.path, start.offset if start else 0, drop_repeats=True)
@@ -256,6 +312,11 @@ def scan_file(
     rows: list[Row] = []
     marks = array("q")
     for r in responses:
+        if limits is not None:
+            why = limits.refusal(r.ts_ms, r.input, r.cached, r.output, r.reasoning)
+            if why is not None:
+                stats.refused[why] += 1
+                continue
         rows.append(
             (
                 r.ts_ms,

@@ -1,0 +1,150 @@
+"""The collector against hostile logs and unlucky machines: records the server would refuse,
+unreadable files, damaged state, and output that must stay plain text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from collector.cli import app
+from collector.record import MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
+from tests.rollout import meta, session_path, token_count, turn, usage, write
+
+runner = CliRunner()
+SID = "019a152d-35a0-72a0-91db-8ebe37fac69e"
+
+
+def iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def one_session(
+    home: Path, lines: list, sid: str = SID, stamp: str = "2026-03-01T10-00-00"
+) -> Path:
+    """A rollout file holding ``lines`` after its session_meta and turn_context."""
+    head = [meta(ts="2026-03-01T10:00:00.000Z", sid=sid), turn("2026-03-01T10:00:01.000Z")]
+    return write(session_path(home, stamp, sid), head + lines)
+
+
+def responses(stamps_and_usages: list[tuple[str, dict]]) -> list:
+    """token_count lines, one per response, with their cumulative totals."""
+    lines, total = [], [0, 0, 0, 0]
+    for ts, last in stamps_and_usages:
+        parts = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+        total = [t + last[k] for t, k in zip(total, parts, strict=True)]
+        lines.append(token_count(ts, usage(*total), last))
+    return lines
+
+
+GOOD = usage(1000, 200, 50, 10)
+
+
+@pytest.fixture
+def refusable_home(tmp_path) -> Path:
+    """Two genuine responses among four the ingest service would refuse."""
+    future = iso(datetime.now(UTC) + timedelta(days=3))
+    home = tmp_path / "codex"
+    one_session(
+        home,
+        responses(
+            [
+                ("2026-03-01T10:00:05.000Z", GOOD),
+                ("2025-03-01T10:00:06.000Z", GOOD),  # before Codex CLI existed
+                (future, GOOD),  # a clock far ahead
+                ("2026-03-01T10:00:08.000Z", usage(MAX_INPUT_TOKENS + 1, 0, 5, 0)),
+                ("2026-03-01T10:00:09.000Z", usage(10, 0, MAX_OUTPUT_TOKENS + 1, 0)),
+                ("2026-03-01T10:00:10.000Z", GOOD),
+            ]
+        ),
+    )
+    return home
+
+
+REASONS = (
+    "dated before 2025-04-01",
+    "dated over a day in the future",
+    f"over {MAX_INPUT_TOKENS:,} input tokens",
+    f"over {MAX_OUTPUT_TOKENS:,} output tokens",
+)
+
+
+def test_scan_leaves_out_what_the_server_would_refuse_and_says_why(refusable_home):
+    listed = runner.invoke(app, ["scan", "--codex-home", str(refusable_home), "--json"])
+    assert listed.exit_code == 0, listed.output
+    records = orjson.loads(listed.stdout)["records"]
+    assert [r["ts"] for r in records] == ["2026-03-01T10:00:05.000Z", "2026-03-01T10:00:10.000Z"]
+
+    summary = runner.invoke(app, ["scan", "--codex-home", str(refusable_home)])
+    assert summary.exit_code == 0, summary.output
+    assert "Records: 2 model responses" in summary.stdout
+    for reason in REASONS:
+        assert sum(reason in line for line in summary.stdout.splitlines()) == 1, reason
+
+
+def test_a_report_leaves_them_out_too_and_says_so(refusable_home):
+    shown = runner.invoke(app, ["report", "daily", "--codex-home", str(refusable_home), "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert orjson.loads(shown.stdout)["totals"]["responses"] == 2
+    notes = [line for line in shown.stderr.splitlines() if "the server would refuse" in line]
+    assert len(notes) == 4 and all(any(r in n for n in notes) for r in REASONS)
+
+
+def test_a_sync_sends_the_rest_and_moves_on(refusable_home, tmp_path):
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    first = runner.invoke(app, ["sync", "--codex-home", str(refusable_home), "--db", db])
+    assert first.exit_code == 0, first.output
+    assert sum("the server would refuse" in line for line in first.stderr.splitlines()) == 4
+
+    from store.db import open_store, usage_rows
+
+    assert len(list(usage_rows(open_store(db)))) == 2
+    again = runner.invoke(app, ["sync", "--codex-home", str(refusable_home), "--db", db])
+    assert again.exit_code == 0, again.output
+    assert "refuse" not in again.stderr  # the cursor went past them: nothing read again
+
+
+def test_a_sync_to_a_server_is_not_blocked_by_a_refusable_record(refusable_home, tmp_path):
+    """The ingest service refuses a whole batch over one bad record: none must be sent."""
+    from fastapi.testclient import TestClient
+
+    from collector.sync import state_path, sync
+    from collector.upload import HttpSink
+    from store.accounts import create_account
+    from store.api import create_app
+    from store.db import open_store
+    from store.settings import ServerSettings
+
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    _, token = create_account(open_store(url), "alice")
+    client = TestClient(create_app(ServerSettings(db_url=url)))
+    sink = HttpSink("http://testserver", token, client=client, sleep=lambda _: None)
+
+    result = sync(refusable_home, sink, state_path(refusable_home, "http://testserver"))
+
+    assert (result.sent, result.new) == (2, 2)
+    assert sum(result.stats.refused.values()) == 4
+
+
+def test_counts_beyond_64_bits_are_left_out_not_a_crash(tmp_path):
+    home = tmp_path / "codex"
+    huge = [
+        b'{"timestamp":"2026-03-01T10:00:05.000Z","type":"event_msg","payload":{"type":'
+        b'"token_count","info":{"total_token_usage":{"input_tokens":%d,"cached_input_tokens":0,'
+        b'"output_tokens":5,"reasoning_output_tokens":0,"total_tokens":%d},"last_token_usage":'
+        b'{"input_tokens":%d,"cached_input_tokens":0,"output_tokens":5,'
+        b'"reasoning_output_tokens":0,"total_tokens":%d}},"rate_limits":{}}}' % ((n,) * 4)
+        for n in (2**63, 2**64 + 5)
+    ]
+    one_session(home, huge)
+    for command in (["scan", "--json"], ["scan"], ["report", "daily", "--json"]):
+        result = runner.invoke(app, [*command, "--codex-home", str(home)])
+        assert result.exit_code == 0, result.output
+        assert "Traceback" not in result.output
+    listed = runner.invoke(app, ["scan", "--json", "--codex-home", str(home)])
+    assert orjson.loads(listed.stdout)["records"] == []
+    summary = runner.invoke(app, ["scan", "--codex-home", str(home)])
+    assert f"2  over {MAX_INPUT_TOKENS:,} input tokens" in summary.stdout
