@@ -131,3 +131,34 @@ def test_an_upgrade_keeps_every_row(store_url):
     assert "api_token" in sa.inspect(upgraded).get_table_names()
     engine.dispose()
     upgraded.dispose()
+
+
+def test_names_that_differ_only_in_case_are_told_apart_on_upgrade(store_url):
+    """A store from before names were unique regardless of case keeps both accounts: the newer
+    one gets its id appended, and from then on the database refuses such twins."""
+    from store import migrations
+
+    engine = sa.create_engine(store_url)
+    original = list(migrations.MIGRATIONS)
+    try:
+        migrations.MIGRATIONS[:] = original[:3]
+        migrations.migrate(engine)
+    finally:
+        migrations.MIGRATIONS[:] = original
+    with engine.begin() as conn:
+        for n, name in ((1, "Alice"), (2, "alice"), (3, "bob")):
+            conn.execute(
+                sa.text(
+                    "insert into account (id, name, leaderboard_opt_in, created_at) "
+                    "values (:id, :name, false, :now)"
+                ),
+                {"id": n, "name": name, "now": datetime.now(UTC)},
+            )
+    upgraded = open_store(store_url)
+    with upgraded.connect() as conn:
+        names = [r[0] for r in conn.execute(sa.text("select name from account order by id"))]
+    assert names == ["Alice", "alice-2", "bob"]
+    with pytest.raises(sa.exc.IntegrityError), upgraded.begin() as conn:
+        conn.execute(sa.text("update account set name = 'BOB' where id = 1"))
+    engine.dispose()
+    upgraded.dispose()

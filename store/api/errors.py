@@ -46,9 +46,10 @@ def unprocessable(errors: list[dict]) -> JSONResponse:
     return JSONResponse(content, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-def parse_body(model: type[Body], body: bytes, *, strict: bool = False) -> Body:
-    """``body`` as ``model``, validated straight from JSON (strict: no "100" or 1.0 for 100, no
-    numbers for timestamps); a RequestValidationError, answered 422, otherwise."""
+def parse_body(model: type[Body], body: bytes, *, strict: bool | None = None) -> Body:
+    """``body`` as ``model``, validated straight from JSON; a RequestValidationError, answered
+    422, otherwise. ``strict=True`` makes every field strict (no "100" or 1.0 for 100); None
+    leaves it to each field (False would loosen fields declared strict)."""
     try:
         return model.model_validate_json(body, strict=strict)
     except ValidationError as exc:
