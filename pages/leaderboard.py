@@ -12,7 +12,8 @@ st.title("Leaderboard")
 st.caption(
     "Self-reported usage of the accounts that chose to appear here (`PATCH /api/v1/me` with "
     "`leaderboard_opt_in`); everyone else is left out. Only totals and model mix are shown, never "
-    "when anyone works."
+    "when anyone works. Records that fail the plausibility checks (more tokens in a minute or a "
+    "day than one person's Codex sessions can spend) are kept, but not ranked."
 )
 left, right = st.columns(2)
 window = (

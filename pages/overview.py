@@ -19,9 +19,26 @@ from pages.lib.shared import (
 from pages.lib.text import inline_text
 from store.queries import cache_rate, running_total, summary, timeline
 
+
+def flagged_notice(flags: dict[str, int]) -> str:
+    """One sentence: how many records are flagged as implausible, and why."""
+    count = sum(flags.values())
+    reasons = ", ".join(
+        inline_text(code) if len(flags) == 1 else f"{n:,} {inline_text(code)}"
+        for code, n in flags.items()
+    )
+    records = "record" if count == 1 else "records"
+    return (
+        f"{count:,} {records} flagged as implausible ({reasons}): they are kept and counted "
+        "here, but not ranked on the leaderboard."
+    )
+
+
 view = page_view("pages/overview.py")
 st.title("Codex usage")
 if require_viewer(view) and banners(view):
+    if flags := view.flags():
+        st.warning(flagged_notice(flags), icon=":material/flag:")
     every = view.all_dates()
     today = view.today()
     windows = {

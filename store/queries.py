@@ -111,6 +111,16 @@ def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
     return {"models": models, "labels": labels, "first": first, "last": last}
 
 
+def flag_counts(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, int]:
+    """How many records of ``accounts`` (all, when empty) carry each plausibility flag."""
+    u = Usage.__table__
+    query = sa.select(u.c.flag, sa.func.count()).where(u.c.flag.is_not(None)).group_by(u.c.flag)
+    if accounts:
+        query = query.where(u.c.account_id.in_(accounts))
+    with engine.connect() as conn:
+        return dict(conn.execute(query.order_by(u.c.flag)).all())
+
+
 def account_name(engine: Engine, account: int) -> str | None:
     """An account's display name as it is now; None when no such account exists."""
     a = Account.__table__
@@ -369,7 +379,8 @@ def leaderboard(
     engine: Engine, since: datetime | None, rates: RateTable, by: str = "tokens"
 ) -> pl.DataFrame:
     """Opted-in accounts only: rank (by tokens or by ``usd``), display name, tokens, estimate
-    and model mix. Nothing about when anyone works."""
+    and model mix, of records that pass the plausibility checks (flagged ones are never ranked).
+    Nothing about when anyone works."""
     u, a = Usage.__table__, Account.__table__
     # The largest threshold each request exceeds: enough to price every model's long context.
     thresholds = sorted(
@@ -390,7 +401,7 @@ def leaderboard(
             ),
         )
         .join(a, a.c.id == u.c.account_id)
-        .where(a.c.leaderboard_opt_in.is_(True))
+        .where(a.c.leaderboard_opt_in.is_(True), u.c.flag.is_(None))
         .group_by(a.c.id, a.c.name, u.c.model, long_flag)
     )
     if since is not None:

@@ -44,9 +44,13 @@ class Planted:
     other_total: int  # the same for the well-behaved account
 
 
-def usage_row(account: int, n: int, model: str, label: str | None, **counts) -> dict:
+def usage_row(
+    account: int, n: int, model: str, label: str | None, flag: str | None = None, **counts
+) -> dict:
+    """A row of the usage table (``n`` hours ago), written as it stands: nothing checks it."""
     figures = dict(input=1000, cached=0, output=100, reasoning=0) | counts
     return dict(
+        flag=flag,
         account_id=account,
         ts=NOW - timedelta(hours=n),
         model=model,
@@ -231,3 +235,66 @@ def test_a_session_follows_its_account_through_renames(tmp_path, monkeypatch):
     assert "Signed in as X" in "\n".join(c.value for c in at.sidebar.caption)
     visit(at, "models")
     assert list(at.dataframe[0].value["model"]) == ["gpt-5"]
+
+
+def flagged_store(url: str) -> dict[str, str]:
+    """Two accounts on the leaderboard, each with plausible and flagged records; their tokens."""
+    engine = open_store(url)
+    tokens = {name: create_account(engine, name)[1] for name in ("honest", "inflated")}
+    a = Account.__table__
+    with engine.begin() as conn:
+        ids = dict(conn.execute(sa.select(a.c.name, a.c.id)).all())
+        conn.execute(a.update().values(leaderboard_opt_in=True))
+        rows = [
+            usage_row(ids["honest"], 1, "gpt-5", None, input=2000, output=200),
+            usage_row(ids["honest"], 2, "gpt-5", None, "too_fast", input=3_000_000),
+            usage_row(ids["inflated"], 3, "gpt-5", None, input=1000, output=100),
+        ] + [
+            usage_row(
+                ids["inflated"],
+                n,
+                "gpt-5",
+                None,
+                "tokens_per_day",
+                input=4_000_000,
+                output=1_000_000,
+            )
+            for n in (4, 5)
+        ]
+        conn.execute(Usage.__table__.insert(), rows)
+    engine.dispose()
+    return tokens
+
+
+def test_the_leaderboard_never_ranks_flagged_records_and_says_so(store_url, monkeypatch):
+    flagged_store(store_url)
+    monkeypatch.setenv("CODEXTIME_DB", store_url)
+    at = visit(app(False), "leaderboard")
+    board = at.dataframe[0].value
+    assert list(board["name"]) == ["honest", "inflated"]
+    assert list(board["tokens"]) == [2_200, 1_100]
+    assert "fail the plausibility checks" in "\n".join(c.value for c in at.caption)
+
+
+@pytest.mark.parametrize(
+    "owner, notice, total",
+    [
+        ("inflated", "2 records flagged as implausible (tokens_per_day)", 10_001_100),
+        ("honest", "1 record flagged as implausible (too_fast)", 3_002_300),
+    ],
+)
+def test_owners_see_their_flagged_records_counted_and_why(
+    store_url, monkeypatch, owner, notice, total
+):
+    tokens = flagged_store(store_url)
+    monkeypatch.setenv("CODEXTIME_DB", store_url)
+    at = app(True, tokens[owner])
+    warnings = [rendered_text(w.value) for w in at.warning]
+    assert [w for w in warnings if w.startswith(notice)], warnings
+    assert not [w for w in warnings if "flagged" in w and not w.startswith(notice)]
+    assert f"### {total:,} tokens all time" in "\n".join(m.value for m in at.markdown)
+
+
+def test_no_flag_notice_when_every_record_is_plausible(hostile):
+    at = app(False)
+    assert not [w for w in at.warning if "flagged" in w.value]

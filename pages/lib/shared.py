@@ -15,7 +15,15 @@ from pages.lib.text import inline_text
 from store.accounts import account_for_token
 from store.db import open_store
 from store.pricing import RateTable, load_rates
-from store.queries import Filters, account_name, choices, load_usage, localize, priced
+from store.queries import (
+    Filters,
+    account_name,
+    choices,
+    flag_counts,
+    load_usage,
+    localize,
+    priced,
+)
 from store.settings import default_db_url
 
 ESTIMATE_NOTE = (
@@ -74,6 +82,11 @@ def store_choices(url: str, accounts: tuple[int, ...]) -> dict:
     return choices(engine(url), accounts)
 
 
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def store_flags(url: str, accounts: tuple[int, ...]) -> dict[str, int]:
+    return flag_counts(engine(url), accounts)
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def rates() -> RateTable:
     return load_rates()
@@ -115,6 +128,10 @@ class View:
     def all_dates(self) -> pl.DataFrame:
         """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
         return local_usage(self.url, self.accounts, self.models, self.labels, self.zone)
+
+    def flags(self) -> dict[str, int]:
+        """How many of the viewer's records carry each plausibility flag (all time)."""
+        return store_flags(self.url, self.accounts)
 
     def today(self) -> date:
         return datetime.now(zoneinfo.ZoneInfo(self.zone)).date()
