@@ -35,10 +35,11 @@ def current_account(
 ) -> Account:
     """The token's own account: every route acts on it and on nothing else.
 
-    Failed attempts are counted per client address: past the limit the address gets 429 without
-    its token being looked up, so tokens cannot be guessed at speed."""
+    Failed attempts are counted per client address: past the limit a wrong or missing token gets
+    429 instead of 401, so tokens cannot be guessed at speed. A valid token always gets through:
+    one broken collector behind a shared address (an office, a VPN) never locks out the others.
+    """
     failures, address = request.app.state.auth_failures, client_address(request)
-    failures.check(address, spend=False)
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "missing or invalid token",
@@ -48,6 +49,7 @@ def current_account(
     if credentials is not None and credentials.credentials:
         account = account_for_token(engine, credentials.credentials)
     if account is None:
+        failures.check(address, spend=False)
         failures.spend(address)
         raise unauthorized
     request.app.state.limiter.check(token_digest(credentials.credentials))
