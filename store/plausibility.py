@@ -22,7 +22,7 @@ MAX_TOKENS_PER_MINUTE = 120_000_000
 #: Tokens one account can spend in one UTC day. No one sustains the minute's peak: a session left
 #: running round the clock finishes a response about every 30 seconds (tool calls and edits take
 #: the rest), 2,880 a day; sixteen such sessions in parallel with a 200k context each spend 9.2
-#: billion. The heaviest genuine days reported are about a billion tokens.
+#: billion.
 MAX_TOKENS_PER_DAY = 10_000_000_000
 
 #: (reason code, bound, the text of a row's bucket per dialect), judged in this order: a record
