@@ -9,6 +9,8 @@ history.jsonl, auth.json, the state databases or anything else under CODEX_HOME.
 from __future__ import annotations
 
 import os
+import stat
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import NamedTuple
 ACTIVE_DIR = "sessions"
 ARCHIVE_DIR = "archived_sessions"
 SUFFIXES = (".jsonl", ".jsonl.zst")
+NOT_REGULAR = "not a regular file (a FIFO, socket or device named like a log)"
 
 
 class LogFile(NamedTuple):  # a tuple: thousands are made on every run
@@ -39,6 +42,8 @@ class Discovery:
     collapsed: int
     #: One line per directory or file that could not be read.
     problems: list[str]
+    #: Rollout names left alone, by reason (a FIFO or a device would block every read).
+    skipped: Counter
 
 
 class CodexHomeError(Exception):
@@ -56,6 +61,7 @@ def discover(codex_home: Path) -> Discovery:
     if not codex_home.is_dir():
         raise CodexHomeError(f"{codex_home} is not a directory")
     problems: list[str] = []
+    skipped: Counter = Counter()
     best: dict[str, LogFile] = {}
     collapsed = 0
     for archived, folder in ((False, ACTIVE_DIR), (True, ARCHIVE_DIR)):
@@ -64,6 +70,9 @@ def discover(codex_home: Path) -> Discovery:
                 st = entry.stat()
             except OSError as exc:
                 problems.append(f"{entry.path}: {exc.strerror or exc}")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped[NOT_REGULAR] += 1
                 continue
             key = entry.name.removesuffix(".zst")
             found = LogFile(Path(entry.path), key, st.st_size, st.st_mtime_ns, archived)
@@ -74,7 +83,7 @@ def discover(codex_home: Path) -> Discovery:
                     continue
             best[key] = found
     files = sorted(best.values(), key=lambda f: f.key)
-    return Discovery(files, collapsed, problems)
+    return Discovery(files, collapsed, problems, skipped)
 
 
 def _rank(f: LogFile) -> tuple[bool, bool]:

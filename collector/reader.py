@@ -6,8 +6,10 @@ whose head names a usage-bearing type are handed on, so the bulk is never decode
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -34,7 +36,7 @@ def is_compressed(path: Path) -> bool:
 def zst_content_size(path: Path) -> int | None:
     """The decompressed size a zstd frame declares in its header, if it declares one."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             size = zstandard.frame_content_size(fh.read(18))
     except (OSError, zstandard.ZstdError):
         return None
@@ -74,7 +76,7 @@ class LineReader:
     def batches(self) -> Iterator[list[bytes]]:
         """The candidate lines, a list for each block read (cheaper to loop over than lines)."""
         try:
-            with self.path.open("rb", buffering=0) as raw:
+            with open_regular(self.path) as raw:
                 if not is_compressed(self.path):
                     raw.seek(self.start)
                     yield from self._lines(_plain_blocks(raw, self.chunk))
@@ -273,6 +275,35 @@ try:  # the same loops in C, when they were built (see pyproject.toml)
 except ImportError:  # pragma: no cover - depends on the install
     # Leaving repeats out pays only in C: in Python it costs more than the parser's own check.
     candidates, fresh_candidates = _candidates, None
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading, unbuffered, if it is a regular file; else OSError.
+
+    Opened without blocking and checked on the open file itself (no race with a swap in
+    between): opening a FIFO for reading would wait for a writer forever.
+    """
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})")
+        if nonblocking:
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=0)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular one is, in two words."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    return "a socket" if stat.S_ISSOCK(mode) else "a device"
 
 
 class _Truncated(Exception):

@@ -177,7 +177,10 @@ class Scan:
     ) -> None:
         found = discover(codex_home)
         self.stats = ScanStats(
-            files=len(found.files), collapsed=found.collapsed, problems=found.problems
+            files=len(found.files),
+            collapsed=found.collapsed,
+            problems=found.problems,
+            skipped=Counter(found.skipped),
         )
         cursors = cursors or {}
         todo: list[tuple[LogFile, Cursor | None]] = []
@@ -304,7 +307,7 @@ def scan_file(
     if reader.torn:
         stats.torn += 1
     if reader.error:
-        stats.problems.append(f"{f.path}: {reader.error}")
+        stats.problems.append(f"{f.path}: {reader.error}; not read, tried again next time")
     meta = parser.meta
     # A subagent without its root named belongs to the root above its parent, which only the
     # settling of all files can tell; until then it is filed under its parent.
@@ -331,6 +334,8 @@ def scan_file(
         )
         marks.append(r.ts_ms)
         marks.append(hash(r.total) if r.total else NO_TOTAL)
+    # After a read error the file keeps its old cursor (if any): the next run tries it again.
+    keep_cursor = keep_cursor and reader.error is None
     cursor = Cursor(f.size, f.mtime_ns, reader.offset, parser.to_state()) if keep_cursor else None
     may_copy = start is None or start.parser.get("in_replay", True)
     return FileScan(f.key, meta, rows, marks, cursor, whole=start is None, may_copy=may_copy)

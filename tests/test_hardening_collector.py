@@ -3,6 +3,10 @@ unreadable files, damaged state, and output that must stay plain text."""
 
 from __future__ import annotations
 
+import errno
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -148,3 +152,74 @@ def test_counts_beyond_64_bits_are_left_out_not_a_crash(tmp_path):
     assert orjson.loads(listed.stdout)["records"] == []
     summary = runner.invoke(app, ["scan", "--codex-home", str(home)])
     assert f"2  over {MAX_INPUT_TOKENS:,} input tokens" in summary.stdout
+
+
+# -- files that cannot be read, or must not be --------------------------------------------------
+
+
+def deny_reading(monkeypatch, path: Path) -> None:
+    """Make ``path`` unreadable: chmod 000, or for root (who reads anyway) an EACCES from open."""
+    if os.geteuid() != 0:
+        path.chmod(0o000)
+        return
+    real_open = os.open
+
+    def refusing_open(target, flags, *args, **kwargs):
+        if Path(target) == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(target))
+        return real_open(target, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+
+
+def test_a_file_unreadable_at_the_first_sync_is_read_at_the_next(tmp_path, monkeypatch):
+    home = tmp_path / "codex"
+    path = one_session(home, responses([("2026-03-01T10:00:05.000Z", GOOD)]))
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+
+    with monkeypatch.context() as patched:
+        deny_reading(patched, path)
+        first = runner.invoke(app, ["sync", "--codex-home", str(home), "--db", db])
+        path.chmod(0o644)
+    assert first.exit_code == 0, first.output
+    assert f"{path}: permission denied" in first.stderr
+
+    second = runner.invoke(app, ["sync", "--codex-home", str(home), "--db", db])
+    assert second.exit_code == 0, second.output
+    from store.db import open_store, usage_rows
+
+    assert len(list(usage_rows(open_store(db)))) == 1
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.zst"])
+def test_a_fifo_named_like_a_log_is_skipped_not_waited_on(tmp_path, suffix):
+    home = tmp_path / "codex"
+    one_session(home, responses([("2026-03-01T10:00:05.000Z", GOOD)]))
+    fifo = home / "sessions" / "2026" / "03" / "01" / f"rollout-2026-03-01T11-00-00-x{suffix}"
+    os.mkfifo(fifo)
+    env = {**os.environ, "CODEXTIME_DB": f"sqlite:///{tmp_path / 'store.db'}"}
+    for command in (["scan"], ["report", "daily", "--json"], ["sync"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "collector", *command, "--codex-home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 0, done.stderr
+    summary = subprocess.run(
+        [sys.executable, "-m", "collector", "scan", "--codex-home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "1  not a regular file" in summary.stdout
+
+
+def test_the_reader_refuses_a_fifo_swapped_in_after_discovery(tmp_path):
+    from collector.reader import LineReader
+
+    fifo = tmp_path / "rollout-x.jsonl"
+    os.mkfifo(fifo)
+    reader = LineReader(fifo)
+    assert list(reader) == [] and reader.error == "not a regular file (a FIFO)"

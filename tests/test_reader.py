@@ -4,7 +4,6 @@ broken bytes and unreadable files; and what the scan makes of them."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 import zstandard
@@ -27,6 +26,7 @@ from tests.rollout import (
     turn,
     write,
 )
+from tests.test_hardening_collector import deny_reading
 
 SID = "019a152d-35a0-72a0-91db-8ebe37fac69e"
 
@@ -341,14 +341,7 @@ def test_unreadable_file_is_a_problem_not_a_crash(tmp_path, monkeypatch):
     stop): one problem line naming the file, the other files still counted."""
     lines, _ = conversation()
     path = write(session_path(tmp_path, "2025-10-24T19-00-00", SID), lines)
-    real_open = Path.open
-
-    def guarded(self, *args, **kwargs):
-        if self == path:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "open", guarded)
+    deny_reading(monkeypatch, path)
     rows, stats = scan_home(tmp_path)
     assert rows == []
     assert len(stats.problems) == 1
