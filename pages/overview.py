@@ -52,7 +52,7 @@ if require_viewer(view) and banners(view):
     st.markdown(
         f"### {whole['total']:,} tokens all time  \n"
         f"<span style='color:gray'>≈ {compact(whole['total'])} · input + output · "
-        f"in {inline_text(view.zone)}</span>",
+        f"in {view.zone}</span>",
         unsafe_allow_html=True,
     )
     for column, (name, figures) in zip(st.columns(4), totals.items(), strict=True):

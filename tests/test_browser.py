@@ -197,3 +197,42 @@ def test_a_deep_link_works_on_a_fresh_server(page: Page, tmp_path):
         chosen = page.locator("[data-testid='stMultiSelect']").filter(has_text="Models")
         expect(chosen.get_by_text("gpt-5", exact=True).first).to_be_visible()
         page.screenshot(path=SHOTS / "deep_link.png")
+
+
+def test_markup_in_stored_names_shows_as_text_and_fetches_nothing(page: Page, tmp_path):
+    """Model names and labels holding an image, a link and HTML: the API-equivalent page shows
+    them literally, and the browser never asks the attacker's host for anything."""
+    from store.db import account_id, insert_usage, open_store
+
+    image = "![x](http://attacker.invalid/x.png)"
+    names = [image, "<img src=http://attacker.invalid/y.png>", image + "/gpt-5"]
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = open_store(db)
+    rows = [
+        dict(
+            ts=datetime(2026, 3, 2, 9, n, tzinfo=UTC),
+            model=name,
+            input=5000,
+            cached=0,
+            output=100,
+            reasoning=0,
+            event_id=f"{n:032x}",
+            session="b" * 32,
+            label=name,
+        )
+        for n, name in enumerate(names)
+    ]
+    insert_usage(engine, account_id(engine), rows)
+    engine.dispose()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    with serve(db, tmp_path) as base:
+        page.goto(f"{base}/api_equivalent")
+        settle(page)
+        unpriced = page.locator("[data-testid='stCaptionContainer']").filter(has_text="Not priced")
+        expect(unpriced).to_contain_text(f"{image} (5,100 tokens)")
+        expect(unpriced).to_contain_text(f"{names[1]} (5,100 tokens)")
+        assert unpriced.locator("img, a").count() == 0
+        page.screenshot(path=SHOTS / "api_equivalent_hostile_names.png", full_page=True)
+    assert not [url for url in asked if "attacker.invalid" in url]

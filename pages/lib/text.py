@@ -17,18 +17,23 @@ from store.models import Usage
 #: Longer stored strings are cut for display: the store's own bound on a model name or a label
 #: (SQLite does not enforce a column's length).
 LONGEST_SHOWN = Usage.__table__.c.model.type.length
-#: Every ASCII punctuation character: CommonMark lets any of them be escaped with a backslash, and
-#: escaped, none starts a link, an image, emphasis, code, HTML, math or a Streamlit directive.
-_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 #: Control and format characters (NUL, line breaks, escape sequences, bidirectional overrides) and
 #: line or paragraph separators: shown as a replacement character, never acted on.
 _INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
 REPLACEMENT = "\ufffd"
+_BACKTICKS = re.compile(r"`+")
 
 
 def inline_text(value: str) -> str:
-    """``value`` as Markdown that renders as exactly its characters, on one line."""
+    """``value`` as Markdown that renders as exactly its characters, on one line.
+
+    A code span: nothing inside one is a link, an image, HTML, emphasis, an emoji or a Streamlit
+    directive, and, unlike backslash escapes, it also keeps a bare address from being turned into
+    a link (Streamlit links addresses found in plain text after parsing). Its fence is one
+    backtick longer than any run inside, and the spaces either side are dropped by the renderer.
+    """
     if len(value) > LONGEST_SHOWN:
         value = value[: LONGEST_SHOWN - 1] + "…"
-    visible = "".join(REPLACEMENT if unicodedata.category(ch) in _INVISIBLE else ch for ch in value)
-    return _PUNCTUATION.sub(r"\\\1", visible)
+    shown = "".join(REPLACEMENT if unicodedata.category(ch) in _INVISIBLE else ch for ch in value)
+    fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(shown)), default=0))
+    return f"{fence} {shown} {fence}"
