@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Iterator
@@ -63,6 +64,8 @@ out = _LazyConsole()
 err = _LazyConsole(stderr=True)
 
 DEMO_MARKER = "codextime-demo.json"
+#: A sync started by the hook that runs longer than this (seconds) is stopped.
+BACKGROUND_TIME_LIMIT = 10 * 60
 DEMO_LABEL = "demo"
 
 
@@ -149,6 +152,8 @@ def _clean_errors() -> Iterator[None]:
         kind = type(exc)
         if kind.__name__ == "StoreError" and kind.__module__ == "store.db":
             message = str(exc)
+        elif kind.__name__ == "Busy" and kind.__module__ == "collector.hook":
+            message = f"{exc}; try again when it has finished"
         elif kind.__module__.startswith("sqlalchemy"):
             detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
             message = f"the store failed: {detail}"
@@ -447,22 +452,23 @@ def sync_command(
     Only bytes added since the last sync are read, and a record the destination already has is
     never stored twice.
     """
-    from collector.hook import Busy, state_dir, sync_lock
+    from collector.hook import Busy, log_line
 
-    with _clean_errors():
+    with _clean_errors(), _time_limit(BACKGROUND_TIME_LIMIT if background else None):
         home = _home(codex_home)
         label = setting("label", label) or (DEMO_LABEL if _is_demo(home) else None)
         server = None if db else setting("server", server)
         try:
-            with sync_lock(state_dir()):
-                if server:
-                    result = _sync_to_server(home, server, setting("token", token), label)
-                else:
-                    result = _sync_into_store(home, db, label)
-        except Busy:
-            if background:
-                return  # the running sync will pick this turn up, or the next turn will
-            raise Failure("another sync is running; try again when it has finished") from None
+            if server:
+                result = _sync_to_server(home, server, setting("token", token), label)
+            else:
+                result = _sync_into_store(home, db, label)
+        except Busy as exc:
+            if not background:
+                raise
+            if exc.hung:
+                log_line(f"sync: {exc}")
+            return  # the running sync will pick this turn up, or the next turn will
     if background:
         return
     _warn_problems(result.stats)
@@ -472,6 +478,29 @@ def sync_command(
             f"Synced: {result.new:,} new records ({result.sent:,} read, "
             f"{result.stats.bytes_read / 1e6:,.1f} MB from {result.stats.files_read:,} files)"
         )
+
+
+@contextmanager
+def _time_limit(seconds: int | None) -> Iterator[None]:
+    """End this process, saying why in the hook's log, if the block runs past ``seconds``: a
+    background sync that hangs must not hold its lock for ever (None: no limit)."""
+    if not seconds or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum, frame) -> None:
+        from collector.hook import log_line
+
+        log_line(f"sync: stopped after {seconds} s, the time limit of a background sync")
+        os._exit(3)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _sync_into_store(home: Path, db: str | None, label: str | None) -> SyncResult:

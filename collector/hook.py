@@ -30,8 +30,8 @@ handle it.
 passed on untouched), and returns. It never reads the payload: it only looks at the fixed
 positions of its own options, and whatever follows them is handed on as it is.
 
-``sync_lock`` keeps two syncs from running at once (one started by a turn while another is still
-going, or a manual ``codextime sync``).
+``sync_lock`` keeps two syncs of one CODEX_HOME to one destination from running at once (one
+started by a turn while another is still going, or a manual ``codextime sync``).
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ from typing import IO, Any, NamedTuple
 from platformdirs import user_state_dir
 
 HOOK_MODULE = "collector.hook"
-LOCK_NAME = "sync.lock"
+#: A sync that has held its lock this long (seconds) is reported as possibly hung by a waiter.
+LOCK_HUNG_AFTER = 15 * 60
 LOG_NAME = "hook.log"
 LOG_MAX_BYTES = 1_000_000
 #: The hook's options in the layout ``install`` writes, and in the one written before isolation.
@@ -71,7 +72,11 @@ class HookError(ValueError):
 
 
 class Busy(RuntimeError):
-    """Another sync holds the lock."""
+    """Another sync holds the lock; ``hung`` when it has held it past ``LOCK_HUNG_AFTER``."""
+
+    def __init__(self, message: str, *, hung: bool = False) -> None:
+        super().__init__(message)
+        self.hung = hung
 
 
 class Layout(NamedTuple):
@@ -102,7 +107,7 @@ def parse_layout(args: list[str]) -> Layout | None:
 
 
 def state_dir() -> Path:
-    """The collector's state folder (cursors, the sync lock, the hook's log)."""
+    """The collector's state folder (cursors, the sync locks, the hook's log)."""
     return Path(user_state_dir("codextime"))
 
 
@@ -461,7 +466,7 @@ def run(argv: list[str]) -> int:
     """
     layout = parse_layout(argv)
     if layout is None:
-        _log("hook: arguments are not in the layout `install` writes; reinstall the hook")
+        log_line("hook: arguments are not in the layout `install` writes; reinstall the hook")
         return 2
     status = 0
     try:
@@ -469,7 +474,7 @@ def run(argv: list[str]) -> int:
         if not (isinstance(command, list) and command and all(isinstance(c, str) for c in command)):
             raise ValueError("not an array of strings")
     except ValueError:
-        _log("hook: the saved sync command is damaged; reinstall the hook")
+        log_line("hook: the saved sync command is damaged; reinstall the hook")
         command, status = None, 1
     if command is not None:
         status |= _start_sync(command, layout.codex_home)
@@ -499,7 +504,7 @@ def _start_sync(command: list[str], codex_home: str) -> int:
             **_detached(),
         )
     except OSError as exc:
-        _log(f"hook: could not start the sync ({command[0]}): {type(exc).__name__}", log)
+        log_line(f"hook: could not start the sync ({command[0]}): {type(exc).__name__}", log)
         return 1
     finally:
         if log:
@@ -514,7 +519,7 @@ def _start_chained(argv: list[str]) -> int:
         proc = subprocess.Popen(argv, close_fds=True)
     except OSError as exc:
         # Only the program's name: the error text could include the arguments, hence the payload.
-        _log(
+        log_line(
             f"hook: could not start your previous notify program ({argv[0]}): {type(exc).__name__}"
         )
         return 1
@@ -547,7 +552,7 @@ def _open_log() -> IO[bytes] | None:
         return None
 
 
-def _log(line: str, log: IO[bytes] | None = None) -> None:
+def log_line(line: str, log: IO[bytes] | None = None) -> None:
     """Append a timestamped line to the hook log; logging must never fail the hook."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     fh = log or _open_log()
@@ -566,30 +571,67 @@ def _log(line: str, log: IO[bytes] | None = None) -> None:
 # -- the sync lock -------------------------------------------------------------------------------
 
 
-@contextmanager
-def sync_lock(state_dir: Path) -> Iterator[None]:
-    """Hold the sync lock for the block, or raise ``Busy`` at once if another process holds it.
+def lock_path(cursor_file: Path) -> Path:
+    """The lock of one sync's cursor file (one CODEX_HOME and destination): syncs to two
+    destinations never wait on each other."""
+    return Path(cursor_file).with_suffix(".lock")
 
-    The lock is an OS lock on ``<state_dir>/sync.lock`` (``flock`` on POSIX, ``msvcrt.locking``
-    on Windows), so it is released when its holder exits or dies: no stale lock can remain.
-    The file itself stays; deleting it would let two holders lock two different files.
+
+@contextmanager
+def sync_lock(path: Path) -> Iterator[None]:
+    """Hold the sync lock ``path`` for the block, or raise ``Busy`` at once if another process
+    holds it.
+
+    The lock is an OS lock on the file (``flock`` on POSIX, ``msvcrt.locking`` on Windows), so it
+    is released when its holder exits or dies: no stale lock can remain. The holder writes its pid
+    and when it took the lock, so a waiter can tell a holder that seems hung. The file itself
+    stays; deleting it would let two holders lock two different files.
     """
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / LOCK_NAME
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if not _try_lock(fd):
-            raise Busy(f"another codextime sync is running (lock: {path})")
+            hung = _hung_holder(path)
+            message = f"another codextime sync is running (lock: {path})"
+            raise Busy(f"{message}: {hung}" if hung else message, hung=bool(hung))
         try:
             if sys.platform != "win32":  # a locked byte can't be rewritten on Windows
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                os.pwrite(fd, f"{os.getpid()} {time.time():.0f}\n".encode(), 0)
             yield
         finally:
             _unlock(fd)
     finally:
         os.close(fd)
+
+
+def _hung_holder(path: Path) -> str | None:
+    """A live holder of the lock ``path`` past ``LOCK_HUNG_AFTER``, described; else None."""
+    try:
+        pid_text, since_text = path.read_text(encoding="ascii").split()
+        pid, since = int(pid_text), float(since_text)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    held = time.time() - since
+    if held > LOCK_HUNG_AFTER and _alive(pid):
+        return (
+            f"process {pid} has held it for {held / 60:.0f} minutes and may be hung; stop it if so"
+        )
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (it may be another user's)."""
+    if sys.platform == "win32":  # os.kill would end the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
 
 
 if sys.platform == "win32":
@@ -629,7 +671,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["run"]:
         return run(args[1:])
-    _log("hook: expected `run` as the first argument")
+    log_line("hook: expected `run` as the first argument")
     return 2
 
 

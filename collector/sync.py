@@ -108,6 +108,20 @@ def sync(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncResult:
+    """Send what is new since the cursors in ``state_file``; raises ``collector.hook.Busy`` at
+    once while another sync of the same logs to the same destination runs."""
+    from collector.hook import lock_path, sync_lock
+
+    with sync_lock(lock_path(state_file)):
+        return _sync_locked(codex_home, sink, state_file, progress)
+
+
+def _sync_locked(
+    codex_home: Path,
+    sink: Sink,
+    state_file: Path,
+    progress: Callable[[int, int], None] | None,
+) -> SyncResult:
     cursors, warning = load_cursors(state_file)
     plan = Scan(codex_home, cursors)
     if warning:

@@ -494,19 +494,20 @@ def can_lock(state: Path) -> bool:
 
 
 def test_a_second_holder_is_busy_until_the_first_releases(tmp_path):
-    state = tmp_path / "state"
+    state = tmp_path / "state" / "cursors-x.lock"
     with sync_lock(state):
         assert not can_lock(state)
         assert not can_lock(state)  # a refused attempt does not disturb the holder
     assert can_lock(state)
     with sync_lock(state):
-        assert (state / hook.LOCK_NAME).read_text().strip() == str(os.getpid())
+        pid, since = state.read_text().split()
+        assert int(pid) == os.getpid() and abs(float(since) - time.time()) < 60
 
 
 def test_the_lock_is_released_when_the_block_raises(tmp_path):
-    with pytest.raises(KeyError), sync_lock(tmp_path):
+    with pytest.raises(KeyError), sync_lock(tmp_path / "x.lock"):
         raise KeyError("boom")
-    with sync_lock(tmp_path):
+    with sync_lock(tmp_path / "x.lock"):
         pass
 
 
@@ -522,18 +523,29 @@ with sync_lock(Path(sys.argv[1])):
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 def test_another_process_holding_the_lock_makes_us_busy_and_its_death_frees_it(tmp_path):
+    lock = tmp_path / "x.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", LOCK_HOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", LOCK_HOLDER, str(lock)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(Busy, match="another codextime sync is running"), sync_lock(tmp_path):
+        with (
+            pytest.raises(Busy, match="another codextime sync is running") as busy,
+            sync_lock(lock),
+        ):
             pass
+        assert not busy.value.hung
+        # The same holder, seen as if it had taken the lock long ago: named as maybe hung.
+        lock.write_text(f"{holder.pid} {time.time() - hook.LOCK_HUNG_AFTER - 60:.0f}\n")
+        with pytest.raises(Busy) as busy, sync_lock(lock):
+            pass
+        assert busy.value.hung and f"process {holder.pid}" in str(busy.value)
+        assert "may be hung" in str(busy.value) and "\n" not in str(busy.value)
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
         holder.stdout.close()
-    with sync_lock(tmp_path):  # no stale lock after a crash
+    with sync_lock(lock):  # no stale lock after a crash
         pass
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +15,11 @@ import sqlalchemy as sa
 from platformdirs import user_data_dir
 from typer.testing import CliRunner
 
+import collector.hook as hook_mod
 from collector.cli import app
+from collector.hook import lock_path, log_path, sync_lock
+from collector.sync import state_path
+from store.settings import default_db_url
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
 runner = CliRunner()
@@ -114,12 +119,56 @@ def test_the_hook_runs_only_the_installed_codextime_whatever_folder_codex_is_in(
 
 
 def test_a_second_sync_waits_its_turn(tmp_path):
-    from collector.hook import state_dir, sync_lock
-
     home = tmp_path / "codex"
     (home / "sessions").mkdir(parents=True)
-    with sync_lock(state_dir()):
+    elsewhere = f"sqlite:///{tmp_path / 'other.db'}"
+    with sync_lock(lock_path(state_path(home, default_db_url()))):
         busy = runner.invoke(app, ["sync", "--codex-home", str(home)])
         quiet = runner.invoke(app, ["sync", "--codex-home", str(home), "--background"])
-    assert busy.exit_code == 2 and "another sync is running" in busy.output
+        other = runner.invoke(app, ["sync", "--codex-home", str(home), "--db", elsewhere])
+    assert busy.exit_code == 2 and "another codextime sync is running" in busy.output
+    assert len(busy.output.strip().splitlines()) == 1
     assert quiet.exit_code == 0 and quiet.output == ""
+    assert other.exit_code == 0, other.output  # another destination has a lock of its own
+
+
+def test_a_hung_sync_is_reported_in_the_hook_log(tmp_path, monkeypatch):
+    home = tmp_path / "codex"
+    (home / "sessions").mkdir(parents=True)
+    lock = lock_path(state_path(home, default_db_url()))
+    monkeypatch.setattr(hook_mod, "LOCK_HUNG_AFTER", -1)  # as if it had held the lock long
+    with sync_lock(lock):
+        quiet = runner.invoke(app, ["sync", "--codex-home", str(home), "--background"])
+    assert quiet.exit_code == 0
+    logged = log_path().read_text()
+    assert f"process {os.getpid()} has held it" in logged and "may be hung" in logged
+
+
+def test_a_background_sync_past_its_time_limit_stops(tmp_path):
+    """A server that accepts the connection and never answers: the sync would wait 30 s per
+    try, with retries; the time limit ends it, and says so in the hook log."""
+    home = tmp_path / "codex"
+    a = usage(1000, 200, 50, 10)
+    write(
+        session_path(home, "2026-03-01T10-00-00", "019a152d-35a0-72a0-91db-8ebe37fac69e"),
+        [meta(ts="2026-03-01T10:00:00.000Z"), token_count("2026-03-01T10:00:05.000Z", a, a)],
+    )
+    silent = socket.create_server(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    script = (
+        "import collector.cli as cli, sys; cli.BACKGROUND_TIME_LIMIT = 2; "
+        "sys.argv = ['codextime', 'sync', '--background']; cli.main()"
+    )
+    env = {
+        **os.environ,
+        "CODEX_HOME": str(home),
+        "CODEXTIME_SERVER": f"http://127.0.0.1:{port}",
+        "CODEXTIME_TOKEN": "ctk_never_answered",
+    }
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-c", script], env=env, timeout=60)
+    finally:
+        silent.close()
+    assert done.returncode == 3 and time.monotonic() - started < 30
+    assert "time limit of a background sync" in log_path().read_text()
