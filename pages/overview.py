@@ -5,6 +5,7 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
+from collector.record import EARLIEST
 from pages.lib import charts
 from pages.lib.shared import (
     ESTIMATE_NOTE,
@@ -37,8 +38,15 @@ def flagged_notice(flags: dict[str, int]) -> str:
 view = page_view("pages/overview.py")
 st.title("Codex usage")
 if require_viewer(view) and banners(view):
-    if flags := view.flags():
-        st.warning(flagged_notice(flags), icon=":material/flag:")
+    aside = view.set_aside()
+    if aside["flags"]:
+        st.warning(flagged_notice(aside["flags"]), icon=":material/flag:")
+    if aside["misdated"]:
+        st.warning(
+            f"{aside['misdated']:,} records are dated before {EARLIEST:%Y-%m-%d} or over a day "
+            "ahead: they are kept, but left out of every figure and of the leaderboard.",
+            icon=":material/event_busy:",
+        )
     every = view.all_dates()
     today = view.today()
     windows = {

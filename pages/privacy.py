@@ -55,6 +55,11 @@ inflates totals by up to several times. Codextime counts each model response onc
 **Who sees my usage on a shared server?** Only you, with your token. The leaderboard lists
 accounts that opted in, with totals and model mix only: never hours or days of activity.
 
+**Why is some of my usage not ranked?** Records that fail the plausibility checks (more tokens in
+a minute or a day than one person's Codex sessions can spend) are kept and counted in your own
+figures, and the Overview says how many and why, but the leaderboard never ranks them. Records
+dated before Codex existed or over a day ahead are kept too, but left out of every figure.
+
 **How do I delete my data?** `DELETE /api/v1/me/usage` on the server erases every record of
 your account; locally, delete the embedded store file.
 """

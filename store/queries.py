@@ -23,6 +23,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from collector.record import EARLIEST, FUTURE_SLACK
 from store.models import Account, Usage
 from store.pricing import RateTable
 
@@ -67,10 +68,17 @@ def _utc_bounds(start: date | None, end: date | None) -> tuple[datetime | None, 
     return low, high
 
 
+def _dated_as_usage(ts: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """A record's time lies where Codex usage can: from Codex's release to a day ahead of now,
+    the window the record type accepts. Rows stored before that check can lie anywhere (the
+    year 1, the year 9999): no view shows or ranks them, and their owner is told how many."""
+    return sa.and_(ts >= EARLIEST, ts <= datetime.now(UTC) + FUTURE_SLACK)
+
+
 def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     """Usage records matching ``filters`` (dates still loose: ``localize`` trims them exactly)."""
     u = Usage.__table__
-    query = sa.select(*(u.c[name] for name in USAGE_SCHEMA))
+    query = sa.select(*(u.c[name] for name in USAGE_SCHEMA)).where(_dated_as_usage(u.c.ts))
     if filters.accounts:
         query = query.where(u.c.account_id.in_(filters.accounts))
     if filters.models:
@@ -90,7 +98,7 @@ def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
 def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
     """Models, labels and the date span present in the store (for the filter widgets)."""
     u = Usage.__table__
-    scope = sa.select(u)
+    scope = sa.select(u).where(_dated_as_usage(u.c.ts))
     if accounts:
         scope = scope.where(u.c.account_id.in_(accounts))
     sub = scope.subquery()
@@ -119,6 +127,16 @@ def flag_counts(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, int]:
         query = query.where(u.c.account_id.in_(accounts))
     with engine.connect() as conn:
         return dict(conn.execute(query.order_by(u.c.flag)).all())
+
+
+def misdated_count(engine: Engine, accounts: Sequence[int] = ()) -> int:
+    """How many records of ``accounts`` (all, when empty) are dated where no usage can be."""
+    u = Usage.__table__
+    query = sa.select(sa.func.count()).where(sa.not_(_dated_as_usage(u.c.ts)))
+    if accounts:
+        query = query.where(u.c.account_id.in_(accounts))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one()
 
 
 def account_name(engine: Engine, account: int) -> str | None:
@@ -401,7 +419,7 @@ def leaderboard(
             ),
         )
         .join(a, a.c.id == u.c.account_id)
-        .where(a.c.leaderboard_opt_in.is_(True), u.c.flag.is_(None))
+        .where(a.c.leaderboard_opt_in.is_(True), u.c.flag.is_(None), _dated_as_usage(u.c.ts))
         .group_by(a.c.id, a.c.name, u.c.model, long_flag)
     )
     if since is not None:

@@ -16,6 +16,7 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
+from collector.record import EARLIEST, FUTURE_SLACK
 from store.accounts import create_account
 from store.db import open_store
 from store.models import Account, Usage
@@ -41,8 +42,17 @@ class Planted:
 
     url: str
     token: str
-    total: int  # input + output of the hostile account, exactly
+    total: int  # input + output of the hostile account's records dated as usage, exactly
     other_total: int  # the same for the well-behaved account
+    misdated: int  # the hostile account's records dated where no usage can be
+
+
+def dated_as_usage(row: dict) -> bool:
+    return EARLIEST <= row["ts"] <= NOW + FUTURE_SLACK
+
+
+def tokens(rows: list[dict]) -> int:
+    return sum(r["input"] + r["output"] for r in rows if dated_as_usage(r))
 
 
 def usage_row(
@@ -75,7 +85,12 @@ def hostile_rows(account: int, postgres: bool, huge: bool) -> list[dict]:
             usage_row(account, 1, "gpt-5", "laptop", input=5 * 10**18, cached=4 * 10**18),
             usage_row(account, 2, "gpt-5", "laptop", input=5 * 10**18, output=5 * 10**18),
             usage_row(account, 3, "o3", None, input=2**63 - 1, output=2**63 - 1),
+            usage_row(account, 41, "o3", "laptop", input=-(5 * 10**18), output=-1),
+            usage_row(account, 42, "gpt-5", None, cached=2**63 - 1, reasoning=-(2**63)),
         ]
+        # The first and last instants a timestamp can hold: days that no time zone can shift.
+        rows[-1]["ts"] = datetime(1, 1, 1, tzinfo=UTC)
+        rows[-2]["ts"] = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
     for n, name in enumerate(names, start=5):
         rows.append(usage_row(account, n, name, name[:longest]))
     rows.append(usage_row(account, 40, "zero", "", input=0, output=0))
@@ -98,12 +113,7 @@ def plant(url: str, *, huge: bool, hostile_name: str = "[evil](http://x.invalid/
         good = [usage_row(ids["alice"], n, "gpt-5", "desk") for n in range(100, 103)]
         conn.execute(Usage.__table__.insert(), bad + good)
     engine.dispose()
-    return Planted(
-        url,
-        token,
-        sum(r["input"] + r["output"] for r in bad),
-        sum(r["input"] + r["output"] for r in good),
-    )
+    return Planted(url, token, tokens(bad), tokens(good), sum(not dated_as_usage(r) for r in bad))
 
 
 @pytest.fixture
@@ -153,7 +163,7 @@ def markdown_sources(at: AppTest) -> list[str]:
 
 
 def number(text: str) -> float:
-    return float(re.sub(r"[^0-9.]", "", text))
+    return float(re.sub(r"[^0-9.-]", "", text))
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["personal", "shared"])
@@ -162,6 +172,11 @@ def test_every_page_survives_hostile_rows_with_sane_numbers(hostile, shared):
     mine = hostile.total + (0 if shared else hostile.other_total)
     heading = [m.value for m in at.markdown if "tokens all time" in m.value]
     assert heading and heading[0].startswith(f"### {mine:,} tokens all time")
+    assert hostile.misdated == 2
+    assert any(
+        w.value.startswith("2 records are dated before 2025-04-01 or over a day ahead")
+        for w in at.warning
+    )
     for page in PRIVATE_PAGES:
         visit(at, page)
         assert at.title, page
@@ -180,6 +195,16 @@ def test_every_page_survives_hostile_rows_with_sane_numbers(hostile, shared):
     )
     assert list(board["rank"]) == [1, 2]
     visit(at, "privacy")
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+def test_the_first_and_last_instants_in_far_time_zones(hostile, zone):
+    """Days at the ends of the calendar, seen fourteen hours ahead of UTC or twelve behind."""
+    at = app(False)
+    at.selectbox(key="tz").set_value(zone).run()
+    assert not at.exception, [e.value for e in at.exception]
+    for page in (*PRIVATE_PAGES, "leaderboard"):
+        visit(at, page)
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["personal", "shared"])

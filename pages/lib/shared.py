@@ -22,6 +22,7 @@ from store.queries import (
     flag_counts,
     load_usage,
     localize,
+    misdated_count,
     priced,
 )
 from store.settings import default_db_url
@@ -83,8 +84,11 @@ def store_choices(url: str, accounts: tuple[int, ...]) -> dict:
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def store_flags(url: str, accounts: tuple[int, ...]) -> dict[str, int]:
-    return flag_counts(engine(url), accounts)
+def set_aside(url: str, accounts: tuple[int, ...]) -> dict:
+    """Records the views treat apart: ``flags`` (per reason: counted, never ranked) and
+    ``misdated`` (dated where no usage can be: kept, but in no figure)."""
+    store = engine(url)
+    return {"flags": flag_counts(store, accounts), "misdated": misdated_count(store, accounts)}
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -129,9 +133,9 @@ class View:
         """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
         return local_usage(self.url, self.accounts, self.models, self.labels, self.zone)
 
-    def flags(self) -> dict[str, int]:
-        """How many of the viewer's records carry each plausibility flag (all time)."""
-        return store_flags(self.url, self.accounts)
+    def set_aside(self) -> dict:
+        """The viewer's flagged and misdated records, all time (see ``set_aside``)."""
+        return set_aside(self.url, self.accounts)
 
     def today(self) -> date:
         return datetime.now(zoneinfo.ZoneInfo(self.zone)).date()
