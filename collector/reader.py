@@ -20,9 +20,14 @@ import zstandard
 from collector.parse import COMPACT_HEAD, HEAD, HEAD_WINDOW
 
 CHUNK = 1 << 20
-#: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer.
+#: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer (256 bytes inflate
+#: to at most 8 MiB: a zstd block of 128 KiB can be written in 4 bytes).
 ZST_PIECE = 256 << 10
 ZST_RECOVERY_PIECE = 256
+#: The largest zstd window accepted: what a decoder must hold of past output. zstd's levels up to
+#: 19 use at most 8 MiB (Codex compresses at a default level); a frame asking more is refused as
+#: corrupt rather than allowed to claim memory.
+ZST_MAX_WINDOW = 32 << 20
 #: A line longer than this that is not usage-bearing is skipped without being held in memory.
 CARRY_LIMIT = 8 << 20
 #: A usage-bearing line is never this long; past it the line is skipped as corrupt.
@@ -82,7 +87,10 @@ class LineReader:
                     yield from self._lines(_plain_blocks(raw, self.chunk))
                     return
                 try:
-                    yield from self._lines(_skipped(_zst_blocks(raw, ZST_PIECE), self.start))
+                    yield from self._lines(_skipped(_zst_stream(raw), self.start))
+                    # The stream reader ends a cut-off frame quietly: walk the frames to tell.
+                    if not _zst_frames_complete(raw):
+                        raise _Truncated
                 except zstandard.ZstdError:
                     # Decode again in small pieces from where the complete lines stopped, to
                     # keep every line before the damage; the damage itself still ends the read.
@@ -337,10 +345,35 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
 _IDLE_DCTX: list[zstandard.ZstdDecompressor] = []
 
 
+def _decompressor() -> zstandard.ZstdDecompressor:
+    """An idle decompression context, or a new one (a context serves one stream at a time:
+    give it back to ``_IDLE_DCTX`` when done)."""
+    return (
+        _IDLE_DCTX.pop()
+        if _IDLE_DCTX
+        else zstandard.ZstdDecompressor(max_window_size=ZST_MAX_WINDOW)
+    )
+
+
+def _zst_stream(raw: BinaryIO) -> Iterator[bytes]:
+    """Decompressed data in blocks of at most ``CHUNK`` bytes, frames one after another: however
+    much a piece of the file inflates to (a "zstd bomb"), no more than a block is held at once."""
+    dctx = _decompressor()
+    try:
+        reader = dctx.stream_reader(
+            raw, read_size=ZST_PIECE, read_across_frames=True, closefd=False
+        )
+        while block := reader.read(CHUNK):
+            yield block
+    finally:
+        _IDLE_DCTX.append(dctx)
+
+
 def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
-    """Decompressed data, fed ``piece`` compressed bytes at a time (frames one after another)."""
-    # A context serves one stream at a time: taken from the idle ones, given back at the end.
-    dctx = _IDLE_DCTX.pop() if _IDLE_DCTX else zstandard.ZstdDecompressor()
+    """Decompressed data, fed ``piece`` compressed bytes at a time (frames one after another);
+    raises ``_Truncated`` if the data ends inside a frame. Each piece's output is held whole:
+    keep ``piece`` small (see ``ZST_RECOVERY_PIECE``)."""
+    dctx = _decompressor()
     try:
         dobj, inside = dctx.decompressobj(), False
         while data := raw.read(piece):
@@ -357,6 +390,45 @@ def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
             raise _Truncated
     finally:
         _IDLE_DCTX.append(dctx)
+
+
+_ZSTD_MAGIC = 0xFD2FB528
+_SKIPPABLE_MAGIC = 0x184D2A50  # the low four bits are free
+
+
+def _zst_frames_complete(raw: BinaryIO) -> bool:
+    """Whether the file is whole zstd frames to its end, by their headers alone (RFC 8878: frame
+    header, then blocks that each give their size, then an optional checksum); nothing is
+    decompressed, and a few bytes are read per block."""
+    raw.seek(0, os.SEEK_END)
+    end = raw.tell()
+    pos = 0
+    while pos < end:
+        raw.seek(pos)
+        head = raw.read(14)  # magic, descriptor, and the longest optional header fields
+        if len(head) < 8:
+            return False
+        magic = int.from_bytes(head[:4], "little")
+        if magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC:
+            pos += 8 + int.from_bytes(head[4:8], "little")
+            continue
+        if magic != _ZSTD_MAGIC:
+            return False
+        descriptor = head[4]
+        single = descriptor >> 5 & 1
+        content_size = (1 if single else 0, 2, 4, 8)[descriptor >> 6]
+        pos += 5 + (0 if single else 1) + (0, 1, 2, 4)[descriptor & 3] + content_size
+        last = False
+        while not last:
+            raw.seek(pos)
+            block = raw.read(3)
+            if len(block) < 3:
+                return False
+            header = int.from_bytes(block, "little")
+            last, kind, size = bool(header & 1), header >> 1 & 3, header >> 3
+            pos += 3 + (1 if kind == 1 else size)
+        pos += 4 if descriptor >> 2 & 1 else 0
+    return pos == end
 
 
 def _skipped(blocks: Iterator[bytes], count: int) -> Iterator[bytes]:

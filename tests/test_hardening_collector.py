@@ -223,3 +223,46 @@ def test_the_reader_refuses_a_fifo_swapped_in_after_discovery(tmp_path):
     os.mkfifo(fifo)
     reader = LineReader(fifo)
     assert list(reader) == [] and reader.error == "not a regular file (a FIFO)"
+
+
+# -- a zstd bomb --------------------------------------------------------------------------------
+
+BOMB_GIB = 1
+
+
+def write_bomb(path: Path, fill: bytes, gib: int = BOMB_GIB) -> None:
+    """``gib`` GiB of ``fill`` and no newline, compressed as a stream (to a few hundred KB)."""
+    import zstandard
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = fill * ((1 << 20) // len(fill))
+    with path.open("wb") as fh, zstandard.ZstdCompressor(level=1).stream_writer(fh) as out:
+        for _ in range(gib << 10):
+            out.write(block)
+
+
+PEAK = """
+import resource, subprocess, sys
+done = subprocess.run([sys.executable, "-m", "collector", *sys.argv[1:]], capture_output=True)
+peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(done.returncode, peak_kib, done.stderr.decode(errors="replace")[-300:].replace("\\n", " "))
+"""
+
+
+@pytest.mark.parametrize("fill", [b"\0", b" "])
+def test_a_zstd_bomb_is_read_in_bounded_memory(tmp_path, fill):
+    home = tmp_path / "codex"
+    one_session(home, responses([("2026-03-01T10:00:05.000Z", GOOD)]))
+    bomb = home / "sessions" / "2026" / "03" / "01" / "rollout-2026-03-01T11-00-00-b.jsonl.zst"
+    write_bomb(bomb, fill)
+    assert bomb.stat().st_size < 1 << 20
+
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, "report", "daily", "--json", "--codex-home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    code, peak_kib, stderr = done.stdout.split(" ", 2)
+    assert code == "0", stderr
+    assert int(peak_kib) < 200 << 10, f"peak {int(peak_kib) >> 10} MiB"
