@@ -21,16 +21,18 @@ from pages.lib.text import inline_text
 from store.queries import cache_rate, running_total, summary, timeline
 
 
+def records(n: int) -> str:
+    return f"{n:,} record" if n == 1 else f"{n:,} records"
+
+
 def flagged_notice(flags: dict[str, int]) -> str:
     """One sentence: how many records are flagged as implausible, and why."""
-    count = sum(flags.values())
     reasons = ", ".join(
         inline_text(code) if len(flags) == 1 else f"{n:,} {inline_text(code)}"
         for code, n in flags.items()
     )
-    records = "record" if count == 1 else "records"
     return (
-        f"{count:,} {records} flagged as implausible ({reasons}): they are kept and counted "
+        f"{records(sum(flags.values()))} flagged as implausible ({reasons}): kept and counted "
         "here, but not ranked on the leaderboard."
     )
 
@@ -43,8 +45,8 @@ if require_viewer(view) and banners(view):
         st.warning(flagged_notice(aside["flags"]), icon=":material/flag:")
     if aside["misdated"]:
         st.warning(
-            f"{aside['misdated']:,} records are dated before {EARLIEST:%Y-%m-%d} or over a day "
-            "ahead: they are kept, but left out of every figure and of the leaderboard.",
+            f"{records(aside['misdated'])} dated before {EARLIEST:%Y-%m-%d} or over a day "
+            "ahead: kept, but left out of every figure and of the leaderboard.",
             icon=":material/event_busy:",
         )
     every = view.all_dates()

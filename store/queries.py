@@ -397,8 +397,8 @@ def leaderboard(
     engine: Engine, since: datetime | None, rates: RateTable, by: str = "tokens"
 ) -> pl.DataFrame:
     """Opted-in accounts only: rank (by tokens or by ``usd``), display name, tokens, estimate
-    and model mix, of records that pass the plausibility checks (flagged ones are never ranked).
-    Nothing about when anyone works."""
+    and model mix, of records that pass the plausibility checks and are dated as usage (flagged
+    or misdated ones are never ranked). Nothing about when anyone works."""
     u, a = Usage.__table__, Account.__table__
     # The largest threshold each request exceeds: enough to price every model's long context.
     thresholds = sorted(

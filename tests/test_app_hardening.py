@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from collector.record import EARLIEST, FUTURE_SLACK
+from pages.lib.text import LONGEST_SHOWN, inline_text
 from store.accounts import create_account
 from store.db import open_store
 from store.models import Account, Usage
@@ -174,7 +175,7 @@ def test_every_page_survives_hostile_rows_with_sane_numbers(hostile, shared):
     assert heading and heading[0].startswith(f"### {mine:,} tokens all time")
     assert hostile.misdated == 2
     assert any(
-        w.value.startswith("2 records are dated before 2025-04-01 or over a day ahead")
+        w.value.startswith("2 records dated before 2025-04-01 or over a day ahead")
         for w in at.warning
     )
     for page in PRIVATE_PAGES:
@@ -337,3 +338,17 @@ def test_owners_see_their_flagged_records_counted_and_why(
 def test_no_flag_notice_when_every_record_is_plausible(hostile):
     at = app(False)
     assert not [w for w in at.warning if "flagged" in w.value]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [IMAGE, "`", "a``b`", "` leading and trailing `", "  spaced  ", "<b>x</b> & *y*", "日本語"],
+)
+def test_inline_text_renders_exactly_the_name(name):
+    assert rendered_text(inline_text(name)) == name
+
+
+def test_inline_text_shows_control_characters_and_cuts_long_names():
+    assert rendered_text(inline_text("a\x00b\nc\u202ed")) == "a\ufffdb\ufffdc\ufffdd"
+    shown = rendered_text(inline_text("m" * 5000))
+    assert len(shown) == LONGEST_SHOWN and shown.endswith("…")
