@@ -64,6 +64,8 @@ out = _LazyConsole()
 err = _LazyConsole(stderr=True)
 
 DEMO_MARKER = "codextime-demo.json"
+#: The longest label a record carries (``UsageRecord.label``).
+LABEL_MAX = 100
 #: A sync started by the hook that runs longer than this (seconds) is stopped.
 BACKGROUND_TIME_LIMIT = 10 * 60
 DEMO_LABEL = "demo"
@@ -142,7 +144,7 @@ def _clean_errors() -> Iterator[None]:
     try:
         yield
     except (Failure, CodexHomeError, ReportError, RatesError) as exc:
-        err.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {shown(exc)}", soft_wrap=True)
         raise typer.Exit(2) from None
     except WorkerError as exc:  # a helper killed (out of memory, a signal): nothing is half-done
         err.print(f"[red]error:[/red] {exc}; nothing was sent or saved for it, run again")
@@ -159,7 +161,7 @@ def _clean_errors() -> Iterator[None]:
             message = f"the store failed: {detail}"
         else:
             raise
-        err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {shown(message)}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -190,9 +192,32 @@ def _is_demo(home: Path) -> bool:
     return (home / DEMO_MARKER).is_file()
 
 
+_CONTROL = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "?")
+
+
+def shown(text: str) -> str:
+    """A string from a log, a store or a path, safe to print: control characters (terminal
+    escapes included) become ``?`` and rich markup is escaped, so it shows as written."""
+    from rich.markup import escape
+
+    return escape(str(text).translate(_CONTROL))
+
+
+def _checked_label(label: str | None) -> str | None:
+    """The label as given (flag, CODEXTIME_LABEL or config), refused at once if a record could
+    not carry it."""
+    if label is None:
+        return None
+    if len(label) > LABEL_MAX:
+        raise Failure(f"the label is {len(label)} characters long; at most {LABEL_MAX} fit")
+    if label != label.translate(_CONTROL):
+        raise Failure("the label holds control characters; use plain text")
+    return label
+
+
 def _warn_problems(stats: ScanStats) -> None:
     for problem in stats.problems:
-        err.print(f"[yellow]warning:[/yellow] {problem}", soft_wrap=True)
+        err.print(f"[yellow]warning:[/yellow] {shown(problem)}", soft_wrap=True)
 
 
 def _note_refused(stats: ScanStats) -> None:
@@ -300,7 +325,7 @@ def _table(data: dict, period: str) -> Table:
             f"{span}. Not a bill, not an official price."
         )
     if data.get("unpriced"):
-        listed = ", ".join(f"{m} ({n:,} tokens)" for m, n in data["unpriced"].items())
+        listed = ", ".join(f"{shown(m)} ({n:,} tokens)" for m, n in data["unpriced"].items())
         notes.append(f"* Not priced (no published rate): {listed}.")
     if compact and data["totals"]["total"] >= 10_000:
         notes.append("Rounded to fit the terminal: --json or a wider window gives exact figures.")
@@ -329,12 +354,12 @@ def _table(data: dict, period: str) -> Table:
         return [*(_count(row[k], compact) for k in keys), money]
 
     for row in data[list_key]:
-        label = row[row_key][:8] if period == "session" else row[row_key]
+        label = shown(row[row_key][:8] if period == "session" else row[row_key])
         last = [row["last"][:16].replace("T", " ")] if with_last else []
         table.add_row(label, *last, *figures(row, set(row["models"])), style="bold")
         for model, sub in row["models"].items():
             pad = [""] if with_last else []
-            table.add_row(f"  {model}", *pad, *figures(sub, {model}), style="dim")
+            table.add_row(f"  {shown(model)}", *pad, *figures(sub, {model}), style="dim")
     table.add_section()
     pad = [""] if with_last else []
     table.add_row("Total", *pad, *figures(data["totals"], set(unpriced)), style="bold")
@@ -364,7 +389,7 @@ def scan(
     """The privacy receipt: what a sync would send, and what was skipped and why."""
     with _clean_errors():
         home = _home(codex_home)
-        label = label or (DEMO_LABEL if _is_demo(home) else None)
+        label = _checked_label(label) or (DEMO_LABEL if _is_demo(home) else None)
         plan = Scan(home, keep_cursors=False)
         if json:
             from collector.record import record_from_row
@@ -387,7 +412,7 @@ def scan(
 
 def _print_summary(home: Path, stats: ScanStats) -> None:
     out.print(
-        f"Codex home: {home}" + ("  [magenta](demo data)[/magenta]" if _is_demo(home) else "")
+        f"Codex home: {shown(home)}" + ("  [magenta](demo data)[/magenta]" if _is_demo(home) else "")
     )
     out.print(
         f"Files: {stats.files:,} rollout files ({stats.collapsed:,} duplicate copies collapsed), "
@@ -456,7 +481,7 @@ def sync_command(
 
     with _clean_errors(), _time_limit(BACKGROUND_TIME_LIMIT if background else None):
         home = _home(codex_home)
-        label = setting("label", label) or (DEMO_LABEL if _is_demo(home) else None)
+        label = _checked_label(setting("label", label)) or (DEMO_LABEL if _is_demo(home) else None)
         server = None if db else setting("server", server)
         try:
             if server:

@@ -266,3 +266,62 @@ def test_a_zstd_bomb_is_read_in_bounded_memory(tmp_path, fill):
     code, peak_kib, stderr = done.stdout.split(" ", 2)
     assert code == "0", stderr
     assert int(peak_kib) < 200 << 10, f"peak {int(peak_kib) >> 10} MiB"
+
+
+# -- what is printed ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("model", ["[red]x[/red]", "gpt\x1b[2J\x1b]0;pwned\x07-5", "[bold]"])
+def test_model_names_from_a_store_print_as_written_never_as_markup_or_escapes(tmp_path, model):
+    from store.db import account_id, insert_usage, open_store
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    engine = open_store(db)
+    record = {
+        "ts": datetime(2026, 3, 1, 10, tzinfo=UTC),
+        "model": model,
+        "input": 100,
+        "cached": 0,
+        "output": 10,
+        "reasoning": 0,
+        "event_id": "a" * 32,
+        "session": "b" * 32,
+        "label": None,
+    }
+    insert_usage(engine, account_id(engine), [record])
+
+    for period in ("daily", "session"):
+        shown = runner.invoke(app, ["report", period, "--db", db], terminal_width=200)
+        assert shown.exit_code == 0, shown.output
+        assert "\x1b" not in shown.output and "\x07" not in shown.output
+        assert model.translate({0x1B: "?", 0x07: "?"}) in shown.output
+
+
+def test_the_label_limit_is_the_records(tmp_path):
+    from collector.cli import LABEL_MAX
+    from collector.record import UsageRecord
+
+    assert UsageRecord.model_fields["label"].metadata[0].max_length == LABEL_MAX
+
+
+@pytest.mark.parametrize(
+    ("command", "how"), [("sync", "flag"), ("sync", "environment"), ("scan", "flag")]
+)
+def test_a_label_too_long_is_one_clear_error(tmp_path, monkeypatch, command, how):
+    home = tmp_path / "codex"
+    one_session(home, responses([("2026-03-01T10:00:05.000Z", GOOD)]))
+    label = "x" * 101
+    args = [command, "--codex-home", str(home)]
+    if how == "flag":
+        args += ["--label", label]
+    else:
+        monkeypatch.setenv("CODEXTIME_LABEL", label)
+    done = runner.invoke(app, args)
+    assert done.exit_code != 0
+    assert (
+        "Traceback" not in done.output
+        and done.exception is None
+        or isinstance(done.exception, SystemExit)
+    )
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "101 characters" in lines[0] and "at most 100" in lines[0]
