@@ -40,6 +40,9 @@ USAGE_SCHEMA = {
 TOKENS = ("input", "cached", "output", "reasoning")
 #: A row's input + output: two 64-bit counts may not add up within 64 bits.
 EXACT = pl.Decimal(38, 0)
+#: Models named in a leaderboard row's mix; the rest are counted ("+3 more"). Model names are the
+#: uploader's to choose, and the leaderboard is public.
+MIX_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -462,11 +465,15 @@ def leaderboard(
             select account, name, model, sum(tokens) tokens, sum(usd) usd,
                    coalesce(round(
                        100.0 * sum(tokens) / nullif(sum(sum(tokens)) over (partition by account), 0)
-                   )::INTEGER, 0) share
+                   )::INTEGER, 0) share,
+                   row_number() over (partition by account order by sum(tokens) desc, model) place
             from f group by account, name, model
         ), people as (
             select account, name, sum(tokens) tokens, sum(usd) usd,
-                   string_agg(model || ' ' || share || '%', ', ' order by tokens desc) models
+                   string_agg(model || ' ' || share || '%', ', ' order by place)
+                       filter (where place <= {MIX_SHOWN})
+                   || if(count(*) > {MIX_SHOWN}, ', +' || (count(*) - {MIX_SHOWN}) || ' more', '')
+                       models
             from per_model group by account, name
         )
         select rank() over (order by {order}) rank, name, tokens, usd, models

@@ -21,6 +21,7 @@ from pages.lib.text import LONGEST_SHOWN, inline_text
 from store.accounts import create_account
 from store.db import open_store
 from store.models import Account, Usage
+from store.queries import MIX_SHOWN
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -352,3 +353,21 @@ def test_inline_text_shows_control_characters_and_cuts_long_names():
     assert rendered_text(inline_text("a\x00b\nc\u202ed")) == "a\ufffdb\ufffdc\ufffdd"
     shown = rendered_text(inline_text("m" * 5000))
     assert len(shown) == LONGEST_SHOWN and shown.endswith("…")
+
+
+def test_a_leaderboard_row_names_a_few_models_and_counts_the_rest(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'many.db'}"
+    engine = open_store(url)
+    owner, _ = create_account(engine, "many-models")
+    a = Account.__table__
+    with engine.begin() as conn:
+        conn.execute(a.update().values(leaderboard_opt_in=True))
+        conn.execute(
+            Usage.__table__.insert(),
+            [usage_row(owner, n, f"model-{n:03d}", None, input=1000 + n) for n in range(200)],
+        )
+    engine.dispose()
+    monkeypatch.setenv("CODEXTIME_DB", url)
+    mix = visit(app(False), "leaderboard").dataframe[0].value["models"][0]
+    assert mix.startswith("model-199 1%, model-198 1%, model-197 1%")
+    assert mix.count("model-") == MIX_SHOWN and mix.endswith(f", +{200 - MIX_SHOWN} more")
