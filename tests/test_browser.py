@@ -200,7 +200,7 @@ def test_a_deep_link_works_on_a_fresh_server(page: Page, tmp_path):
 
 
 def test_markup_in_stored_names_shows_as_text_and_fetches_nothing(page: Page, tmp_path):
-    """Model names and labels holding an image, a link and HTML: the API-equivalent page shows
+    """Model names, labels and a flag's reason holding an image, a link and HTML: the pages show
     them literally, and the browser never asks the attacker's host for anything."""
     from store.db import account_id, insert_usage, open_store
 
@@ -223,6 +223,8 @@ def test_markup_in_stored_names_shows_as_text_and_fetches_nothing(page: Page, tm
         for n, name in enumerate(names)
     ]
     insert_usage(engine, account_id(engine), rows)
+    with engine.begin() as conn:  # a reason code is a stored string too
+        conn.exec_driver_sql("update usage set flag = ?", (image.replace("x.png", "f.png"),))
     engine.dispose()
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url))
@@ -235,4 +237,14 @@ def test_markup_in_stored_names_shows_as_text_and_fetches_nothing(page: Page, tm
         expect(unpriced).to_contain_text(f"{names[1]} (5,100 tokens)")
         assert unpriced.locator("img, a").count() == 0
         page.screenshot(path=SHOTS / "api_equivalent_hostile_names.png", full_page=True)
+        page.goto(base)
+        settle(page)
+        notice = page.locator("[data-testid='stAlertContentWarning']").filter(has_text="flagged")
+        expect(notice).to_contain_text("3 records flagged as implausible (![x](http://attacker")
+        assert notice.locator("img, a").count() == 0
+        page.screenshot(path=SHOTS / "overview_hostile_names.png", full_page=True)
+        for path in ("models", "heatmap", "leaderboard"):
+            page.goto(f"{base}/{path}")
+            settle(page)
+            assert page.locator("[data-testid='stException']").count() == 0
     assert not [url for url in asked if "attacker.invalid" in url]
