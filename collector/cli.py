@@ -20,6 +20,7 @@ import typer
 
 from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
+from collector.limits import LABEL_MAX, has_control_chars
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import Scan, ScanResult, ScanStats
 from collector.workers import WorkerError
@@ -64,8 +65,6 @@ out = _LazyConsole()
 err = _LazyConsole(stderr=True)
 
 DEMO_MARKER = "codextime-demo.json"
-#: The longest label a record carries (``UsageRecord.label``).
-LABEL_MAX = 100
 #: A sync started by the hook that runs longer than this (seconds) is stopped.
 BACKGROUND_TIME_LIMIT = 10 * 60
 DEMO_LABEL = "demo"
@@ -210,7 +209,7 @@ def _checked_label(label: str | None) -> str | None:
         return None
     if len(label) > LABEL_MAX:
         raise Failure(f"the label is {len(label)} characters long; at most {LABEL_MAX} fit")
-    if label != label.translate(_CONTROL):
+    if has_control_chars(label):
         raise Failure("the label holds control characters; use plain text")
     return label
 
@@ -412,7 +411,8 @@ def scan(
 
 def _print_summary(home: Path, stats: ScanStats) -> None:
     out.print(
-        f"Codex home: {shown(home)}" + ("  [magenta](demo data)[/magenta]" if _is_demo(home) else "")
+        f"Codex home: {shown(home)}"
+        + ("  [magenta](demo data)[/magenta]" if _is_demo(home) else "")
     )
     out.print(
         f"Files: {stats.files:,} rollout files ({stats.collapsed:,} duplicate copies collapsed), "

@@ -8,7 +8,7 @@ cannot carry a path, a prompt or any other field, even by mistake.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import (
@@ -22,6 +22,16 @@ from pydantic import (
     model_validator,
 )
 
+from collector.limits import (
+    CONTROL_CHARS,
+    EARLIEST,
+    FUTURE_SLACK,
+    LABEL_MAX,
+    MAX_INPUT_TOKENS,
+    MAX_OUTPUT_TOKENS,
+    has_control_chars,
+    refusal,
+)
 from collector.parse import iso_utc
 
 #: The fields of a record, in order. Tests and the store check themselves against this tuple.
@@ -39,30 +49,22 @@ RECORD_FIELDS = (
 
 HASH_PATTERN = r"^[0-9a-f]{32}$"
 
-# What one model response can be. A record outside these bounds is not usage but a damaged log or
-# a made-up upload: the collector leaves it out (and says so), the ingest service refuses it.
-
-#: Input tokens of one response. A response reads at most its model's context window; the largest
-#: any OpenAI model publishes is about 1.05M tokens (gpt-4.1: 1,047,576; gpt-5.4: 1,050,000).
-#: Four times that leaves room for larger windows to come while keeping every sum far from 2^63.
-MAX_INPUT_TOKENS = 4_000_000
-#: Output tokens of one response (reasoning included). The largest published output limit is
-#: 128,000 tokens (the gpt-5 family); eight times that.
-MAX_OUTPUT_TOKENS = 1_000_000
-#: Codex CLI was first released in April 2025: no genuine record is older.
-EARLIEST = datetime(2025, 4, 1, tzinfo=UTC)
-#: How far ahead of the receiving clock a record may be (time zones, a clock a little fast).
-FUTURE_SLACK = timedelta(days=1)
-
-
-#: Control characters (C0, DEL, C1): never part of a model name, label or display name. NUL in
-#: particular cannot be stored by PostgreSQL, and the others garble terminals and logs.
-CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def has_control_chars(text: str) -> bool:
-    """Whether ``text`` holds a control character (see ``CONTROL_CHARS``)."""
-    return CONTROL_CHARS.search(text) is not None
+# The bounds live in collector.limits (free of pydantic, for the scanner); re-exported here for
+# the store and the API, which speak of records.
+__all__ = [
+    "CONTROL_CHARS",
+    "EARLIEST",
+    "FUTURE_SLACK",
+    "LABEL_MAX",
+    "MAX_INPUT_TOKENS",
+    "MAX_OUTPUT_TOKENS",
+    "RECORD_FIELDS",
+    "PlainText",
+    "UsageRecord",
+    "has_control_chars",
+    "record_from_row",
+    "refusal",
+]
 
 
 def _plain(text: str) -> str:
@@ -88,7 +90,9 @@ class UsageRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ts: AwareDatetime = Field(description="When the response finished, UTC.")
-    model: PlainText = Field(min_length=1, max_length=100, description='Model name, or "unknown".')
+    model: PlainText = Field(
+        min_length=1, max_length=LABEL_MAX, description='Model name, or "unknown".'
+    )
     input: int = Field(
         ge=0, le=MAX_INPUT_TOKENS, strict=True, description="Input tokens, cached ones included."
     )
@@ -104,7 +108,7 @@ class UsageRecord(BaseModel):
     event_id: str = Field(pattern=HASH_PATTERN, description="Keyed hash naming this response.")
     session: str = Field(pattern=HASH_PATTERN, description="Keyed hash of the Codex session id.")
     label: PlainText | None = Field(
-        default=None, max_length=100, description="Machine or seat label."
+        default=None, max_length=LABEL_MAX, description="Machine or seat label."
     )
 
     @field_validator("ts", mode="before")
@@ -131,22 +135,6 @@ class UsageRecord(BaseModel):
     @property
     def total(self) -> int:
         return self.input + self.output
-
-
-def refusal(ts: datetime, inp: int, cached: int, out: int, reasoning: int) -> str | None:
-    """Why a record with these figures would be refused (by ``UsageRecord`` or the ingest
-    service's time window), in a few words; None when it is acceptable."""
-    if not EARLIEST <= ts <= datetime.now(UTC) + FUTURE_SLACK:
-        return "dated before 2025-04-01" if ts < EARLIEST else "dated over a day in the future"
-    if min(inp, cached, out, reasoning) < 0:
-        return "negative token count"
-    if inp > MAX_INPUT_TOKENS or cached > MAX_INPUT_TOKENS:
-        return f"over {MAX_INPUT_TOKENS:,} input tokens in one response"
-    if out > MAX_OUTPUT_TOKENS or reasoning > MAX_OUTPUT_TOKENS:
-        return f"over {MAX_OUTPUT_TOKENS:,} output tokens in one response"
-    if cached > inp or reasoning > out:
-        return "a part exceeds its whole (cached > input or reasoning > output)"
-    return None
 
 
 def record_from_row(row: tuple, label: str | None = None) -> UsageRecord:

@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 from collector.discover import LogFile, discover
 from collector.keys import event_hash, hash_key, session_hash
+from collector.limits import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
+from collector.limits import refusal as record_refusal
 from collector.parse import FileMeta, RolloutParser
 from collector.reader import LineReader, zst_content_size
 from collector.workers import unordered_map
@@ -58,7 +60,7 @@ class Cursor:
 
 
 class Limits(NamedTuple):
-    """What the ingest service accepts of one response (``collector.record``), as integers, so
+    """What the ingest service accepts of one response (``collector.limits``), as integers, so
     the common case is told by comparisons alone: this is checked once per response."""
 
     earliest_ms: int
@@ -68,27 +70,22 @@ class Limits(NamedTuple):
 
     @classmethod
     def now(cls) -> Limits:
-        # Imported only when something is read: collector.record loads pydantic (~0.1 s).
-        from collector.record import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
-
         latest = datetime.now(UTC) + FUTURE_SLACK
         return cls(_ms(EARLIEST), _ms(latest), MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS)
 
     def refusal(self, ts_ms: int, inp: int, cached: int, out: int, reasoning: int) -> str | None:
-        """Why a response would be refused (``collector.record.refusal``); None if accepted."""
+        """Why a response would be refused (``collector.limits.refusal``); None if accepted."""
         if (
             self.earliest_ms <= ts_ms <= self.latest_ms
             and 0 <= cached <= inp <= self.max_input
             and 0 <= reasoning <= out <= self.max_output
         ):
             return None
-        from collector.record import refusal
-
         try:
             when = datetime.fromtimestamp(ts_ms / 1000, UTC)
         except (OverflowError, OSError, ValueError):
             return "timestamp out of range"
-        return refusal(when, inp, cached, out, reasoning)
+        return record_refusal(when, inp, cached, out, reasoning)
 
 
 def _ms(when: datetime) -> int:

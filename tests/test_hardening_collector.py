@@ -297,11 +297,29 @@ def test_model_names_from_a_store_print_as_written_never_as_markup_or_escapes(tm
         assert model.translate({0x1B: "?", 0x07: "?"}) in shown.output
 
 
-def test_the_label_limit_is_the_records(tmp_path):
-    from collector.cli import LABEL_MAX
-    from collector.record import UsageRecord
+HEAVY_LIBRARIES = ("pydantic", "sqlalchemy", "sqlmodel")
 
-    assert UsageRecord.model_fields["label"].metadata[0].max_length == LABEL_MAX
+
+@pytest.mark.parametrize("command", [["report", "daily"], ["scan"]])
+def test_reading_logs_loads_no_record_or_store_library(refusable_home, command):
+    """A report or scan from the logs checks every response against the bounds, and refuses some,
+    without loading pydantic (a tenth of a second and 10 MB on every report)."""
+    program = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from collector.cli import app\n"
+        f"shown = CliRunner().invoke(app, {[*command, '--codex-home', str(refusable_home)]!r})\n"
+        "assert shown.exit_code == 0, shown.output\n"
+        "assert 'the server would refuse' in shown.output, shown.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(sys.argv[1:])))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", program, *HEAVY_LIBRARIES],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
 
 
 @pytest.mark.parametrize(
