@@ -23,7 +23,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from collector.record import EARLIEST, FUTURE_SLACK
+from collector.record import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
 from store.models import Account, Usage
 from store.pricing import RateTable
 
@@ -40,6 +40,10 @@ USAGE_SCHEMA = {
 TOKENS = ("input", "cached", "output", "reasoning")
 #: A row's input + output: two 64-bit counts may not add up within 64 bits.
 EXACT = pl.Decimal(38, 0)
+#: The reason shown for a record whose counts no single response can have (one the store kept
+#: from before the record type's bounds): like a flagged record, counted for its owner, never
+#: ranked.
+OUT_OF_BOUNDS = "counts_out_of_bounds"
 #: Models named in a leaderboard row's mix; the rest are counted ("+3 more"). Model names are the
 #: uploader's to choose, and the leaderboard is public.
 MIX_SHOWN = 5
@@ -76,6 +80,18 @@ def _dated_as_usage(ts: sa.ColumnElement) -> sa.ColumnElement[bool]:
     the window the record type accepts. Rows stored before that check can lie anywhere (the
     year 1, the year 9999): no view shows or ranks them, and their owner is told how many."""
     return sa.and_(ts >= EARLIEST, ts <= datetime.now(UTC) + FUTURE_SLACK)
+
+
+def _counts_as_usage(u: sa.Table) -> sa.ColumnElement[bool]:
+    """A record's counts are ones a single response can have: the record type's bounds."""
+    return sa.and_(
+        u.c.cached >= 0,
+        u.c.cached <= u.c.input,
+        u.c.input <= MAX_INPUT_TOKENS,
+        u.c.reasoning >= 0,
+        u.c.reasoning <= u.c.output,
+        u.c.output <= MAX_OUTPUT_TOKENS,
+    )
 
 
 def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
@@ -123,13 +139,22 @@ def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
 
 
 def flag_counts(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, int]:
-    """How many records of ``accounts`` (all, when empty) carry each plausibility flag."""
+    """How many records of ``accounts`` (all, when empty) are shown but never ranked, per
+    reason: their plausibility flag, or ``OUT_OF_BOUNDS`` for counts no response can have."""
     u = Usage.__table__
-    query = sa.select(u.c.flag, sa.func.count()).where(u.c.flag.is_not(None)).group_by(u.c.flag)
+    reason = sa.func.coalesce(u.c.flag, sa.case((~_counts_as_usage(u), OUT_OF_BOUNDS)))
+    scope = sa.select(reason.label("reason")).where(_dated_as_usage(u.c.ts))
     if accounts:
-        query = query.where(u.c.account_id.in_(accounts))
+        scope = scope.where(u.c.account_id.in_(accounts))
+    sub = scope.subquery()
+    query = (
+        sa.select(sub.c.reason, sa.func.count())
+        .where(sub.c.reason.is_not(None))
+        .group_by(sub.c.reason)
+        .order_by(sub.c.reason)
+    )
     with engine.connect() as conn:
-        return dict(conn.execute(query.order_by(u.c.flag)).all())
+        return dict(conn.execute(query).all())
 
 
 def misdated_count(engine: Engine, accounts: Sequence[int] = ()) -> int:
@@ -400,8 +425,8 @@ def leaderboard(
     engine: Engine, since: datetime | None, rates: RateTable, by: str = "tokens"
 ) -> pl.DataFrame:
     """Opted-in accounts only: rank (by tokens or by ``usd``), display name, tokens, estimate
-    and model mix, of records that pass the plausibility checks and are dated as usage (flagged
-    or misdated ones are never ranked). Nothing about when anyone works."""
+    and model mix, of records that pass the plausibility checks and that the record type would
+    accept (dates and counts). Nothing about when anyone works."""
     u, a = Usage.__table__, Account.__table__
     # The largest threshold each request exceeds: enough to price every model's long context.
     thresholds = sorted(
@@ -422,7 +447,12 @@ def leaderboard(
             ),
         )
         .join(a, a.c.id == u.c.account_id)
-        .where(a.c.leaderboard_opt_in.is_(True), u.c.flag.is_(None), _dated_as_usage(u.c.ts))
+        .where(
+            a.c.leaderboard_opt_in.is_(True),
+            u.c.flag.is_(None),
+            _dated_as_usage(u.c.ts),
+            _counts_as_usage(u),
+        )
         .group_by(a.c.id, a.c.name, u.c.model, long_flag)
     )
     if since is not None:

@@ -16,7 +16,7 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from collector.record import EARLIEST, FUTURE_SLACK
+from collector.record import EARLIEST, FUTURE_SLACK, refusal
 from pages.lib.text import LONGEST_SHOWN, inline_text
 from store.accounts import create_account
 from store.db import open_store
@@ -47,6 +47,13 @@ class Planted:
     total: int  # input + output of the hostile account's records dated as usage, exactly
     other_total: int  # the same for the well-behaved account
     misdated: int  # the hostile account's records dated where no usage can be
+    ranked: int  # input + output of the hostile account's records the record type accepts
+    out_of_bounds: int  # how many of its records dated as usage it would refuse
+
+
+def refused(row: dict) -> bool:
+    figures = (row["input"], row["cached"], row["output"], row["reasoning"])
+    return refusal(row["ts"], *figures) is not None
 
 
 def dated_as_usage(row: dict) -> bool:
@@ -115,7 +122,15 @@ def plant(url: str, *, huge: bool, hostile_name: str = "[evil](http://x.invalid/
         good = [usage_row(ids["alice"], n, "gpt-5", "desk") for n in range(100, 103)]
         conn.execute(Usage.__table__.insert(), bad + good)
     engine.dispose()
-    return Planted(url, token, tokens(bad), tokens(good), sum(not dated_as_usage(r) for r in bad))
+    return Planted(
+        url,
+        token,
+        total=tokens(bad),
+        other_total=tokens(good),
+        misdated=sum(not dated_as_usage(r) for r in bad),
+        ranked=tokens([r for r in bad if not refused(r)]),
+        out_of_bounds=sum(dated_as_usage(r) and refused(r) for r in bad),
+    )
 
 
 @pytest.fixture
@@ -174,11 +189,10 @@ def test_every_page_survives_hostile_rows_with_sane_numbers(hostile, shared):
     mine = hostile.total + (0 if shared else hostile.other_total)
     heading = [m.value for m in at.markdown if "tokens all time" in m.value]
     assert heading and heading[0].startswith(f"### {mine:,} tokens all time")
-    assert hostile.misdated == 2
-    assert any(
-        w.value.startswith("2 records dated before 2025-04-01 or over a day ahead")
-        for w in at.warning
-    )
+    assert (hostile.misdated, hostile.out_of_bounds) == (2, 3)
+    notices = [rendered_text(w.value) for w in at.warning]
+    assert any(n.startswith("2 records dated before 2025-04-01 or over a day") for n in notices)
+    assert any(n.startswith("3 records flagged as implausible (counts_out_of") for n in notices)
     for page in PRIVATE_PAGES:
         visit(at, page)
         assert at.title, page
@@ -192,9 +206,7 @@ def test_every_page_survives_hostile_rows_with_sane_numbers(hostile, shared):
     assert estimate and number(estimate[0]) > 0
     visit(at, "leaderboard")
     board = at.dataframe[0].value
-    assert sorted(board["tokens"]) == pytest.approx(
-        sorted([hostile.total, hostile.other_total]), rel=1e-9
-    )
+    assert sorted(board["tokens"]) == sorted([hostile.ranked, hostile.other_total])
     assert list(board["rank"]) == [1, 2]
     visit(at, "privacy")
 
@@ -336,7 +348,7 @@ def test_owners_see_their_flagged_records_counted_and_why(
     assert f"### {total:,} tokens all time" in "\n".join(m.value for m in at.markdown)
 
 
-def test_no_flag_notice_when_every_record_is_plausible(hostile):
+def test_no_flag_notice_when_every_record_is_plausible(marked_up):
     at = app(False)
     assert not [w for w in at.warning if "flagged" in w.value]
 
