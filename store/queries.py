@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from collector.record import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
-from store.models import Account, Usage
+from store.models import Account, ApiToken, Usage
 from store.pricing import RateTable
 
 USAGE_SCHEMA = {
@@ -167,11 +167,17 @@ def misdated_count(engine: Engine, accounts: Sequence[int] = ()) -> int:
         return conn.execute(query).scalar_one()
 
 
-def account_name(engine: Engine, account: int) -> str | None:
-    """An account's display name as it is now; None when no such account exists."""
-    a = Account.__table__
+def signed_in_name(engine: Engine, account: int, token_sha256: str) -> str | None:
+    """The display name, as it is now, of ``account`` while the token a viewer signed in with is
+    still one of its live tokens; None once the token is revoked or the account is gone."""
+    a, t = Account.__table__, ApiToken.__table__
+    query = (
+        sa.select(a.c.name)
+        .join(t, t.c.account_id == a.c.id)
+        .where(a.c.id == account, t.c.token_sha256 == token_sha256, t.c.revoked_at.is_(None))
+    )
     with engine.connect() as conn:
-        return conn.execute(sa.select(a.c.name).where(a.c.id == account)).scalar_one_or_none()
+        return conn.execute(query).scalar_one_or_none()
 
 
 def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl.DataFrame:

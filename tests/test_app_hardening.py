@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from collector.record import EARLIEST, FUTURE_SLACK, refusal
 from pages.lib.text import LONGEST_SHOWN, inline_text
-from store.accounts import create_account
+from store.accounts import create_account, revoke_tokens
 from store.db import open_store
 from store.models import Account, Usage
 from store.queries import MIX_SHOWN
@@ -288,6 +288,28 @@ def test_a_session_follows_its_account_through_renames(tmp_path, monkeypatch):
     assert "Signed in as X" in [rendered_text(c.value) for c in at.sidebar.caption]
     visit(at, "models")
     assert list(at.dataframe[0].value["model"]) == ["gpt-5"]
+
+
+def test_a_session_ends_when_its_token_is_revoked(tmp_path, monkeypatch):
+    """Revoking an account's tokens (``codextime account revoke``) ends the dashboard sessions
+    signed in with them: the token form comes back and no private figure stays on the page."""
+    url = f"sqlite:///{tmp_path / 'revoked.db'}"
+    engine = open_store(url)
+    account, token = create_account(engine, "A")
+    with engine.begin() as conn:
+        conn.execute(
+            Usage.__table__.insert(),
+            [usage_row(account, 1, "gpt-5", "a-laptop", input=111_000, output=0)],
+        )
+    monkeypatch.setenv("CODEXTIME_DB", url)
+    at = app(True, token)
+    assert "111,000 tokens all time" in "\n".join(m.value for m in at.markdown)
+    revoke_tokens(engine, "A")
+    engine.dispose()
+    at.run()
+    assert not at.exception
+    assert "111,000" not in "\n".join(markdown_sources(at))
+    assert [t.label for t in at.text_input] == ["Token"]
 
 
 def flagged_store(url: str) -> dict[str, str]:

@@ -12,18 +12,18 @@ import polars as pl
 import streamlit as st
 
 from pages.lib.text import inline_text
-from store.accounts import account_for_token
+from store.accounts import account_for_token, token_digest
 from store.db import open_store
 from store.pricing import RateTable, load_rates
 from store.queries import (
     Filters,
-    account_name,
     choices,
     flag_counts,
     load_usage,
     localize,
     misdated_count,
     priced,
+    signed_in_name,
 )
 from store.settings import default_db_url
 
@@ -35,7 +35,10 @@ DEMO_LABEL = "demo"
 TTL = "10m"
 #: The session's key for the signed-in account's id. An id, never a name: a name can be given up
 #: and taken by another account while a session is open.
+#: The signed-in account's id, and the digest of the token it signed in with (never the token):
+#: the session follows the account through renames and ends when that token is revoked.
 SIGNED_IN = "account_id"
+SIGNED_TOKEN = "token_sha256"
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -183,9 +186,10 @@ def viewer_accounts(url: str) -> tuple[int, ...] | None:
     account = st.session_state.get(SIGNED_IN)
     if account is None:
         return None
-    name = account_name(engine(url), account)
+    name = signed_in_name(engine(url), account, st.session_state.get(SIGNED_TOKEN, ""))
     if name is None:
-        del st.session_state[SIGNED_IN]
+        for key in (SIGNED_IN, SIGNED_TOKEN):
+            st.session_state.pop(key, None)
         return None
     st.sidebar.caption(f"Signed in as {inline_text(name)}")
     return (account,)
@@ -267,6 +271,7 @@ def require_viewer(view: View) -> bool:
                 st.error("This server does not know that token.")
             else:
                 st.session_state[SIGNED_IN] = account.id
+                st.session_state[SIGNED_TOKEN] = token_digest(token.strip())
                 st.rerun()
     return False
 
