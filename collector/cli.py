@@ -138,6 +138,10 @@ def main() -> None:
     os._exit(code or 0)
 
 
+#: ``collector.sync.SyncError``, told by name: most commands never import that module.
+_SYNC_ERROR = ("collector.sync", "SyncError")
+
+
 @contextmanager
 def _clean_errors() -> Iterator[None]:
     try:
@@ -151,7 +155,7 @@ def _clean_errors() -> Iterator[None]:
     except Exception as exc:
         # The store's errors, recognised without importing SQLAlchemy on every command.
         kind = type(exc)
-        if kind.__name__ == "StoreError" and kind.__module__ == "store.db":
+        if (kind.__module__, kind.__name__) in (("store.db", "StoreError"), _SYNC_ERROR):
             message = str(exc)
         elif kind.__name__ == "Busy" and kind.__module__ == "collector.hook":
             message = f"{exc}; try again when it has finished"

@@ -357,6 +357,54 @@ class RolloutParser:
         )
 
 
+#: The types of a saved ``FileMeta``, field by field (``to_state``'s "meta").
+_META_TYPES = (str | None, str | None, str | None, int | None, bool, int | None, bool)
+
+
+def valid_meta(saved: object) -> bool:
+    """Whether ``saved`` is a ``FileMeta`` as ``to_state`` writes it (or as JSON gives it back)."""
+    return (
+        isinstance(saved, list | tuple)
+        and len(saved) == len(_META_TYPES)
+        and all(isinstance(v, t) for v, t in zip(saved, _META_TYPES, strict=True))
+    )
+
+
+def _valid_vec(saved: object) -> bool:
+    return (
+        isinstance(saved, list | tuple) and len(saved) == 5 and all(type(n) is int for n in saved)
+    )
+
+
+def _valid_recent_key(saved: object) -> bool:
+    """A remembered vector, or a reset pair ``[total, last or null]`` (see ``_recent_key``)."""
+    if _valid_vec(saved):
+        return True
+    return (
+        isinstance(saved, list | tuple)
+        and len(saved) == 2
+        and _valid_vec(saved[0])
+        and (saved[1] is None or _valid_vec(saved[1]))
+    )
+
+
+def valid_state(state: object) -> bool:
+    """Whether ``state`` is a parser state as ``to_state`` writes it (or as JSON gives it back), so
+    ``from_state`` and the parser can use it; a damaged state is one a run would break on."""
+    if not (isinstance(state, dict) and valid_meta(state.get("meta"))):
+        return False
+    recent = state.get("recent", [])
+    return (
+        isinstance(state.get("model"), str | None)
+        and all(
+            v is None or _valid_vec(v) for v in (state.get("prev_total"), state.get("prev_last"))
+        )
+        and isinstance(recent, list)
+        and all(map(_valid_recent_key, recent))
+        and isinstance(state.get("in_replay", True), bool)
+    )
+
+
 # -- small pure helpers -----------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from collector.discover import LogFile, discover
 from collector.keys import event_hash, hash_key, session_hash
 from collector.limits import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
 from collector.limits import refusal as record_refusal
-from collector.parse import FileMeta, RolloutParser
+from collector.parse import FileMeta, RolloutParser, valid_meta, valid_state
 from collector.reader import LineReader, zst_content_size
 from collector.workers import unordered_map
 
@@ -55,8 +55,18 @@ class Cursor:
         return [self.size, self.mtime_ns, self.offset, self.parser]
 
     @classmethod
-    def from_json(cls, data: list) -> Cursor:
-        return cls(*data)
+    def from_json(cls, data: object) -> Cursor:
+        """The cursor ``to_json`` wrote; ValueError for anything else. Only what every run uses
+        is checked here (cheap, for thousands of files); a file read on from its cursor has its
+        parser state checked in full first (``valid_state``)."""
+        if not (isinstance(data, list) and len(data) == 4):
+            raise ValueError("a cursor is a list of four items")
+        size, mtime_ns, offset, parser = data
+        if not all(type(n) is int and n >= 0 for n in (size, mtime_ns, offset)):
+            raise ValueError("a cursor's size, time and offset are whole numbers")
+        if not (isinstance(parser, dict) and valid_meta(parser.get("meta"))):
+            raise ValueError("a cursor's parser state is damaged")
+        return cls(size, mtime_ns, offset, parser)
 
 
 class Limits(NamedTuple):
@@ -186,6 +196,12 @@ class Scan:
         for f in found.files:
             cursor = cursors.get(f.key)
             start = _resume_point(f, cursor)
+            if isinstance(start, Cursor) and not valid_state(start.parser):
+                self.stats.problems.append(
+                    f"{f.key}: damaged sync state, reading this log again from the start "
+                    "(no duplicates result)"
+                )
+                start = None
             if start is not False:
                 todo.append((f, start))
             elif cursor is not None and (cursor.size, cursor.mtime_ns) != (f.size, f.mtime_ns):

@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,17 @@ SINK_ROWS = 20_000
 STATE_VERSION = 2
 
 
+#: What a failed sync says last: the cursors only move past what the destination confirmed.
+NOTHING_LOST = (
+    "nothing was lost: the destination keeps what was sent, and the next sync sends the rest "
+    "(no duplicates result)"
+)
+
+
+class SyncError(Exception):
+    """A sync that could not finish: the message says what failed, in one line."""
+
+
 @dataclass
 class SyncResult:
     sent: int
@@ -38,13 +50,32 @@ class SyncResult:
 
 def store_sink(engine, account: int, label: str | None) -> Sink:
     """A sink into a store: rows become records (the allow-list) and are inserted idempotently."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from collector.record import record_from_row
     from store.db import insert_usage
 
+    where = engine.url.render_as_string()  # the password hidden
+    # The rows go through the driver's own cursor: its errors are not SQLAlchemy's.
+    failures = (engine.dialect.loaded_dbapi.Error, SQLAlchemyError)
+
     def sink(rows: list[Row]) -> int:
-        return insert_usage(engine, account, (record_from_row(r, label).model_dump() for r in rows))
+        try:
+            return insert_usage(
+                engine, account, (record_from_row(r, label).model_dump() for r in rows)
+            )
+        except failures as exc:
+            raise SyncError(
+                f"cannot write to the store {where}: {_first_line(exc)}; {NOTHING_LOST}"
+            ) from exc
 
     return sink
+
+
+def _first_line(exc: BaseException) -> str:
+    """The database's own words, without SQLAlchemy's statement and parameters."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def lazy_store_sink(url: str, label: str | None) -> Sink:
@@ -71,16 +102,32 @@ def state_path(codex_home: Path, destination: str) -> Path:
 
 
 def load_cursors(path: Path) -> tuple[dict[str, Cursor], str | None]:
-    """The saved cursors, and a warning when the file was unreadable (a full re-read follows)."""
+    """The saved cursors, and a warning when some or all were unreadable: a damaged entry is left
+    out (its log is read again from the start), an unreadable file means a full re-read."""
     try:
         data = orjson.loads(path.read_bytes())
         if data.get("version") != STATE_VERSION:
             return {}, None
-        return {k: Cursor.from_json(v) for k, v in data["files"].items()}, None
+        saved = data["files"].items()
     except FileNotFoundError:
         return {}, None
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         return {}, f"{path}: unreadable sync state, reading all logs again (no duplicates result)"
+    cursors: dict[str, Cursor] = {}
+    damaged = 0
+    for key, value in saved:
+        try:
+            cursors[key] = Cursor.from_json(value)
+        except ValueError:
+            damaged += 1
+    if not damaged:
+        return cursors, None
+    logs = "log is" if damaged == 1 else "logs are"
+    return cursors, (
+        f"{path}: {damaged:,} damaged entr{'y' if damaged == 1 else 'ies'} in the sync state left "
+        f"out; {'its' if damaged == 1 else 'their'} {logs} read again from the start "
+        "(no duplicates result)"
+    )
 
 
 def save_cursors(path: Path, cursors: dict[str, Cursor]) -> None:
@@ -112,8 +159,25 @@ def sync(
     once while another sync of the same logs to the same destination runs."""
     from collector.hook import lock_path, sync_lock
 
-    with sync_lock(lock_path(state_file)):
+    lock = lock_path(state_file)
+    with ExitStack() as held:
+        try:
+            held.enter_context(sync_lock(lock))
+        except OSError as exc:
+            raise SyncError(
+                f"cannot take the sync lock {lock}: {exc.strerror or exc}; nothing was sent"
+            ) from exc
         return _sync_locked(codex_home, sink, state_file, progress)
+
+
+def _save(path: Path, cursors: dict[str, Cursor]) -> None:
+    """``save_cursors``, a failure (a full disk, a read-only folder) told in one line."""
+    try:
+        save_cursors(path, cursors)
+    except OSError as exc:
+        raise SyncError(
+            f"cannot save the sync state {path}: {exc.strerror or exc}; {NOTHING_LOST}"
+        ) from exc
 
 
 def _sync_locked(
@@ -158,9 +222,9 @@ def _sync_locked(
             flush()
         if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
             flush()
-            save_cursors(state_file, cursors)
+            _save(state_file, cursors)
             last_save, dirty = time.monotonic(), False
     flush()
     if dirty or not state_file.exists():
-        save_cursors(state_file, cursors)
+        _save(state_file, cursors)
     return SyncResult(sent, new, plan.stats)
