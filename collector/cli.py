@@ -475,6 +475,14 @@ def sync_command(
             help="As run by the Codex hook: silent, and a no-op while another sync runs.",
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Send every record again, whatever was sent before (the destination keeps each "
+            "record once).",
+        ),
+    ] = False,
 ) -> None:
     """Send new usage records to the store or to a server.
 
@@ -489,9 +497,9 @@ def sync_command(
         server = None if db else setting("server", server)
         try:
             if server:
-                result = _sync_to_server(home, server, setting("token", token), label)
+                result = _sync_to_server(home, server, setting("token", token), label, full=full)
             else:
-                result = _sync_into_store(home, db, label)
+                result = _sync_into_store(home, db, label, full=full)
         except Busy as exc:
             if not background:
                 raise
@@ -500,13 +508,20 @@ def sync_command(
             return  # the running sync will pick this turn up, or the next turn will
     if background:
         return
-    _warn_problems(result.stats)
-    _note_refused(result.stats)
+    _report_sync(result)
     if err.is_terminal:
         err.print(
             f"Synced: {result.new:,} new records ({result.sent:,} read, "
             f"{result.stats.bytes_read / 1e6:,.1f} MB from {result.stats.files_read:,} files)"
         )
+
+
+def _report_sync(result: SyncResult) -> None:
+    """What a sync has to say, on stderr: a refill, unreadable logs, refused responses."""
+    if result.notice:
+        err.print(shown(result.notice), soft_wrap=True)
+    _warn_problems(result.stats)
+    _note_refused(result.stats)
 
 
 @contextmanager
@@ -532,17 +547,21 @@ def _time_limit(seconds: int | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _sync_into_store(home: Path, db: str | None, label: str | None) -> SyncResult:
-    from collector.sync import lazy_store_sink, state_path, sync
+def _sync_into_store(
+    home: Path, db: str | None, label: str | None, *, full: bool = False
+) -> SyncResult:
+    from collector.sync import StoreDestination, state_path, sync
     from store.settings import default_db_url
 
     url = db or default_db_url()
-    sink = lazy_store_sink(url, label or (DEMO_LABEL if _is_demo(home) else None))
+    store = StoreDestination(url, label or (DEMO_LABEL if _is_demo(home) else None))
     with _progress("Syncing") as update:
-        return sync(home, sink, state_path(home, url), progress=update)
+        return sync(home, store, state_path(home, url), full=full, progress=update)
 
 
-def _sync_to_server(home: Path, server: str, token: str | None, label: str | None) -> SyncResult:
+def _sync_to_server(
+    home: Path, server: str, token: str | None, label: str | None, *, full: bool = False
+) -> SyncResult:
     from collector.sync import state_path, sync
     from collector.upload import HttpSink, UploadError
 
@@ -550,13 +569,11 @@ def _sync_to_server(home: Path, server: str, token: str | None, label: str | Non
         raise Failure(f"no token for {server}: run `codextime login --server {server}`")
     # One cursor file per server and account: another account on the same server starts afresh.
     destination = f"{server.rstrip('/')}#{hashlib.sha256(token.encode()).hexdigest()[:12]}"
+    state = state_path(home, destination)
     with _progress("Uploading") as update:
         try:
             return sync(
-                home,
-                HttpSink(server, token, label=label),
-                state_path(home, destination),
-                progress=update,
+                home, HttpSink(server, token, label=label), state, full=full, progress=update
             )
         except UploadError as exc:
             raise Failure(str(exc)) from None
@@ -786,8 +803,7 @@ def start(
             raise Failure(f"no sessions/ or archived_sessions/ in {home}")
         db = db or default_db_url()
         result = _sync_into_store(home, db, None)
-        _warn_problems(result.stats)
-        _note_refused(result.stats)
+        _report_sync(result)
         err.print(f"Synced {result.new:,} new records from {home}.")
         zone = resolve_zone(None)
         since = datetime.now(zone).date() - timedelta(days=13)

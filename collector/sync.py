@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -46,6 +46,8 @@ class SyncResult:
     sent: int
     new: int
     stats: ScanStats
+    #: Said once when the destination had lost records and everything was sent again.
+    notice: str | None = None
 
 
 def store_sink(engine, account: int, label: str | None) -> Sink:
@@ -78,20 +80,100 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def lazy_store_sink(url: str, label: str | None) -> Sink:
-    """``store_sink`` on the store at ``url``, opened only when there is something to send (a
-    sync with nothing new never loads the database layer)."""
-    opened: list[Sink] = []
+@dataclass(frozen=True)
+class Tally:
+    """How many records the destination held after a sync, and (a SQLite file) what its file
+    looked like then: a file that has not changed since holds as many, without being opened."""
 
-    def sink(rows: list[Row]) -> int:
-        if not opened:
+    records: int
+    mark: list | None = None
+
+    def to_json(self) -> list:
+        return [self.records, self.mark]
+
+    @classmethod
+    def from_json(cls, data: object) -> Tally | None:
+        """The tally ``to_json`` wrote; None for anything else (no check at the next sync)."""
+        if not (isinstance(data, list) and len(data) == 2):
+            return None
+        records, mark = data
+        if type(records) is not int or records < 0 or not isinstance(mark, list | None):
+            return None
+        return cls(records, mark)
+
+
+class Destination:
+    """A sink that can also tell how many records the destination holds for this account, so a
+    store or an account emptied since the last sync is noticed and filled again."""
+
+    #: What the destination is called in messages.
+    noun = "destination"
+
+    def __call__(self, rows: list[Row]) -> int:
+        raise NotImplementedError
+
+    def held(self, last: Tally | None) -> int | None:
+        """Records held now (``last``: the tally of the last sync); None when it cannot tell."""
+        return None
+
+    def mark(self) -> list | None:
+        """What the destination looks like now, cheaply; None when there is no such sign."""
+        return None
+
+
+class StoreDestination(Destination):
+    """The store at ``url``, the embedded account's records; opened only when needed: a sync
+    with nothing new into a SQLite file nobody else touched never loads the database layer."""
+
+    noun = "store"
+
+    def __init__(self, url: str, label: str | None) -> None:
+        self.url = url
+        self.label = label
+        self.file = sqlite_file(url)
+        self._opened: tuple | None = None  # (engine, account id, sink)
+
+    def _open(self) -> tuple:
+        if self._opened is None:
             from store.db import account_id, open_store
 
-            engine = open_store(url)
-            opened.append(store_sink(engine, account_id(engine), label))
-        return opened[0](rows)
+            engine = open_store(self.url)
+            account = account_id(engine)
+            self._opened = (engine, account, store_sink(engine, account, self.label))
+        return self._opened
 
-    return sink
+    def __call__(self, rows: list[Row]) -> int:
+        return self._open()[2](rows)
+
+    def held(self, last: Tally | None) -> int:
+        if self.file and last and last.mark is not None and last.mark == self.mark():
+            return last.records
+        from store.accounts import usage_count
+
+        engine, account, _ = self._open()
+        return usage_count(engine, account)
+
+    def mark(self) -> list | None:
+        """The SQLite file's identity, size and time: any write or a new file changes them (the
+        store keeps SQLite's rollback journal, so every commit writes the file itself)."""
+        if self.file is None:
+            return None
+        try:
+            st = os.stat(self.file)
+        except OSError:
+            return None
+        return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL; None for another database, memory or a URI name."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix) :].split("?", 1)[0]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return Path(path).expanduser()
 
 
 def state_path(codex_home: Path, destination: str) -> Path:
@@ -101,18 +183,31 @@ def state_path(codex_home: Path, destination: str) -> Path:
     return Path(user_state_dir("codextime")) / f"cursors-{name}.json"
 
 
-def load_cursors(path: Path) -> tuple[dict[str, Cursor], str | None]:
-    """The saved cursors, and a warning when some or all were unreadable: a damaged entry is left
-    out (its log is read again from the start), an unreadable file means a full re-read."""
+@dataclass
+class SavedState:
+    """What the last sync left: its cursors, its tally, and a warning when some or all of the
+    file was unreadable."""
+
+    cursors: dict[str, Cursor] = field(default_factory=dict)
+    tally: Tally | None = None
+    warning: str | None = None
+
+
+def load_state(path: Path) -> SavedState:
+    """The saved state: a damaged cursor entry is left out (its log is read again from the
+    start), an unreadable file means a full re-read."""
     try:
         data = orjson.loads(path.read_bytes())
         if data.get("version") != STATE_VERSION:
-            return {}, None
+            return SavedState()
         saved = data["files"].items()
+        tally = Tally.from_json(data.get("held"))
     except FileNotFoundError:
-        return {}, None
+        return SavedState()
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-        return {}, f"{path}: unreadable sync state, reading all logs again (no duplicates result)"
+        return SavedState(
+            warning=f"{path}: unreadable sync state, reading all logs again (no duplicates result)"
+        )
     cursors: dict[str, Cursor] = {}
     damaged = 0
     for key, value in saved:
@@ -121,21 +216,24 @@ def load_cursors(path: Path) -> tuple[dict[str, Cursor], str | None]:
         except ValueError:
             damaged += 1
     if not damaged:
-        return cursors, None
+        return SavedState(cursors, tally)
     logs = "log is" if damaged == 1 else "logs are"
-    return cursors, (
+    return SavedState(
+        cursors,
+        tally,
         f"{path}: {damaged:,} damaged entr{'y' if damaged == 1 else 'ies'} in the sync state left "
         f"out; {'its' if damaged == 1 else 'their'} {logs} read again from the start "
-        "(no duplicates result)"
+        "(no duplicates result)",
     )
 
 
-def save_cursors(path: Path, cursors: dict[str, Cursor]) -> None:
+def save_state(path: Path, cursors: dict[str, Cursor], tally: Tally | None) -> None:
     """Write atomically: a reader sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = orjson.dumps(
-        {"version": STATE_VERSION, "files": {k: c.to_json() for k, c in cursors.items()}}
-    )
+    state: dict = {"version": STATE_VERSION, "files": {k: c.to_json() for k, c in cursors.items()}}
+    if tally is not None:
+        state["held"] = tally.to_json()
+    data = orjson.dumps(state)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cursors-")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -153,10 +251,15 @@ def sync(
     sink: Sink,
     state_file: Path,
     *,
+    full: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncResult:
-    """Send what is new since the cursors in ``state_file``; raises ``collector.hook.Busy`` at
-    once while another sync of the same logs to the same destination runs."""
+    """Send what is new since the cursors in ``state_file`` (``full``: everything, the cursors
+    ignored); raises ``collector.hook.Busy`` at once while another sync of the same logs to the
+    same destination runs.
+
+    A ``Destination`` is also asked how many records it holds: fewer than after the last sync (a
+    store deleted or emptied, an account's records erased) and everything is sent again."""
     from collector.hook import lock_path, sync_lock
 
     lock = lock_path(state_file)
@@ -167,34 +270,50 @@ def sync(
             raise SyncError(
                 f"cannot take the sync lock {lock}: {exc.strerror or exc}; nothing was sent"
             ) from exc
-        return _sync_locked(codex_home, sink, state_file, progress)
+        return _sync_locked(codex_home, sink, state_file, full, progress)
 
 
-def _save(path: Path, cursors: dict[str, Cursor]) -> None:
-    """``save_cursors``, a failure (a full disk, a read-only folder) told in one line."""
+def _save(path: Path, cursors: dict[str, Cursor], tally: Tally | None) -> None:
+    """``save_state``, a failure (a full disk, a read-only folder) told in one line."""
     try:
-        save_cursors(path, cursors)
+        save_state(path, cursors, tally)
     except OSError as exc:
         raise SyncError(
             f"cannot save the sync state {path}: {exc.strerror or exc}; {NOTHING_LOST}"
         ) from exc
 
 
+def lost_records(noun: str, held: int | None, tally: Tally | None) -> str | None:
+    """Why everything must be sent again, when the destination holds fewer records than it did
+    after the last sync; None when it holds as many or more (or either is unknown)."""
+    if held is None or tally is None or held >= tally.records:
+        return None
+    return (
+        f"The {noun} holds fewer records than were sent ({held:,} < {tally.records:,}): "
+        "sending everything again."
+    )
+
+
 def _sync_locked(
     codex_home: Path,
     sink: Sink,
     state_file: Path,
+    full: bool,
     progress: Callable[[int, int], None] | None,
 ) -> SyncResult:
-    cursors, warning = load_cursors(state_file)
+    saved = load_state(state_file)
+    counted = isinstance(sink, Destination)
+    held = sink.held(saved.tally) if counted else None
+    notice = None if full else lost_records(getattr(sink, "noun", ""), held, saved.tally)
+    cursors = {} if full or notice else saved.cursors
     plan = Scan(codex_home, cursors)
-    if warning:
-        plan.stats.problems.append(warning)
+    if saved.warning:
+        plan.stats.problems.append(saved.warning)
     sent = new = 0
     done = 0
     last_save = time.monotonic()
     cursors.update(plan.refreshed)
-    dirty = bool(plan.refreshed)
+    dirty = bool(plan.refreshed) or cursors is not saved.cursors
 
     def advance(nbytes: int) -> None:
         nonlocal done
@@ -215,6 +334,10 @@ def _sync_locked(
         rows.clear()
         read.clear()
 
+    def tally(mark: list | None) -> Tally | None:
+        """What the destination holds now: as counted, plus what it took since."""
+        return saved.tally if held is None else Tally(held + new, mark)
+
     for result in plan.results(progress=advance):
         rows += result.rows
         read.update(result.cursors)
@@ -222,9 +345,10 @@ def _sync_locked(
             flush()
         if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
             flush()
-            _save(state_file, cursors)
+            _save(state_file, cursors, tally(None))  # no mark: the next sync counts
             last_save, dirty = time.monotonic(), False
     flush()
-    if dirty or not state_file.exists():
-        _save(state_file, cursors)
-    return SyncResult(sent, new, plan.stats)
+    final = tally(sink.mark() if counted else None)
+    if dirty or final != saved.tally or not state_file.exists():
+        _save(state_file, cursors, final)
+    return SyncResult(sent, new, plan.stats, notice)

@@ -17,6 +17,7 @@ import orjson
 
 from collector.record import record_from_row
 from collector.scan import Row
+from collector.sync import Destination, Tally
 
 USER_AGENT = "codextime-collector"
 BATCH = int(os.environ.get("CODEXTIME_UPLOAD_BATCH", "2000"))
@@ -26,7 +27,11 @@ class UploadError(Exception):
     """The server refused the records or could not be reached; the message says which."""
 
 
-class HttpSink:
+class HttpSink(Destination):
+    """The ingest server's account of ``token``: records go up in gzip batches."""
+
+    noun = "server"
+
     def __init__(
         self,
         server: str,
@@ -40,6 +45,7 @@ class HttpSink:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.url = server.rstrip("/") + "/api/v1/usage"
+        self.me_url = server.rstrip("/") + "/api/v1/me"
         self.headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
@@ -61,6 +67,17 @@ class HttpSink:
                 [record_from_row(r, self.label).model_dump(mode="json") for r in chunk]
             )
         return new
+
+    def held(self, last: Tally | None) -> int | None:
+        """How many records the server holds for this account (``records`` of ``/me``); None
+        when it does not answer that now (the upload, if any, then says what is wrong)."""
+        headers = {"Authorization": self.headers["Authorization"], "User-Agent": USER_AGENT}
+        try:
+            response = self.client.get(self.me_url, headers=headers)
+            records = response.json()["records"] if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+        return records if type(records) is int and records >= 0 else None
 
     def _send(self, records: list[dict]) -> int:
         body = gzip.compress(orjson.dumps({"records": records}), compresslevel=6)

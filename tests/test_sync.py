@@ -12,7 +12,7 @@ import collector.scan as scan_mod
 import collector.sync as sync_mod
 from collector.report import Report, resolve_zone
 from collector.scan import Scan
-from collector.sync import load_cursors, state_path, store_sink, sync
+from collector.sync import load_state, state_path, store_sink, sync
 from store.db import account_id, open_store, usage_rows
 from tests.rollout import encode, meta, session_path, token_count, turn, usage, write
 
@@ -101,7 +101,7 @@ def test_torn_last_line_waits_for_the_next_run(home, store_url):
     path.write_bytes(whole[:cut])
     store = Store(store_url, home)
     assert store.sync().new == 3
-    cursors, _ = load_cursors(store.state)
+    cursors = load_state(store.state).cursors
     assert cursors[path.name].offset == len(encode(lines))  # not past the torn line
     path.write_bytes(whole)
     assert store.sync().new == 1

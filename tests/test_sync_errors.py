@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import collector.sync as sync_mod
 from collector.cli import app
-from collector.sync import lazy_store_sink, state_path
+from collector.sync import StoreDestination, state_path
 from store.db import open_store, usage_rows
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
@@ -149,7 +149,7 @@ def test_a_damaged_cursor_entry_is_rebuilt_alone(tmp_path, damage):
     with damaged.open("ab") as fh:
         fh.write(orjson.dumps(token_count("2026-03-01T11:05:00.000Z", None)) + b"\n")
 
-    result = sync_mod.sync(home, lazy_store_sink(db, None), state)
+    result = sync_mod.sync(home, StoreDestination(db, None), state)
     assert result.stats.files_read == 1  # the damaged log alone
     assert len(result.stats.problems) == 1, result.stats.problems
     assert "again from the start" in result.stats.problems[0]
