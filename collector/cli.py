@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from collector.sync import SyncResult
+    from store.settings import ServerSettings
 
 app = typer.Typer(
     help="Private, exact usage analytics for the OpenAI Codex CLI.",
@@ -630,6 +631,22 @@ def serve(
         bool, typer.Option("--open-signup", help="Let anyone create an account over HTTP.")
     ] = False,
     rate_limit: Annotated[int, typer.Option(help="Requests per minute and token.")] = 600,
+    signups_per_hour: Annotated[
+        int | None,
+        typer.Option(
+            help="With --open-signup: accounts one client address may create an hour [default: 5].",
+            show_default=False,
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Reverse proxies (comma-separated addresses, or *) whose X-Forwarded-For names "
+            "the client; without it the header is ignored and every per-address limit applies to "
+            "the connecting peer.",
+            show_default=False,
+        ),
+    ] = None,
     workers: Annotated[
         int, typer.Option(help="Worker processes (rate limits then apply per worker).")
     ] = 1,
@@ -647,17 +664,31 @@ def serve(
 
     with _clean_errors():
         settings = ServerSettings(
-            db_url=db or default_db_url(), open_signup=open_signup, rate_limit_per_minute=rate_limit
+            db_url=db or default_db_url(),
+            open_signup=open_signup,
+            rate_limit_per_minute=rate_limit,
+            forwarded_allow_ips=forwarded_allow_ips,
+            # The default is the settings' own (a module loaded only here: not on every command).
+            **({} if signups_per_hour is None else {"signups_per_ip_per_hour": signups_per_hour}),
         )
         api = create_app(settings)  # also migrates the store once, before any worker starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # Our own request log names no token and no body; uvicorn's access log is off.
-    options = dict(host=host, port=port, access_log=False, log_level="info")
+    options = dict(host=host, port=port, access_log=False, log_level="info", **_proxy(settings))
     if workers > 1:
         os.environ[SETTINGS_ENV] = jsonlib.dumps(dataclasses.asdict(settings))
         uvicorn.run("store.api:app_from_environment", factory=True, workers=workers, **options)
     else:
         uvicorn.run(api, **options)
+
+
+def _proxy(settings: ServerSettings) -> dict:
+    """uvicorn's proxy options: X-Forwarded-For is believed only from the proxies named (by
+    default uvicorn believes it from 127.0.0.1, so a forged header sent from the server's own
+    machine would pass as any client and dodge every per-address limit)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 account_app = typer.Typer(
