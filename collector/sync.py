@@ -4,6 +4,10 @@ The cursors (per file: how far it was read, and the parser's state there) live w
 in the user's state directory, never in the store. They advance only after the sink has confirmed a
 file's rows, and are written atomically, so a crash or a kill loses nothing: the next run reads
 those bytes again, and the store's (account, event_id) uniqueness drops what it already has.
+
+The state also remembers how many records the destination held after the last sync: a store file
+removed, rows deleted or an account's records erased on the server show as fewer, and then every
+record is sent again (the destination keeps each one once).
 """
 
 from __future__ import annotations
