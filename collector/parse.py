@@ -1,11 +1,14 @@
 """Counting rules for one Codex rollout file: lines in, counted model responses out.
 
 Pure: no files, no clock, no network. ``RolloutParser.feed`` takes one line (bytes) at a time and
-returns a ``Response`` for each genuine model response, ``None`` for everything else. The rules
-(R1-R11 in docs/counting.md) are applied here and nowhere else.
+returns a ``Response`` for each genuine model response, ``None`` for everything else; ``finish``
+hands out a response record still waiting for its token_count when a read ends. The rules (R1-R20
+in docs/counting.md) are applied here and nowhere else, except those that need other files
+(R1, R11, R12's seed, fork rule 2), which collector/scan.py applies.
 
 Only whitelisted fields are ever read: timestamps, line types, session ids and lineage, the model
-name, ordinals and the token vectors. Prompt text, paths, git data and the rest are never looked at.
+name, the service tier, ordinals and the token vectors. Prompt text, paths, git data and the rest
+are never looked at.
 """
 
 from __future__ import annotations
@@ -18,11 +21,17 @@ from datetime import UTC, datetime
 import msgspec
 import orjson
 
-#: input, cached, output, reasoning, total_tokens
-Vec = tuple[int, int, int, int, int]
+#: input, cached, output, reasoning, total_tokens, cache_write (the last one absent before 0.145)
+Vec = tuple[int, int, int, int, int, int]
+IN, CACHED, OUT, REASONING, TOTAL, CACHE_WRITE = range(6)
+#: The components that are usage (every one but total_tokens, which is recomputed).
+_PARTS = (IN, CACHED, OUT, REASONING, CACHE_WRITE)
 
 #: How many recent cumulative vectors a file remembers to drop late (out-of-order) re-emits.
 RECENT_TOTALS = 32
+#: The layout of ``to_state``: a saved state of another version is not read on from (its file is
+#: read again from the start; event ids keep the store exact).
+STATE_VERSION = 2
 
 #: Model names are free text in the logs (local models can be named by a path): anything that does
 #: not look like a model name is replaced, so a name can never carry a path or a sentence.
@@ -30,14 +39,35 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+@()\-/]{0,79}$")
 CUSTOM_MODEL = "custom"
 UNKNOWN_MODEL = "unknown"
 
+#: R15: service tiers as logged, by the class they bill in; any other value is "unknown".
+TIERS = {
+    "priority": "priority",
+    "fast": "priority",
+    "default": "standard",
+    "standard": "standard",
+    "flex": "flex",
+    "ultrafast": "ultrafast",
+}
+UNKNOWN_TIER = "unknown"
+
 #: The usage-bearing line types, recognised from the head of a line without parsing it. Codex writes
 #: ``{"timestamp":..,["ordinal":..,]"type":..,"payload":{"type":..``: types sit near the start.
 HEAD_WINDOW = 320
 #: How every line begins as Codex writes it (compact JSON), up to the opening quote of its type.
 COMPACT_HEAD = rb'\{"timestamp":"[^"\n]{0,40}",(?:"ordinal":\d+,)?"type":"'
+#: The line types read (after ``COMPACT_HEAD``): lineage, model, tier, usage and prefix bounds.
+LINE_KINDS = (
+    b"session_meta",
+    b"turn_context",
+    b"token_usage_record",
+    b"inter_agent_communication",
+    b"inter_agent_communication_metadata",
+)
+#: The ``event_msg`` payload types read.
+EVENT_KINDS = (b"token_count", b"task_started", b"thread_settings_applied")
 HEAD = re.compile(
-    rb'"type"\s*:\s*"(?:session_meta|turn_context)"'
-    rb'|"payload"\s*:\s*\{\s*"type"\s*:\s*"(?:token_count|task_started)"'
+    rb'"type"\s*:\s*"(?:' + b"|".join(LINE_KINDS) + rb')"'
+    rb'|"payload"\s*:\s*\{\s*"type"\s*:\s*"(?:' + b"|".join(EVENT_KINDS) + rb')"'
 )
 
 
@@ -51,11 +81,16 @@ class Response:
     cached: int
     output: int
     reasoning: int
-    #: What the event id hashes: timestamp plus cumulative and last vectors. Equal for the same
-    #: row read from a copy, an archive or a fork that kept the original timestamps.
+    #: What the event id hashes: timestamp plus cumulative and last vectors (a response record:
+    #: its thread and response id). Equal for the same row read from a copy, an archive or a fork
+    #: that kept the original timestamps.
     identity: bytes
     #: Cumulative vector after this response, used to recognise rows a child copied from its parent.
     total: Vec | None
+    #: Input tokens written to the prompt cache (R16): part of input, apart from cached.
+    cache_write: int = 0
+    #: The service tier in force (R15).
+    tier: str = UNKNOWN_TIER
 
 
 @dataclass(slots=True)
@@ -67,43 +102,99 @@ class FileMeta:
     root_id: str | None = None
     #: The thread this one was forked or spawned from.
     parent_id: str | None = None
+    #: When the child began: the later of its meta's own time and the meta line's (a replay of the
+    #: parent's history is stamped with the line's).
     started_ms: int | None = None
-    #: A fork or a subagent: its file may begin with a copy of the parent's history.
+    #: A fork or a subagent whose file may begin with a copy of the parent's history.
     child: bool = False
-    #: Lines with an ``ordinal`` below this were copied from the parent.
+    #: The child's own lines begin at the first line with an ``ordinal`` at least this (R18).
     history_start: int | None = None
     #: Spawned by another thread (a helper agent, a review): its usage belongs to the root session.
     #: A fork is a child too, but a conversation of its own.
     subagent: bool = False
+    #: R12: the rollout id whose first ``base_offset`` bytes this file references (copies nothing).
+    base_id: str | None = None
+    base_offset: int | None = None
+    #: A V2 spawned subagent without ``history_start``: its prefix is told by its second
+    #: session_meta and the trigger that ends it, or it copied nothing when paginated (R18).
+    spawned: bool = False
+    paginated: bool = False
 
 
 def parse_meta(payload: dict, ts_ms: int | None) -> FileMeta:
+    """The lineage of a file from its session_meta payload and the line's own timestamp."""
     source = payload.get("source")
-    spawn = None
+    spawn = other = None
     subagent = isinstance(source, dict) and "subagent" in source
     if subagent and isinstance(source["subagent"], dict):
         spawn = source["subagent"].get("thread_spawn")
+        other = source["subagent"].get("other")
     parent = _str(payload.get("forked_from_id")) or _str(payload.get("parent_thread_id"))
     if isinstance(spawn, dict):
         parent = parent or _str(spawn.get("parent_thread_id"))
     history_start = payload.get("subagent_history_start_ordinal")
     if history_start is None:
         history_start = payload.get("forked_from_ordinal_exclusive")
+    history_start = history_start if type(history_start) is int else None
     thread_source = payload.get("thread_source")
     subagent = subagent or thread_source in ("subagent", "guardian_review")
-    child = bool(parent or subagent or history_start)
-    started = timestamp_ms(payload.get("timestamp"))
+    base_id, base_offset = _history_base(payload.get("history_base"))
+    # Guardian reviews and paginated references copy nothing (R18, R12).
+    copies_nothing = (
+        base_id is not None or thread_source == "guardian_review" or other == "guardian"
+    )
+    child = not copies_nothing and bool(parent or subagent or history_start is not None)
+    started = _later(timestamp_ms(payload.get("timestamp")), ts_ms)
     thread_id = _str(payload.get("id"))
     root_id = _str(payload.get("session_id"))
     return FileMeta(
         thread_id=thread_id,
         root_id=root_id if root_id and root_id != thread_id else None,
         parent_id=parent,
-        started_ms=started if started is not None else ts_ms,
+        started_ms=started,
         child=child,
-        history_start=history_start if isinstance(history_start, int) else None,
+        history_start=history_start if child else None,
         subagent=subagent,
+        base_id=base_id,
+        base_offset=base_offset,
+        spawned=child
+        and history_start is None
+        and (isinstance(spawn, dict) or thread_source == "subagent"),
+        paginated=payload.get("history_mode") == "paginated",
     )
+
+
+def _history_base(base) -> tuple[str | None, int | None]:
+    """R12: (rollout id, end byte offset) of a ``history_base``, or (None, None)."""
+    if not isinstance(base, dict):
+        return None, None
+    rollout, offset = _str(base.get("thread_id")), base.get("end_byte_offset")
+    if rollout is None or type(offset) is not int or offset < 0:
+        return None, None
+    return rollout, offset
+
+
+def _later(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+#: How a child's copied prefix ends (``RolloutParser.prefix``).
+OWN = "own"  # no prefix, or it has ended
+BY_ORDINAL = "ordinal"  # at the first line whose ordinal reaches history_start (R18 rule 1)
+UNDECIDED = "undecided"  # a spawned subagent before its second line (R18 rules 2 and 3)
+#: At a trigger_turn: true after the copied meta (R18 rule 2), or, should no trigger come, as
+#: ``BY_TIME`` (own lines are stamped after the replay instant).
+BY_TRIGGER = "trigger"
+BY_TIME = "time"  # at the first own turn or response after the replay window (R10 rule 3)
+
+
+@dataclass
+class PendingRecord:
+    """A ``token_usage_record`` not yet known to be accounted for by a token_count (R13)."""
+
+    response: Response
+    usage: Vec
+    thread_usage: Vec | None
 
 
 @dataclass
@@ -116,12 +207,19 @@ class RolloutParser:
 
     meta: FileMeta = field(default_factory=FileMeta)
     model: str | None = None
+    tier: str = UNKNOWN_TIER
     prev_total: Vec | None = None
     #: The last vector of the row before, when that row had no cumulative vector.
     prev_last: Vec | None = None
     recent: list[Vec | tuple[Vec, Vec | None]] = field(default_factory=list)
-    #: A child file is in its copied-history prefix until its first own turn or response.
+    #: A child file is in its copied-history prefix until ``prefix`` says it ended.
     in_replay: bool = True
+    prefix: str = OWN
+    #: R13: the own response record waiting for the token_count that may account for it.
+    pending: PendingRecord | None = None
+    #: (usage, thread usage) of a record counted at the end of a read before its token_count came:
+    #: that token_count, in a later read, is then not counted again.
+    flushed: tuple[Vec, Vec | None] | None = None
     skipped: Counter = field(default_factory=Counter)
     #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
     _last_info: msgspec.Raw | None = field(default=None, repr=False)
@@ -137,6 +235,22 @@ class RolloutParser:
         if not HEAD.search(line, 0, HEAD_WINDOW):
             return None  # prompts, tool output, legacy lines: never parsed
         return self.feed_candidate(line)
+
+    def seed(self, total: Vec | None) -> None:
+        """R12: start from the cumulative vector in force where this file's history base was cut,
+        so a re-emit of it is recognised (before the first line is fed)."""
+        if total is not None:
+            self.prev_total = total
+            self._remember(total)
+
+    def finish(self) -> Response | None:
+        """At the end of a read: a record still waiting for its token_count is counted (remote
+        compactions end a read that way); its token_count, if a later read brings it, is not."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        self.flushed = (pending.usage, pending.thread_usage)
+        return pending.response
 
     def feed_candidate(self, line: bytes) -> Response | None:
         """``feed`` for a line whose head already named a usage-bearing type."""
@@ -167,11 +281,12 @@ class RolloutParser:
                             _astuple(total) if total is not None else None,
                             _astuple(last) if last is not None else None,
                             _stamp_ms(head.timestamp),
-                            self._inherited_by_ordinal(head.ordinal),
+                            self._inherited(head.ordinal),
                         )
                 return self._feed_object(line, info)
         elif self.meta.thread_id is not None and _SESSION_META.match(line):
-            return None  # a parent's meta copied into a fork: nothing to read in it
+            self._later_meta()
+            return None  # a parent's meta copied into a child: nothing else to read in it
         return self._feed_object(line, None)
 
     def _feed_object(self, line: bytes, info: msgspec.Raw | None) -> Response | None:
@@ -191,20 +306,35 @@ class RolloutParser:
             if self.meta.thread_id is None:
                 self.meta = parse_meta(payload, ts_ms)
                 self.in_replay = self.meta.child
-            return None  # later metas are the parent's, embedded in a fork
-        ordinal = obj.get("ordinal")
-        inherited_by_ordinal = self._inherited_by_ordinal(ordinal)
+                self.prefix = _first_prefix(self.meta)
+            else:
+                self._later_meta()
+            return None  # later metas are the parent's, embedded in a child
+        if self.prefix == UNDECIDED:
+            self._decide_prefix()
+        inherited = self._inherited(obj.get("ordinal"))
         if kind == "turn_context":
-            self._turn_context(payload, ts_ms, inherited_by_ordinal)
+            self._turn_context(payload, ts_ms, inherited)
+            return None
+        if kind == "token_usage_record":
+            return self._usage_record(payload, ts_ms, inherited)
+        if kind in _TRIGGER_KINDS:
+            if self.prefix == BY_TRIGGER and payload.get("trigger_turn") is True:
+                self._end_prefix()
             return None
         if kind != "event_msg":
             return None
-        if payload.get("type") == "task_started":
-            self._own_turn_marker(ts_ms, inherited_by_ordinal)
+        event = payload.get("type")
+        if event == "task_started":
+            self._own_turn_marker(ts_ms, inherited)
             return None
-        if payload.get("type") != "token_count":
+        if event == "thread_settings_applied":
+            if not inherited:  # a copied parent's settings are not this file's (R15)
+                self._settings(payload.get("thread_settings"))
             return None
-        response = self._token_count(payload.get("info"), ts_ms, inherited_by_ordinal, payload)
+        if event != "token_count":
+            return None
+        response = self._token_count(payload.get("info"), ts_ms, inherited, payload)
         if payload.get("info") is not None:
             self._last_info = info
         return response
@@ -219,12 +349,20 @@ class RolloutParser:
             self.model = clean_model(model)
         self._own_turn_marker(ts_ms, inherited)
 
+    def _settings(self, settings) -> None:
+        """R15: a settings event names the tier from here on; without the key, the tier stays."""
+        if not isinstance(settings, dict):
+            return
+        tier = settings.get("service_tier")
+        if tier is not None:
+            self.tier = TIERS.get(tier, UNKNOWN_TIER) if isinstance(tier, str) else UNKNOWN_TIER
+
     def _own_turn_marker(self, ts_ms: int | None, inherited: bool | None) -> None:
-        """A turn that starts after the copied prefix ends a child's replay."""
-        if not self.in_replay or inherited:
+        """A turn that starts after the copied prefix ends a child's replay (R10 rule 3)."""
+        if not self.in_replay or inherited or self.prefix not in (BY_TIME, BY_TRIGGER):
             return
         if inherited is False or (ts_ms is not None and not self._in_replay_window(ts_ms)):
-            self.in_replay = False
+            self._end_prefix()
 
     def _token_count(
         self, info, ts_ms: int | None, inherited: bool | None, payload: dict
@@ -244,7 +382,7 @@ class RolloutParser:
         info: dict | None = None,
         payload: dict | None = None,
     ) -> Response | None:
-        """Rules R4 to R7 and R10 for one token_count row's cumulative and last vectors."""
+        """Rules R4 to R7, R10 and R13 (c) for one token_count row's cumulative and last vectors."""
         if total is None and last is None:
             self.skipped["no token figures"] += 1
             return None
@@ -259,7 +397,7 @@ class RolloutParser:
         if total is not None:
             # A counter reset writes a cumulative vector of total_tokens only, the same at every
             # reset of a thread: for those, only a repeated last too makes a late re-emit.
-            reset = total[4] > 0 and not (total[0] or total[1] or total[2] or total[3])
+            reset = total[TOTAL] > 0 and not any(total[i] for i in _PARTS)
             key = (total, last) if reset else total
             if total == prev:
                 self.skipped["re-emitted"] += 1  # R4
@@ -270,33 +408,84 @@ class RolloutParser:
                 return None
             self.prev_total = total
             self._remember(key)
+        if self._accounts_for_record(total, last):
+            self.skipped["counted through its response record"] += 1
+            return None
         if ts_ms is None:
             self.skipped["no timestamp"] += 1
             return None
-        if self.in_replay and self.meta.child:
+        if self.in_replay and self.meta.child and self.prefix != OWN:
             if inherited or (inherited is None and self._in_replay_window(ts_ms)):
-                self.skipped["copied from parent"] += 1  # R10
+                self.skipped["copied from parent"] += 1  # R10, R18
                 return None
-            self.in_replay = False
-        inp, cached, out, reasoning, _ = _delta(total, last, prev)
-        # R7: no negatives; cached within input, reasoning within output.
-        inp = inp if inp > 0 else 0
-        out = out if out > 0 else 0
-        cached = 0 if cached < 0 else cached if cached < inp else inp
-        reasoning = 0 if reasoning < 0 else reasoning if reasoning < out else out
-        if not (inp or cached or out or reasoning):
+            self._end_prefix()
+        figures = _clamped(_delta(total, last, prev))
+        if figures is None:
             self.skipped["estimate only"] += 1  # R6
             return None
         model = self.model or _fallback_model(info or {}, payload or {}) or UNKNOWN_MODEL
         if total is not None and last is not None:
-            identity = _IDENTITY % (ts_ms, *total, *last)
+            identity = _IDENTITY % (ts_ms, *total[:5], *last[:5])
         else:
             identity = _identity(ts_ms, total, last)
         if total is None:
             # Without a cumulative figure, time and per-call counts do not tell two genuine calls
             # apart (R11): such a row is only ever the same as a row of its own thread.
             identity += b"|" + (self.meta.thread_id or "").encode()
-        return Response(ts_ms, model, inp, cached, out, reasoning, identity, total)
+        inp, cached, cache_write, out, reasoning = figures
+        return Response(
+            ts_ms, model, inp, cached, out, reasoning, identity, total, cache_write, self.tier
+        )
+
+    def _accounts_for_record(self, total: Vec | None, last: Vec | None) -> bool:
+        """R13 (c): whether this advancing token_count is the one a waiting record announced
+        (then the record is not counted) or one already counted through its record."""
+        for usage, thread_usage in _waiting(self.pending, self.flushed):
+            if (last is not None and last == usage) or (
+                total is not None and total == thread_usage
+            ):
+                if self.pending is not None and self.pending.usage == usage:
+                    self.pending = None
+                    return False  # counted here, through the token_count
+                self.flushed = None
+                return True  # already counted through the record, at the end of a read
+        return False
+
+    def _usage_record(
+        self, payload: dict, ts_ms: int | None, inherited: bool | None
+    ) -> Response | None:
+        """R13: an own record outside the inherited prefix waits for the token_count that may
+        account for it; a record still waiting when the next one comes is counted."""
+        thread = payload.get("thread_id")
+        if thread is not None and thread != self.meta.thread_id:
+            self.skipped["response record of another thread"] += 1  # (a): a copy
+            return None
+        if inherited or (self.in_replay and self.meta.child and self.prefix != OWN):
+            self.skipped["response record copied from parent"] += 1  # (b)
+            return None
+        usage = _vec(payload.get("usage"))
+        figures = _clamped(usage) if usage is not None else None
+        if figures is None or ts_ms is None:
+            self.skipped["response record without usage"] += 1
+            return None
+        inp, cached, cache_write, out, reasoning = figures
+        response_id = payload.get("response_id")
+        response = Response(
+            ts_ms,
+            self.model or UNKNOWN_MODEL,
+            inp,
+            cached,
+            out,
+            reasoning,
+            _record_identity(self.meta.thread_id, response_id, ts_ms, usage),
+            None,
+            cache_write,
+            self.tier,
+        )
+        before, self.pending = self.pending, None
+        self.pending = PendingRecord(response, usage, _vec(payload.get("thread_token_usage")))
+        self.flushed = None
+        return before.response if before is not None else None
 
     def _remember(self, key) -> None:
         """Keep a cumulative vector (or reset pair) among the recent ones, for late re-emits."""
@@ -309,12 +498,36 @@ class RolloutParser:
 
     # -- forks and subagents ----------------------------------------------------------------
 
-    def _inherited_by_ordinal(self, ordinal) -> bool | None:
-        """True/False when ordinals decide (rule 1 of forks), None when they cannot."""
-        start = self.meta.history_start
-        if start is None or not isinstance(ordinal, int):
-            return None
-        return ordinal < start
+    def _inherited(self, ordinal) -> bool | None:
+        """Whether a line was copied from the parent: True/False when the prefix's bound decides,
+        None when only the replay window can tell (R10 rule 3)."""
+        if not self.in_replay or self.prefix == OWN:
+            return False
+        if self.prefix == BY_ORDINAL:
+            # R18 rule 1, by position (R19): the prefix ends at the first line reaching the start.
+            if type(ordinal) is int and ordinal >= self.meta.history_start:
+                self._end_prefix()
+                return False
+            return True
+        return None
+
+    def _later_meta(self) -> None:
+        """A second session_meta: the copied parent's. A spawned subagent's prefix then ends at
+        its trigger (R18 rule 2)."""
+        if self.prefix == UNDECIDED:
+            self.prefix = BY_TRIGGER
+
+    def _decide_prefix(self) -> None:
+        """A spawned subagent whose second line is no session_meta: a paginated one copied
+        nothing, an older one is told by time (R18 rule 3)."""
+        if self.meta.paginated:
+            self._end_prefix()
+        else:
+            self.prefix = BY_TIME
+
+    def _end_prefix(self) -> None:
+        self.in_replay = False
+        self.prefix = OWN
 
     def _in_replay_window(self, ts_ms: int) -> bool:
         """Copied rows carry the parent's (earlier) timestamps or the spawn second (rule 3)."""
@@ -327,38 +540,108 @@ class RolloutParser:
 
     def to_state(self) -> dict:
         m = self.meta
+        pending = self.pending
         return {
-            "meta": [
-                m.thread_id,
-                m.root_id,
-                m.parent_id,
-                m.started_ms,
-                m.child,
-                m.history_start,
-                m.subagent,
-            ],
+            "v": STATE_VERSION,
+            "meta": [getattr(m, name) for name in _META_FIELDS],
             "model": self.model,
+            "tier": self.tier,
             "prev_total": self.prev_total,
             "prev_last": self.prev_last,
             "recent": self.recent,
             "in_replay": self.in_replay,
+            "prefix": self.prefix,
+            "pending": None if pending is None else _pending_state(pending),
+            "flushed": self.flushed,
         }
 
     @classmethod
     def from_state(cls, state: dict) -> RolloutParser:
         prev, prev_last = state.get("prev_total"), state.get("prev_last")
+        flushed = state.get("flushed")
         return cls(
             meta=FileMeta(*state["meta"]),
             model=state.get("model"),
+            tier=state.get("tier", UNKNOWN_TIER),
             prev_total=tuple(prev) if prev else None,
             prev_last=tuple(prev_last) if prev_last else None,
             recent=[_recent_key(k) for k in state.get("recent", [])],
             in_replay=state.get("in_replay", True),
+            prefix=state.get("prefix", OWN),
+            pending=_pending_from_state(state.get("pending")),
+            flushed=(tuple(flushed[0]), _tuple(flushed[1])) if flushed else None,
         )
 
 
+def _first_prefix(meta: FileMeta) -> str:
+    """How the copied prefix of a file just begun will end (R18, R10)."""
+    if not meta.child:
+        return OWN
+    if meta.history_start is not None:
+        return BY_ORDINAL
+    return UNDECIDED if meta.spawned else BY_TIME
+
+
+def _waiting(pending: PendingRecord | None, flushed):
+    if pending is not None:
+        yield pending.usage, pending.thread_usage
+    if flushed is not None:
+        yield flushed
+
+
+def _pending_state(p: PendingRecord) -> list:
+    r = p.response
+    return [
+        [r.ts_ms, r.model, r.input, r.cached, r.output, r.reasoning, r.identity.decode()],
+        [r.cache_write, r.tier],
+        p.usage,
+        p.thread_usage,
+    ]
+
+
+def _pending_from_state(saved) -> PendingRecord | None:
+    if not saved:
+        return None
+    (ts_ms, model, inp, cached, out, reasoning, identity), (cache_write, tier), usage, thread = (
+        saved
+    )
+    response = Response(
+        ts_ms, model, inp, cached, out, reasoning, identity.encode(), None, cache_write, tier
+    )
+    return PendingRecord(response, tuple(usage), _tuple(thread))
+
+
+def _tuple(saved) -> tuple | None:
+    return tuple(saved) if saved else None
+
+
+def _record_identity(thread: str | None, response_id, ts_ms: int, usage: Vec) -> bytes:
+    """A counted record is named by its thread and response id (R13's dedupe across files);
+    without a response id, by its time and usage within its thread."""
+    prefix = b"record|%s|" % (thread or "").encode()
+    if isinstance(response_id, str) and response_id:
+        return prefix + response_id.encode()
+    return prefix + _identity(ts_ms, None, usage)
+
+
+_META_FIELDS = tuple(FileMeta.__dataclass_fields__)
+
+
 #: The types of a saved ``FileMeta``, field by field (``to_state``'s "meta").
-_META_TYPES = (str | None, str | None, str | None, int | None, bool, int | None, bool)
+_META_TYPES = (
+    str | None,
+    str | None,
+    str | None,
+    int | None,
+    bool,
+    int | None,
+    bool,
+    str | None,
+    int | None,
+    bool,
+    bool,
+)
+_PREFIXES = (OWN, BY_ORDINAL, UNDECIDED, BY_TRIGGER, BY_TIME)
 
 
 def valid_meta(saved: object) -> bool:
@@ -372,7 +655,7 @@ def valid_meta(saved: object) -> bool:
 
 def _valid_vec(saved: object) -> bool:
     return (
-        isinstance(saved, list | tuple) and len(saved) == 5 and all(type(n) is int for n in saved)
+        isinstance(saved, list | tuple) and len(saved) == 6 and all(type(n) is int for n in saved)
     )
 
 
@@ -388,20 +671,61 @@ def _valid_recent_key(saved: object) -> bool:
     )
 
 
+def _valid_pending(saved: object) -> bool:
+    """A waiting record as ``_pending_state`` writes it."""
+    if saved is None:
+        return True
+    if not (isinstance(saved, list | tuple) and len(saved) == 4):
+        return False
+    figures, extra, usage, thread = saved
+    return (
+        isinstance(figures, list | tuple)
+        and len(figures) == 7
+        and all(type(n) is int for n in (*figures[:1], *figures[2:6]))
+        and isinstance(figures[1], str)
+        and isinstance(figures[6], str)
+        and isinstance(extra, list | tuple)
+        and len(extra) == 2
+        and type(extra[0]) is int
+        and isinstance(extra[1], str)
+        and _valid_vec(usage)
+        and (thread is None or _valid_vec(thread))
+    )
+
+
+def _valid_flushed(saved: object) -> bool:
+    return saved is None or (
+        isinstance(saved, list | tuple)
+        and len(saved) == 2
+        and _valid_vec(saved[0])
+        and (saved[1] is None or _valid_vec(saved[1]))
+    )
+
+
+def current_state(state: object) -> bool:
+    """Whether ``state`` was written by this version of ``to_state`` (an older one is not read
+    on from: its file is read again from the start)."""
+    return isinstance(state, dict) and state.get("v") == STATE_VERSION
+
+
 def valid_state(state: object) -> bool:
     """Whether ``state`` is a parser state as ``to_state`` writes it (or as JSON gives it back), so
     ``from_state`` and the parser can use it; a damaged state is one a run would break on."""
-    if not (isinstance(state, dict) and valid_meta(state.get("meta"))):
+    if not (current_state(state) and valid_meta(state.get("meta"))):
         return False
     recent = state.get("recent", [])
     return (
         isinstance(state.get("model"), str | None)
+        and isinstance(state.get("tier", UNKNOWN_TIER), str)
         and all(
             v is None or _valid_vec(v) for v in (state.get("prev_total"), state.get("prev_last"))
         )
         and isinstance(recent, list)
         and all(map(_valid_recent_key, recent))
         and isinstance(state.get("in_replay", True), bool)
+        and state.get("prefix", OWN) in _PREFIXES
+        and _valid_pending(state.get("pending"))
+        and _valid_flushed(state.get("flushed"))
     )
 
 
@@ -436,47 +760,64 @@ def _delta(total: Vec | None, last: Vec | None, prev: Vec | None) -> Vec:
     if prev is None:
         return total
     diff = tuple(t - p for t, p in zip(total, prev, strict=True))
-    return total if any(d < 0 for d in diff[:4]) else diff  # a counter reset restarts from 0
+    # A counter reset restarts from 0.
+    return total if any(diff[i] < 0 for i in _PARTS) else diff  # type: ignore[return-value]
+
+
+def _clamped(v: Vec) -> tuple[int, int, int, int, int] | None:
+    """R7 and R6: (input, cached, cache_write, output, reasoning) with no negatives, cached and
+    cache writes within input (apart from each other), reasoning within output; None for an
+    estimate (nothing but total_tokens)."""
+    inp = v[IN] if v[IN] > 0 else 0
+    out = v[OUT] if v[OUT] > 0 else 0
+    cached = min(max(v[CACHED], 0), inp)
+    cache_write = min(max(v[CACHE_WRITE], 0), inp - cached)
+    reasoning = min(max(v[REASONING], 0), out)
+    if not (inp or cached or out or reasoning or cache_write):
+        return None
+    return inp, cached, cache_write, out, reasoning
 
 
 def _vec(usage) -> Vec | None:
     if type(usage) is not dict or not usage:
         return None
-    try:
-        a, b, c, d, e = (
-            usage["input_tokens"],
-            usage["cached_input_tokens"],
-            usage["output_tokens"],
-            usage["reasoning_output_tokens"],
-            usage["total_tokens"],
-        )
-    except KeyError:  # a figure left out counts as 0
-        g = usage.get
-        a, b, c, d, e = (
-            g("input_tokens", 0),
-            g("cached_input_tokens", 0),
-            g("output_tokens", 0),
-            g("reasoning_output_tokens", 0),
-            g("total_tokens", 0),
-        )
-    if type(a) is int and type(b) is int and type(c) is int and type(d) is int and type(e) is int:
-        return a, b, c, d, e  # the usual case: plain integers
-    return _int(a), _int(b), _int(c), _int(d), _int(e)
+    g = usage.get  # a figure left out counts as 0 (cache writes before 0.145, R16)
+    a, b, c, d, e, f = (
+        g("input_tokens", 0),
+        g("cached_input_tokens", 0),
+        g("output_tokens", 0),
+        g("reasoning_output_tokens", 0),
+        g("total_tokens", 0),
+        g("cache_write_input_tokens", 0),
+    )
+    if (
+        type(a) is int
+        and type(b) is int
+        and type(c) is int
+        and type(d) is int
+        and type(e) is int
+        and type(f) is int
+    ):
+        return a, b, c, d, e, f  # the usual case: plain integers
+    return _int(a), _int(b), _int(c), _int(d), _int(e), _int(f)
 
 
 _TOKEN_COUNT = b'"type":"token_count"'
 _SESSION_META = re.compile(COMPACT_HEAD + rb'session_meta"')
+_TRIGGER_KINDS = ("inter_agent_communication_metadata", "inter_agent_communication")
 _UNREAD = object()
 
 
 class _Usage(msgspec.Struct):
-    """A token vector as Codex writes it: all five figures, integers (else the general path)."""
+    """A token vector as Codex writes it: the five figures, integers, and the cache writes of
+    0.145+ (else the general path)."""
 
     input_tokens: int
     cached_input_tokens: int
     output_tokens: int
     reasoning_output_tokens: int
     total_tokens: int
+    cache_write_input_tokens: int = 0
 
 
 class _Figures(msgspec.Struct):
@@ -490,6 +831,8 @@ class _TokenCountPayload(msgspec.Struct):
 
 
 class _TokenCountLine(msgspec.Struct):
+    """The head of a token_count line, in any key order."""
+
     payload: _TokenCountPayload
     type: str = ""
     timestamp: str | int | float | None = None
@@ -520,7 +863,8 @@ _IDENTITY = b"%d|%d,%d,%d,%d,%d|%d,%d,%d,%d,%d"
 
 
 def _vec_bytes(v: Vec | None) -> bytes:
-    return b"-" if v is None else b"%d,%d,%d,%d,%d" % v
+    """The first five figures: event ids stay those of logs read before cache writes existed."""
+    return b"-" if v is None else b"%d,%d,%d,%d,%d" % v[:5]
 
 
 def _str(value) -> str | None:
