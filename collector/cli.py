@@ -20,10 +20,10 @@ import typer
 
 from collector.config import save_config, setting
 from collector.discover import CodexHomeError, default_codex_home
-from collector.limits import LABEL_MAX, has_control_chars
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import Scan, ScanResult, ScanStats
 from collector.workers import WorkerError
+from store.fields import LABEL_MAX, has_control_chars
 from store.pricing import RatesError, load_rates
 
 if TYPE_CHECKING:
@@ -396,7 +396,7 @@ def scan(
         label = _checked_label(label) or (DEMO_LABEL if _is_demo(home) else None)
         plan = Scan(home, keep_cursors=False)
         if json:
-            from collector.record import record_from_row
+            from store.record import record_from_row
 
             sys.stdout.write('{"records":[')
             first = True

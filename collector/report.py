@@ -10,10 +10,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from collector.parse import iso_utc
+from store.fields import (
+    CACHE_WRITE,
+    CACHED,
+    INPUT,
+    MODEL,
+    OUTPUT,
+    REASONING,
+    SESSION,
+    TIER,
+    TIERS,
+    TS_MS,
+    UNKNOWN_TIER,
+    iso_utc,
+)
 from store.pricing import NOTICE, RateTable
 
 PERIODS = {
@@ -22,8 +36,11 @@ PERIODS = {
     "monthly": ("months", "month"),
     "session": ("sessions", "session"),
 }
-TOKEN_KEYS = ("input", "cached", "output", "reasoning")
 QUARTER_HOUR_MS = 15 * 60 * 1000
+#: What the fold takes of a row (``store.fields.ROW_FIELDS``), in the order ``add_rows`` unpacks.
+_FOLDED = itemgetter(TS_MS, MODEL, TIER, INPUT, CACHED, CACHE_WRITE, OUTPUT, REASONING, SESSION)
+#: The figures of a row, a model and the totals, in the order the table shows them.
+FIGURE_KEYS = ("input", "cached", "cache_write", "output", "reasoning", "total", "responses")
 
 
 class ReportError(ValueError):
@@ -58,15 +75,7 @@ def parse_day(text: str | None) -> date | None:
 
 
 def empty_tokens() -> dict:
-    return {
-        "input": 0,
-        "cached": 0,
-        "output": 0,
-        "reasoning": 0,
-        "total": 0,
-        "responses": 0,
-        "api_equivalent_usd": None,
-    }
+    return {**dict.fromkeys(FIGURE_KEYS, 0), "api_equivalent_usd": None}
 
 
 class Report:
@@ -91,8 +100,11 @@ class Report:
         #: model -> the input above which a request is long-context (None: no such rule)
         self._long_at: dict[str, int | None] = {}
         # period key -> model -> [input, cached, output, reasoning, responses,
-        #                          and input, cached, output of the long-context requests]
+        #                          input, cached, output of the long-context requests,
+        #                          cache_write]
         self._cells: dict[str, dict[str, list[int]]] = defaultdict(dict)
+        #: period key -> service tier -> tokens (input + output)
+        self._tiers: dict[str, dict[str, int]] = defaultdict(dict)
         self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
 
     def _bucket(self, quarter: int) -> tuple[date, str | None, bool]:
@@ -125,17 +137,24 @@ class Report:
         output: int,
         reasoning: int,
         session: str,
+        *,
+        cache_write: int = 0,
+        tier: str = UNKNOWN_TIER,
     ) -> None:
-        self.add_rows([(ts_ms, model, input, cached, output, reasoning, "", session)])
+        """One response (a convenience over ``add_rows``)."""
+        row = (ts_ms, model, tier, input, cached, cache_write, output, reasoning, "", session)
+        self.add_rows([row])
 
     def add_rows(self, rows) -> None:
-        """Rows as the scanner yields them (``collector.scan.Row``).
+        """Rows as the scanner yields them (``store.fields.Row``).
 
         Prices are linear in the token counts, so each cell keeps sums and is priced once at the
         end; requests over a long-context threshold are summed apart, since their rate differs.
         """
         buckets, cells, long_at, span_of = self._buckets, self._cells, self._long_at, self._span
-        for ts_ms, model, inp, cached, out, reasoning, _event, session in rows:
+        tiers_of = self._tiers
+        for row in map(_FOLDED, rows):
+            ts_ms, model, tier, inp, cached, cache_write, out, reasoning, session = row
             quarter = ts_ms // QUARTER_HOUR_MS
             bucket = buckets.get(quarter) or self._bucket(quarter)
             if not bucket[2]:
@@ -154,12 +173,15 @@ class Report:
             models = cells[key]
             cell = models.get(model)
             if cell is None:
-                cell = models[model] = [0, 0, 0, 0, 0, 0, 0, 0]
+                cell = models[model] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
             cell[0] += inp
             cell[1] += cached
             cell[2] += out
             cell[3] += reasoning
             cell[4] += 1
+            cell[8] += cache_write
+            tiers = tiers_of[key]
+            tiers[tier] = tiers.get(tier, 0) + inp + out
             threshold = long_at[model] if model in long_at else self._threshold(model)
             if threshold is not None and inp > threshold:
                 cell[5] += inp
@@ -179,7 +201,7 @@ class Report:
         rate = self.rates.lookup(model) if self.rates is not None else None
         if rate is None:
             return None
-        inp, cached, out, _, _, long_in, long_cached, long_out = cell
+        inp, cached, out, _, _, long_in, long_cached, long_out, _ = cell
         return rate.cost(inp - long_in, cached - long_cached, out - long_out, long=False) + (
             rate.cost(long_in, long_cached, long_out, long=True) if long_in else 0.0
         )
@@ -189,8 +211,12 @@ class Report:
         rows = []
         totals = empty_tokens()
         total_models: dict[str, dict[str, int]] = {}
+        total_tiers: dict[str, int] = {}
         for key, models in self._cells.items():
-            row = {row_key: key, **empty_tokens(), "models": {}}
+            tiers = self._tiers[key]
+            row = {row_key: key, **empty_tokens(), "tiers": _in_tier_order(tiers), "models": {}}
+            for tier, tokens in tiers.items():
+                total_tiers[tier] = total_tiers.get(tier, 0) + tokens
             if self.period == "session":
                 first, last = self._span[key]
                 row["first"] = _iso(first)
@@ -203,6 +229,7 @@ class Report:
             _accumulate(totals, row)
             rows.append(row)
         rows.sort(key=lambda r: r["first"] if self.period == "session" else r[row_key])
+        totals["tiers"] = _in_tier_order(total_tiers)
         totals["models"] = dict(sorted(total_models.items()))
         document = {list_key: rows, "totals": totals, "timezone": self.zone.key}
         if self.rates:
@@ -224,6 +251,7 @@ def _figures(cell: list, usd: float | None) -> dict:
     return {
         "input": inp,
         "cached": cached,
+        "cache_write": cell[8],
         "output": out,
         "reasoning": reasoning,
         "total": inp + out,
@@ -232,8 +260,14 @@ def _figures(cell: list, usd: float | None) -> dict:
     }
 
 
+def _in_tier_order(tokens: dict[str, int]) -> dict[str, int]:
+    """Tokens per service tier, the tiers in ``TIERS`` order (any other name last)."""
+    order = {tier: i for i, tier in enumerate(TIERS)}
+    return dict(sorted(tokens.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
 def _accumulate(into: dict, figures: dict) -> None:
-    for key in ("input", "cached", "output", "reasoning", "total", "responses"):
+    for key in FIGURE_KEYS:
         into[key] += figures[key]
     if figures["api_equivalent_usd"] is not None:
         into["api_equivalent_usd"] = (into["api_equivalent_usd"] or 0.0) + figures[

@@ -22,14 +22,19 @@ from typing import NamedTuple
 
 from collector.discover import LogFile, discover
 from collector.keys import event_hash, hash_key, session_hash
-from collector.limits import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
-from collector.limits import refusal as record_refusal
 from collector.parse import FileMeta, RolloutParser, valid_meta, valid_state
 from collector.reader import LineReader, zst_content_size
 from collector.workers import unordered_map
-
-#: ts_ms, model, input, cached, output, reasoning, event_id, session
-Row = tuple[int, str, int, int, int, int, str, str]
+from store.fields import (
+    EARLIEST,
+    EVENT_ID,
+    FUTURE_SLACK,
+    MAX_INPUT_TOKENS,
+    MAX_OUTPUT_TOKENS,
+    SESSION,
+    Row,
+)
+from store.fields import refusal as record_refusal
 
 #: Below this many bytes to read, one process is faster than starting workers.
 PARALLEL_MIN_BYTES = 64 << 20
@@ -37,7 +42,7 @@ PARALLEL_MIN_BYTES = 64 << 20
 BATCH_BYTES = 4 << 20
 #: How far up a chain of forks and subagents ancestors are followed.
 MAX_HOPS = 32
-_EVENT_ID = itemgetter(6)  # a row's event_id
+_EVENT_ID = itemgetter(EVENT_ID)  # a row's event_id
 #: The mark of a response without a cumulative vector (``hash`` never returns -1).
 NO_TOTAL = -1
 
@@ -70,7 +75,7 @@ class Cursor:
 
 
 class Limits(NamedTuple):
-    """What the ingest service accepts of one response (``collector.limits``), as integers, so
+    """What the ingest service accepts of one response (``store.fields``), as integers, so
     the common case is told by comparisons alone: this is checked once per response."""
 
     earliest_ms: int
@@ -83,11 +88,15 @@ class Limits(NamedTuple):
         latest = datetime.now(UTC) + FUTURE_SLACK
         return cls(_ms(EARLIEST), _ms(latest), MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS)
 
-    def refusal(self, ts_ms: int, inp: int, cached: int, out: int, reasoning: int) -> str | None:
-        """Why a response would be refused (``collector.limits.refusal``); None if accepted."""
+    def refusal(
+        self, ts_ms: int, inp: int, cached: int, cache_write: int, out: int, reasoning: int
+    ) -> str | None:
+        """Why a response would be refused (``store.fields.refusal``); None if accepted."""
         if (
             self.earliest_ms <= ts_ms <= self.latest_ms
-            and 0 <= cached <= inp <= self.max_input
+            and cached >= 0
+            and cache_write >= 0
+            and cached + cache_write <= inp <= self.max_input
             and 0 <= reasoning <= out <= self.max_output
         ):
             return None
@@ -95,7 +104,7 @@ class Limits(NamedTuple):
             when = datetime.fromtimestamp(ts_ms / 1000, UTC)
         except (OverflowError, OSError, ValueError):
             return "timestamp out of range"
-        return record_refusal(when, inp, cached, out, reasoning)
+        return record_refusal(when, inp, cached, cache_write, out, reasoning)
 
 
 def _ms(when: datetime) -> int:
@@ -329,7 +338,7 @@ def scan_file(
     marks = array("q")
     for r in responses:
         if limits is not None:
-            why = limits.refusal(r.ts_ms, r.input, r.cached, r.output, r.reasoning)
+            why = limits.refusal(r.ts_ms, r.input, r.cached, r.cache_write, r.output, r.reasoning)
             if why is not None:
                 stats.refused[why] += 1
                 continue
@@ -337,8 +346,10 @@ def scan_file(
             (
                 r.ts_ms,
                 r.model,
+                r.tier,
                 r.input,
                 r.cached,
+                r.cache_write,
                 r.output,
                 r.reasoning,
                 event_hash(r.identity, key),
@@ -433,8 +444,8 @@ class _Settler:
                 rows = kept
         if meta.subagent and not meta.root_id and rows:
             session = session_hash(_session_id(meta, self.metas, fs.key), self.key)
-            if session != rows[0][7]:
-                rows = [(*row[:7], session) for row in rows]
+            if session != rows[0][SESSION]:
+                rows = [(*row[:SESSION], session) for row in rows]
         self._emit(fs, rows, out)
 
     def _ancestor_totals(self, meta: FileMeta) -> set[int]:

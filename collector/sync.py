@@ -24,7 +24,8 @@ from pathlib import Path
 import orjson
 from platformdirs import user_state_dir
 
-from collector.scan import Cursor, Row, Scan, ScanStats
+from collector.scan import Cursor, Scan, ScanStats
+from store.fields import Row
 
 #: Takes rows, returns how many were new to the destination; raises if they were not stored.
 Sink = Callable[[list[Row]], int]
@@ -58,8 +59,8 @@ def store_sink(engine, account: int, label: str | None) -> Sink:
     """A sink into a store: rows become records (the allow-list) and are inserted idempotently."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from collector.record import record_from_row
     from store.db import insert_usage
+    from store.record import record_from_row
 
     where = engine.url.render_as_string()  # the password hidden
     # The rows go through the driver's own cursor: its errors are not SQLAlchemy's.

@@ -15,9 +15,9 @@ from collections.abc import Callable
 import httpx
 import orjson
 
-from collector.record import record_from_row
-from collector.scan import Row
 from collector.sync import Destination, Tally
+from store.fields import Row
+from store.record import record_from_row
 
 USER_AGENT = "codextime-collector"
 BATCH = int(os.environ.get("CODEXTIME_UPLOAD_BATCH", "2000"))

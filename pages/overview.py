@@ -5,7 +5,6 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from collector.record import EARLIEST
 from pages.lib import charts
 from pages.lib.shared import (
     ESTIMATE_NOTE,
@@ -18,6 +17,7 @@ from pages.lib.shared import (
     usd,
 )
 from pages.lib.text import inline_text
+from store.fields import EARLIEST
 from store.queries import cache_rate, running_total, summary, timeline
 
 

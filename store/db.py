@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
 from store.migrations import migrate
 from store.models import Account, Usage
 from store.plausibility import days_around, flag_implausible
@@ -69,9 +70,9 @@ def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
         return found.id
 
 
-#: The columns an insert fills: the record's fields and their owner, in table order (the key is
-#: the database's, and the plausibility flag is set after the insert, from the stored figures).
-USAGE_COLUMNS = tuple(c.name for c in Usage.__table__.columns if c.name not in ("id", "flag"))
+#: The columns an insert fills: the owner and the record's fields (the key is the database's, and
+#: the plausibility flag is set after the insert, from the stored figures).
+USAGE_COLUMNS = ("account_id", *RECORD_FIELDS)
 
 
 def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
@@ -117,20 +118,14 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
 
 
 def _usage_values(account: int, row: dict, timestamp) -> tuple:
-    """A row's values in ``USAGE_COLUMNS`` order; ValueError for a count BIGINT cannot hold."""
-    counts = tuple(row[k] for k in ("input", "cached", "output", "reasoning"))
-    for count in counts:
+    """A record dict's values in ``USAGE_COLUMNS`` order (fields the record type defaults may be
+    left out); ValueError for a count BIGINT cannot hold."""
+    values = {**FIELD_DEFAULTS, **row, "ts": timestamp(row["ts"])}
+    for name in COUNT_FIELDS:
+        count = values[name]
         if not (isinstance(count, int) and 0 <= count <= MAX_STORED_COUNT):
             raise ValueError(f"token count out of range: {str(count)[:30]}")
-    return (
-        account,
-        timestamp(row["ts"]),
-        row["model"],
-        *counts,
-        row["event_id"],
-        row["session"],
-        row.get("label"),
-    )
+    return (account, *(values[name] for name in RECORD_FIELDS))
 
 
 def _lock_account(conn: sa.Connection, account: int) -> None:
@@ -157,18 +152,10 @@ def usage_rows(
     since: date | None = None,
     until: date | None = None,
 ) -> Iterator[tuple]:
-    """Rows as the scanner yields them, optionally one account's; dates bound loosely in UTC."""
+    """Rows as the scanner yields them (``store.fields.ROW_FIELDS``), optionally one account's;
+    dates bound loosely in UTC."""
     t = Usage.__table__
-    query = sa.select(
-        t.c.ts,
-        t.c.model,
-        t.c.input,
-        t.c.cached,
-        t.c.output,
-        t.c.reasoning,
-        t.c.event_id,
-        t.c.session,
-    )
+    query = sa.select(*(t.c.ts if name == "ts_ms" else t.c[name] for name in ROW_FIELDS))
     if account is not None:
         a = Account.__table__
         query = query.join(a, a.c.id == t.c.account_id).where(a.c.name == account)

@@ -91,6 +91,16 @@ def m004_account_names_unique_regardless_of_case(conn: Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX uq_account_name_lower ON account (lower(name))"))
 
 
+@migration
+def m005_usage_tier_and_cache_write(conn: Connection) -> None:
+    """The service tier and the cache-written input of each record. Rows stored before say
+    nothing of either: "unknown" and 0."""
+    conn.execute(
+        sa.text("ALTER TABLE usage ADD COLUMN tier VARCHAR(16) NOT NULL DEFAULT 'unknown'")
+    )
+    conn.execute(sa.text("ALTER TABLE usage ADD COLUMN cache_write BIGINT NOT NULL DEFAULT 0"))
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint, func
+from sqlalchemy import BigInteger, Column, Index, String, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
+
+from store.fields import UNKNOWN_TIER
 
 
 def _now() -> datetime:
@@ -38,8 +40,16 @@ class Usage(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id", index=True)
     ts: datetime = Field(index=True)
     model: str = Field(max_length=100)
+    #: Rows stored before tiers were recorded are "unknown" (the column's default).
+    tier: str = Field(
+        default=UNKNOWN_TIER,
+        sa_column=Column(String(16), nullable=False, server_default=text(f"'{UNKNOWN_TIER}'")),
+    )
     input: int = Field(sa_column=Column(BigInteger, nullable=False))
     cached: int = Field(sa_column=Column(BigInteger, nullable=False))
+    cache_write: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
     output: int = Field(sa_column=Column(BigInteger, nullable=False))
     reasoning: int = Field(sa_column=Column(BigInteger, nullable=False))
     event_id: str = Field(max_length=32)

@@ -16,10 +16,10 @@ import streamlit as st
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from collector.record import EARLIEST, FUTURE_SLACK, refusal
 from pages.lib.text import LONGEST_SHOWN, inline_text
 from store.accounts import create_account, revoke_tokens
 from store.db import open_store
+from store.fields import EARLIEST, FUTURE_SLACK, refusal
 from store.models import Account, Usage
 from store.queries import MIX_SHOWN
 
@@ -52,7 +52,7 @@ class Planted:
 
 
 def refused(row: dict) -> bool:
-    figures = (row["input"], row["cached"], row["output"], row["reasoning"])
+    figures = (row["input"], row["cached"], row["cache_write"], row["output"], row["reasoning"])
     return refusal(row["ts"], *figures) is not None
 
 
@@ -68,7 +68,7 @@ def usage_row(
     account: int, n: int, model: str, label: str | None, flag: str | None = None, **counts
 ) -> dict:
     """A row of the usage table (``n`` hours ago), written as it stands: nothing checks it."""
-    figures = dict(input=1000, cached=0, output=100, reasoning=0) | counts
+    figures = dict(input=1000, cached=0, cache_write=0, output=100, reasoning=0) | counts
     return dict(
         flag=flag,
         account_id=account,

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import app
-from collector.record import MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
+from store.fields import MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
 runner = CliRunner()

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import app
-from collector.record import RECORD_FIELDS, UsageRecord
+from store.fields import RECORD_FIELDS
+from store.record import UsageRecord
 from tests.rollout import line, session_path, usage, write
 
 THREAD = "019a152d-35a0-72a0-91db-8ebe37fac69e"

@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from collector.record import RECORD_FIELDS
 from store.db import StoreError, account_id, insert_usage, open_store, usage_rows
+from store.fields import (
+    CACHE_WRITE,
+    EVENT_ID,
+    INPUT,
+    RECORD_FIELDS,
+    ROW_FIELDS,
+    TIER,
+    UNKNOWN_TIER,
+)
 from store.migrations import MIGRATIONS, applied, migrate
 from store.models import Usage
 
@@ -17,8 +25,10 @@ def record(n: int, **over) -> dict:
     base = dict(
         ts=datetime(2026, 3, 1, 12, 0, n, 123000, tzinfo=UTC),
         model="gpt-5.4",
+        tier="priority",
         input=1000 + n,
         cached=100,
+        cache_write=20,
         output=50,
         reasoning=10,
         event_id=f"{n:032x}",
@@ -60,7 +70,8 @@ def test_inserts_are_idempotent_per_account(store_url):
     assert insert_usage(engine, other, [record(1)]) == 1
     mine = list(usage_rows(engine, account="me"))
     assert len(mine) == 4
-    assert sum(r[2] for r in mine) == 1001 + 1002 + 1003 + 1004
+    assert sum(r[INPUT] for r in mine) == 1001 + 1002 + 1003 + 1004
+    assert {(r[TIER], r[CACHE_WRITE]) for r in mine} == {("priority", 20)}
     assert len(list(usage_rows(engine))) == 5
     engine.dispose()
 
@@ -122,12 +133,17 @@ def test_an_upgrade_keeps_every_row(store_url):
         # Rows as that first schema holds them (today's insert_usage needs today's schema).
         for n in (1, 2):
             values = {**record(n), "account_id": 1, "ts": record(n)["ts"].replace(tzinfo=None)}
+            del values["tier"], values["cache_write"]
             columns = ", ".join(values)
             marks = ", ".join(f":{c}" for c in values)
             conn.execute(sa.text(f"insert into usage ({columns}) values ({marks})"), values)
     upgraded = open_store(store_url)
     assert applied(upgraded) == [fn.__name__ for fn in MIGRATIONS]
-    assert len(list(usage_rows(upgraded, account="old"))) == 2
+    rows = sorted(usage_rows(upgraded, account="old"))
+    assert [r[EVENT_ID] for r in rows] == [record(n)["event_id"] for n in (1, 2)]
+    # Rows from before tiers and cache writes were recorded say nothing of either.
+    assert {(r[TIER], r[CACHE_WRITE]) for r in rows} == {(UNKNOWN_TIER, 0)}
+    assert len(rows[0]) == len(ROW_FIELDS)
     assert "api_token" in sa.inspect(upgraded).get_table_names()
     engine.dispose()
     upgraded.dispose()

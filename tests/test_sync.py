@@ -14,6 +14,7 @@ from collector.report import Report, resolve_zone
 from collector.scan import Scan
 from collector.sync import load_state, state_path, store_sink, sync
 from store.db import account_id, open_store, usage_rows
+from store.fields import INPUT
 from tests.rollout import encode, meta, session_path, token_count, turn, usage, write
 
 SID = "019a152d-35a0-72a0-91db-8ebe37fac690"
@@ -52,7 +53,7 @@ class Store:
         return sync(self.home, self.sink, self.state)
 
     def input_total(self) -> int:
-        return sum(r[2] for r in usage_rows(self.engine))
+        return sum(r[INPUT] for r in usage_rows(self.engine))
 
     def count(self) -> int:
         return len(list(usage_rows(self.engine)))

@@ -9,12 +9,26 @@ import orjson
 import pytest
 
 from collector.upload import HttpSink, UploadError
+from store.fields import ROW_FIELDS
 
-ROW = (1_770_000_000_000, "gpt-5", 100, 10, 20, 5, "a" * 32, "b" * 32)
+ROW = dict(
+    ts_ms=1_770_000_000_000,
+    model="gpt-5",
+    tier="flex",
+    input=100,
+    cached=10,
+    cache_write=30,
+    output=20,
+    reasoning=5,
+    event_id="a" * 32,
+    session="b" * 32,
+)
 
 
 def rows(n: int) -> list[tuple]:
-    return [(ROW[0] + i, *ROW[1:6], f"{i:032x}", ROW[7]) for i in range(n)]
+    """``n`` scanner rows, each its own response."""
+    made = ({**ROW, "ts_ms": ROW["ts_ms"] + i, "event_id": f"{i:032x}"} for i in range(n))
+    return [tuple(row[name] for name in ROW_FIELDS) for row in made]
 
 
 def sink_with(handler, **kwargs) -> tuple[HttpSink, list[float]]:
@@ -43,6 +57,7 @@ def test_batches_are_gzipped_records_with_the_token():
     assert sink(rows(5)) == 5
     assert [len(b) for b in seen] == [2, 2, 1]
     assert seen[0][0]["label"] == "laptop" and seen[0][0]["ts"].endswith("Z")
+    assert (seen[0][0]["tier"], seen[0][0]["cache_write"]) == ("flex", 30)
 
 
 def test_server_errors_and_timeouts_are_retried_with_backoff():

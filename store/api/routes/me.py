@@ -3,11 +3,11 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.record import PlainText
 from store.accounts import AccountError, delete_usage, flagged_counts, update_account, usage_count
 from store.api.deps import CurrentAccount, EngineDep, SmallBody
 from store.api.errors import json_body_docs, parse_body
 from store.api.routes.accounts import account_error
+from store.record import PlainText
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 

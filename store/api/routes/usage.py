@@ -5,11 +5,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
-from collector.record import UsageRecord, refusal
 from store.api.deps import CurrentAccount, EngineDep, SettingsDep
 from store.api.errors import json_body_docs, parse_body
 from store.api.limits import read_body
 from store.db import insert_usage
+from store.fields import refusal
+from store.record import UsageRecord
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
 
@@ -31,7 +32,7 @@ def refusals(batch: UsageBatch) -> list[dict]:
     type itself checks the rest), each naming the record."""
     errors = []
     for i, r in enumerate(batch.records):
-        why = refusal(r.ts, r.input, r.cached, r.output, r.reasoning)
+        why = refusal(r.ts, r.input, r.cached, r.cache_write, r.output, r.reasoning)
         if why is not None:
             errors.append({"type": "value_error", "loc": ("records", i, "ts"), "msg": why})
     return errors

@@ -1,15 +1,16 @@
 """The usage record: the one schema that leaves the user's machine.
 
 Everything downstream (the store's table, the ingest API's request body, reports, the app) speaks in
-these fields and no others. ``extra="forbid"`` makes the allow-list hold at the type level: a record
-cannot carry a path, a prompt or any other field, even by mistake.
+these fields and no others (``store.fields.RECORD_FIELDS``). ``extra="forbid"`` makes the
+allow-list hold at the type level: a record cannot carry a path, a prompt or any other field, even
+by mistake.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -22,49 +23,21 @@ from pydantic import (
     model_validator,
 )
 
-from collector.limits import (
-    CONTROL_CHARS,
-    EARLIEST,
-    FUTURE_SLACK,
+from store.fields import (
+    FIELD_DEFAULTS,
     LABEL_MAX,
     MAX_INPUT_TOKENS,
     MAX_OUTPUT_TOKENS,
+    ROW_FIELDS,
+    TIERS,
     has_control_chars,
-    refusal,
-)
-from collector.parse import iso_utc
-
-#: The fields of a record, in order. Tests and the store check themselves against this tuple.
-RECORD_FIELDS = (
-    "ts",
-    "model",
-    "input",
-    "cached",
-    "output",
-    "reasoning",
-    "event_id",
-    "session",
-    "label",
+    iso_utc,
 )
 
 HASH_PATTERN = r"^[0-9a-f]{32}$"
 
-# The bounds live in collector.limits (free of pydantic, for the scanner); re-exported here for
-# the store and the API, which speak of records.
-__all__ = [
-    "CONTROL_CHARS",
-    "EARLIEST",
-    "FUTURE_SLACK",
-    "LABEL_MAX",
-    "MAX_INPUT_TOKENS",
-    "MAX_OUTPUT_TOKENS",
-    "RECORD_FIELDS",
-    "PlainText",
-    "UsageRecord",
-    "has_control_chars",
-    "record_from_row",
-    "refusal",
-]
+#: One of ``TIERS`` (a schema enum in the API docs).
+Tier = Literal[TIERS]  # type: ignore[valid-type]
 
 
 def _plain(text: str) -> str:
@@ -81,10 +54,20 @@ ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
 PlainText = Annotated[str, AfterValidator(_plain)]
 
 
+def _input_count(description: str) -> Any:
+    return Field(ge=0, le=MAX_INPUT_TOKENS, strict=True, description=description)
+
+
+def _output_count(description: str) -> Any:
+    return Field(ge=0, le=MAX_OUTPUT_TOKENS, strict=True, description=description)
+
+
 class UsageRecord(BaseModel):
     """Tokens of one model response, as counted by the rules in docs/counting.md.
 
-    ``cached`` is part of ``input`` and ``reasoning`` part of ``output``; total = input + output.
+    ``cached`` and ``cache_write`` are disjoint parts of ``input``, ``reasoning`` part of
+    ``output``; total = input + output. ``tier`` and ``cache_write`` may be left out (collectors
+    that predate them): they are then ``"unknown"`` and 0.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -93,22 +76,24 @@ class UsageRecord(BaseModel):
     model: PlainText = Field(
         min_length=1, max_length=LABEL_MAX, description='Model name, or "unknown".'
     )
-    input: int = Field(
-        ge=0, le=MAX_INPUT_TOKENS, strict=True, description="Input tokens, cached ones included."
+    tier: Tier = Field(
+        default=FIELD_DEFAULTS["tier"], description="Service tier the response ran at."
     )
-    cached: int = Field(
-        ge=0, le=MAX_INPUT_TOKENS, strict=True, description="Input tokens served from the cache."
+    input: int = _input_count("Input tokens, cached and cache-written ones included.")
+    cached: int = _input_count("Input tokens served from the prompt cache.")
+    cache_write: int = Field(
+        default=FIELD_DEFAULTS["cache_write"],
+        ge=0,
+        le=MAX_INPUT_TOKENS,
+        strict=True,
+        description="Input tokens written to the prompt cache (part of input, apart from cached).",
     )
-    output: int = Field(
-        ge=0, le=MAX_OUTPUT_TOKENS, strict=True, description="Output tokens, reasoning included."
-    )
-    reasoning: int = Field(
-        ge=0, le=MAX_OUTPUT_TOKENS, strict=True, description="Reasoning tokens (part of output)."
-    )
+    output: int = _output_count("Output tokens, reasoning included.")
+    reasoning: int = _output_count("Reasoning tokens (part of output).")
     event_id: str = Field(pattern=HASH_PATTERN, description="Keyed hash naming this response.")
     session: str = Field(pattern=HASH_PATTERN, description="Keyed hash of the Codex session id.")
     label: PlainText | None = Field(
-        default=None, max_length=LABEL_MAX, description="Machine or seat label."
+        default=FIELD_DEFAULTS["label"], max_length=LABEL_MAX, description="Machine or seat label."
     )
 
     @field_validator("ts", mode="before")
@@ -122,8 +107,8 @@ class UsageRecord(BaseModel):
 
     @model_validator(mode="after")
     def _parts_within_wholes(self) -> UsageRecord:
-        if self.cached > self.input:
-            raise ValueError("cached must not exceed input")
+        if self.cached + self.cache_write > self.input:
+            raise ValueError("cached + cache_write must not exceed input")
         if self.reasoning > self.output:
             raise ValueError("reasoning must not exceed output")
         return self
@@ -138,16 +123,7 @@ class UsageRecord(BaseModel):
 
 
 def record_from_row(row: tuple, label: str | None = None) -> UsageRecord:
-    """A scanner row (see ``collector.scan.Row``) as a record."""
-    ts_ms, model, inp, cached, out, reasoning, event_id, session = row
-    return UsageRecord(
-        ts=datetime.fromtimestamp(ts_ms / 1000, UTC),
-        model=model,
-        input=inp,
-        cached=cached,
-        output=out,
-        reasoning=reasoning,
-        event_id=event_id,
-        session=session,
-        label=label,
-    )
+    """A scanner row (``store.fields.ROW_FIELDS``) as a record."""
+    fields = dict(zip(ROW_FIELDS, row, strict=True))
+    ts = datetime.fromtimestamp(fields.pop("ts_ms") / 1000, UTC)
+    return UsageRecord(ts=ts, label=label, **fields)
