@@ -6,12 +6,16 @@
  *
  * Looks at every line that starts at `first` or right after a newline, up to the newline at
  * `last`, and returns, in order and without their newline, the lines whose head is that of a
- * usage-bearing line as Codex writes it. The head test is exactly collector.reader._CANDIDATE:
+ * usage-bearing line as Codex writes it. The head test is collector.reader._head_kind:
  *
  *   {"timestamp":"<0 to 40 bytes, no quote, no newline>",["ordinal":<digits>,]"type":"<kind>"
  *
- * where <kind>" is session_meta", turn_context", or event_msg","payload":{"type":" followed by
- * token_count" or task_started". Only the head of a line is ever compared; memchr finds the ends.
+ * where <kind>" is session_meta", turn_context", token_usage_record", inter_agent_communication",
+ * inter_agent_communication_metadata", or event_msg","payload":{"type":" followed by token_count",
+ * task_started" or thread_settings_applied". A line that does not begin that way up to the opening
+ * quote of its type (another key order, spacing or timestamp) is tested as
+ * collector.parse.HEAD tests it, in its first HEAD_WINDOW bytes, so no usage line is lost for its
+ * layout. Only the head of a line is ever compared; memchr finds the ends.
  *
  * fresh_candidates(buffer, first, last, previous) -> (lines, previous, dropped)
  *
@@ -31,42 +35,106 @@ static int starts(const char *p, const char *end, const char *lit, size_t n)
     return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0;
 }
 
-/* The head test for the line [p, end): 0 when it is not usage-bearing, else 1; for a token_count
- * line 2, with *after set to the end of the head (just past `token_count"`). */
-static int head_kind(const char *p, const char *end, const char **after)
+/* collector.parse.HEAD_WINDOW, LINE_KINDS and EVENT_KINDS, each kind with its closing quote. */
+#define HEAD_WINDOW 320
+static const char *const line_kinds[] = {
+    "session_meta\"", "turn_context\"", "token_usage_record\"", "inter_agent_communication\"",
+    "inter_agent_communication_metadata\"", NULL};
+static const char *const event_kinds[] = {"token_count\"", "task_started\"",
+                                          "thread_settings_applied\"", NULL};
+
+/* Past one of `kinds` at p (ending by `end`), or NULL. */
+static const char *kind_at(const char *p, const char *end, const char *const *kinds)
+{
+    for (; *kinds != NULL; kinds++) {
+        size_t n = strlen(*kinds);
+        if (starts(p, end, *kinds, n))
+            return p + n;
+    }
+    return NULL;
+}
+
+/* Python's bytes \s: space, \t, \n, \v, \f, \r. */
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+        p++;
+    return p;
+}
+
+/* Past `lit`, then \s*, at p, or NULL. */
+static const char *token(const char *p, const char *end, const char *lit, size_t n)
+{
+    return starts(p, end, lit, n) ? skip_space(p + n, end) : NULL;
+}
+
+/* Whether collector.parse.HEAD matches the bytes [p, end) somewhere:
+ * "type"\s*:\s*"<line kind>" or "payload"\s*:\s*{\s*"type"\s*:\s*"<event kind>". */
+static int tolerant_head(const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        if (*p != '"')
+            continue;
+        const char *q = token(p, end, LIT("\"type\""));
+        if (q && (q = token(q, end, LIT(":"))) && starts(q, end, LIT("\"")) &&
+            kind_at(q + 1, end, line_kinds))
+            return 1;
+        q = token(p, end, LIT("\"payload\""));
+        if (q && (q = token(q, end, LIT(":"))) && (q = token(q, end, LIT("{"))) &&
+            (q = token(q, end, LIT("\"type\""))) && (q = token(q, end, LIT(":"))) &&
+            starts(q, end, LIT("\"")) && kind_at(q + 1, end, event_kinds))
+            return 1;
+    }
+    return 0;
+}
+
+/* The compact head test for the line [p, end): 0 when it is not usage-bearing, 1 when it is, 2 for
+ * a token_count line, with *after set to the end of the head (just past `token_count"`); -1 when
+ * the line does not begin as Codex's compact lines do (the tolerant test decides). */
+static int compact_kind(const char *p, const char *end, const char **after)
 {
     if (!starts(p, end, LIT("{\"timestamp\":\"")))
-        return 0;
+        return -1;
     p += sizeof("{\"timestamp\":\"") - 1;
     const char *stamp_end = p;
     while (stamp_end < end && *stamp_end != '"' && stamp_end - p < 41)
         stamp_end++;
     if (stamp_end - p > 40 || !starts(stamp_end, end, LIT("\",")))
-        return 0;
+        return -1;
     p = stamp_end + 2;
     if (starts(p, end, LIT("\"ordinal\":"))) {
-        p += sizeof("\"ordinal\":") - 1;
-        const char *digits = p;
-        while (p < end && *p >= '0' && *p <= '9')
-            p++;
-        if (p == digits || !starts(p, end, LIT(",")))
-            return 0;
-        p++;
+        const char *digits = p + sizeof("\"ordinal\":") - 1, *q = digits;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q > digits && starts(q, end, LIT(",")))
+            p = q + 1; /* else, as the regex, the head is tried without an ordinal */
     }
     if (!starts(p, end, LIT("\"type\":\"")))
-        return 0;
+        return -1;
     p += sizeof("\"type\":\"") - 1;
-    if (starts(p, end, LIT("session_meta\"")) || starts(p, end, LIT("turn_context\"")))
+    if (kind_at(p, end, line_kinds))
         return 1;
     if (!starts(p, end, LIT("event_msg\",\"payload\":{\"type\":\"")))
         return 0;
     p += sizeof("event_msg\",\"payload\":{\"type\":\"") - 1;
-    if (starts(p, end, LIT("task_started\"")))
-        return 1;
-    if (!starts(p, end, LIT("token_count\"")))
+    const char *past = kind_at(p, end, event_kinds);
+    if (past == NULL)
         return 0;
-    *after = p + sizeof("token_count\"") - 1;
+    if (!starts(p, end, LIT("token_count\"")))
+        return 1;
+    *after = past;
     return 2;
+}
+
+/* The head test for the line [p, end): 0 when it is not usage-bearing, else 1; for a token_count
+ * line in compact form 2 (see compact_kind); 3 for a line the tolerant test let through. */
+static int head_kind(const char *p, const char *end, const char **after)
+{
+    int kind = compact_kind(p, end, after);
+    if (kind >= 0)
+        return kind;
+    const char *window = end - p > HEAD_WINDOW ? p + HEAD_WINDOW : end;
+    return tolerant_head(p, window) ? 3 : 0;
 }
 
 /* The serialized info of a token_count line whose head ends at `p`, as collector.reader._info_of
@@ -110,7 +178,9 @@ static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObje
             nl = stop - 1; /* as the Python loop: buf[last] should be a newline */
         const char *after = NULL;
         int kind = head_kind(line, nl, &after);
-        if (kind == 2 && previous != NULL) {
+        if (kind == 3 && previous != NULL) {
+            Py_CLEAR(*previous); /* a token_count line in another layout: not compared */
+        } else if (kind == 2 && previous != NULL) {
             const char *start, *cut;
             if (!info_of(after, nl, &start, &cut)) {
                 Py_CLEAR(*previous); /* cannot tell: the next line is not compared */

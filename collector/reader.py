@@ -17,7 +17,7 @@ from typing import BinaryIO
 import orjson
 import zstandard
 
-from collector.parse import COMPACT_HEAD, HEAD, HEAD_WINDOW
+from collector.parse import COMPACT_HEAD, EVENT_KINDS, HEAD, HEAD_WINDOW, LINE_KINDS
 
 CHUNK = 1 << 20
 #: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer (256 bytes inflate
@@ -192,8 +192,8 @@ class LineReader:
         if self._compact is None:  # the first line read decides
             self._compact = buf.startswith(_TS_HEAD, start)
         if self._compact:
-            return _CANDIDATE.match(buf, start, end) is not None
-        return HEAD.search(buf, start, min(end, start + HEAD_WINDOW)) is not None
+            return _head_kind(buf, start, end) != _NOT_USAGE
+        return _tolerant(buf, start, end)
 
     def _tail(self, tail: bytes) -> None:
         """A last line with no newline is complete if it parses; else Codex is still writing it."""
@@ -206,27 +206,54 @@ class LineReader:
 
 
 _TS_HEAD = b'{"timestamp":"'
-#: The head of a usage-bearing line as Codex writes it. Files in any other
-#: layout are read with the tolerant HEAD pattern instead.
-_CANDIDATE = re.compile(
-    COMPACT_HEAD
-    + rb'(?:session_meta|turn_context|event_msg","payload":\{"type":"(?:token_count|task_started))"'
+#: How Codex's compact lines begin, up to the opening quote of their type.
+_COMPACT_PREFIX = re.compile(COMPACT_HEAD)
+_EVENT_MSG = b'event_msg","payload":{"type":"'
+#: What follows ``_COMPACT_PREFIX`` on a usage-bearing line (each kind with its closing quote).
+_KINDS = tuple(kind + b'"' for kind in LINE_KINDS) + tuple(
+    _EVENT_MSG + kind + b'"' for kind in EVENT_KINDS
 )
+_TOKEN_COUNT_KIND = _EVENT_MSG + b'token_count"'
+#: ``_head_kind``'s answers, as the C loop's ``head_kind``.
+_NOT_USAGE, _USAGE, _TOKEN_COUNT, _OTHER_LAYOUT = 0, 1, 2, 3
+
+
+def _tolerant(buf: bytes, start: int, end: int) -> bool:
+    """The tolerant line test: ``HEAD`` anywhere in the line's first ``HEAD_WINDOW`` bytes."""
+    return HEAD.search(buf, start, min(end, start + HEAD_WINDOW)) is not None
+
+
+def _head_kind(buf: bytes, start: int, end: int) -> int:
+    """Whether the line from ``start`` to ``end`` is usage-bearing, as the C loop tells it: by its
+    compact head (``_TOKEN_COUNT`` for a token_count line), or, for a line that does not begin as
+    Codex's compact lines do (another key order, say), by the tolerant test (``_OTHER_LAYOUT``):
+    no usage line is lost for its layout."""
+    head = _COMPACT_PREFIX.match(buf, start, end)
+    if head is None:
+        return _OTHER_LAYOUT if _tolerant(buf, start, end) else _NOT_USAGE
+    at = head.end()
+    if not buf.startswith(_KINDS, at, end):
+        return _NOT_USAGE
+    return _TOKEN_COUNT if buf.startswith(_TOKEN_COUNT_KIND, at, end) else _USAGE
 
 
 def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
-    """The lines from ``first`` to the newline at ``last`` whose head is ``_CANDIDATE``."""
-    found = []
-    find, match, view = buf.find, _CANDIDATE.match, memoryview(buf)
+    """The lines from ``first`` to the newline at ``last`` that ``_head_kind`` lets through."""
+    return [line for line, _ in _kinds(buf, first, last)]
+
+
+def _kinds(buf: bytes, first: int, last: int) -> Iterator[tuple[bytes, int]]:
+    """The candidate lines from ``first`` to the newline at ``last``, with their kinds."""
+    find, view = buf.find, memoryview(buf)
     start = first
     while start <= last:
         nl = find(b"\n", start, last + 1)
         if nl < 0:  # (``last`` should be a newline; as the C loop, stop before it all the same)
             nl = last
-        if match(buf, start):
-            found.append(bytes(view[start:nl]))  # bytes, as the C loop's, from a bytearray too
+        kind = _head_kind(buf, start, nl)
+        if kind:
+            yield bytes(view[start:nl]), kind  # bytes, as the C loop's, from a bytearray too
         start = nl + 1
-    return found
 
 
 _TOKEN_COUNT_HEAD = re.compile(COMPACT_HEAD + rb'event_msg","payload":\{"type":"token_count"')
@@ -254,6 +281,8 @@ def _unrepeated(line: bytes, previous: bytes | None) -> tuple[bool, bytes | None
     with: a token_count line whose info is byte for byte the one before's is a re-emit (R4)."""
     head = _TOKEN_COUNT_HEAD.match(line)
     if head is None:
+        if _COMPACT_PREFIX.match(line) is None:
+            return True, None  # another layout, maybe a token_count: the next is not compared
         return True, previous
     info = _info_of(line, head.end())
     if info is None:
@@ -269,7 +298,7 @@ def _fresh_candidates(
     """``_candidates`` less the token_count lines that repeat the info of the one before
     (``previous`` carries it from call to call)."""
     found, dropped = [], 0
-    for line in _candidates(buf, first, last):
+    for line, _ in _kinds(buf, first, last):
         keep, previous = _unrepeated(line, previous)
         if keep:
             found.append(line)

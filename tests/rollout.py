@@ -8,6 +8,8 @@ from pathlib import Path
 import orjson
 import zstandard
 
+from store.fields import CACHED, INPUT, OUTPUT, REASONING
+
 T0 = "2025-10-24T07:44:35.755Z"
 
 
@@ -326,7 +328,7 @@ def feed_all(lines: list[dict | bytes]):
 def parts(r) -> tuple[int, int, int, int]:
     """(input, cached, output, reasoning) of a Response or a scanner row."""
     if isinstance(r, tuple):
-        return r[2], r[3], r[4], r[5]
+        return r[INPUT], r[CACHED], r[OUTPUT], r[REASONING]
     return r.input, r.cached, r.output, r.reasoning
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from store.fields import MODEL, SESSION
 from tests.rollout import (
     RATE_LIMITS_047,
     RATE_LIMITS_050,
@@ -300,15 +301,15 @@ def test_098_dev_build_with_unknown_source_is_an_ordinary_root_session(tmp_path)
     write(session_path(tmp_path, "2026-02-10T10-00-00", ID_098), lines)
     rows, _ = scan_home(tmp_path)
     assert summed(rows) == EXPECTED["0.98"][0]
-    assert {r[7] for r in rows} == {session_of(ID_098)}
+    assert {r[SESSION] for r in rows} == {session_of(ID_098)}
 
 
 def test_144_root_thread_session_is_its_own_id(tmp_path):
     lines, _ = era_144()
     write(session_path(tmp_path, "2026-07-14T10-00-00", ID_144), lines)
     rows, _ = scan_home(tmp_path)
-    assert [(r[1], *r[2:6]) for r in rows] == [("gpt-5.5", 30000, 20000, 2000, 1500)]
-    assert rows[0][7] == session_of(ID_144)
+    assert [(r[MODEL], *parts(r)) for r in rows] == [("gpt-5.5", 30000, 20000, 2000, 1500)]
+    assert rows[0][SESSION] == session_of(ID_144)
 
 
 def test_153_token_usage_record_alone_does_not_add_to_token_count():
@@ -373,4 +374,4 @@ def test_a_home_with_one_file_of_every_era(tmp_path):
     assert summed(rows) == tuple(sum(e[i] for e in expected) for i in range(4))
     assert len(rows) == sum(len(EXPECTED[era][1]) for era in ERAS) == 17
     assert stats.files == 10
-    assert {r[7] for r in rows} == {session_of(sid) for _, sid in stamps.values()}
+    assert {r[SESSION] for r in rows} == {session_of(sid) for _, sid in stamps.values()}

@@ -16,6 +16,7 @@ import copy
 
 import pytest
 
+from store.fields import MODEL, SESSION
 from tests.rollout import (
     RATE_LIMITS_050,
     RATE_LIMITS_2026,
@@ -123,11 +124,11 @@ def test_r10_desktop_fork_with_original_timestamps_parent_present(tmp_path):
     rows, _ = scan_home(tmp_path)
     by_session = {}
     for r in rows:
-        by_session.setdefault(r[7], []).append(r)
+        by_session.setdefault(r[SESSION], []).append(r)
     assert summed(by_session[session_of(P)]) == P_ALONE
     assert summed(by_session[session_of(F)]) == FORK_OWN  # a fork is a session of its own
     assert summed(rows) == (1650, 210, 165, 15)
-    assert {r[1] for r in by_session[session_of(F)]} == {"gpt-5"}
+    assert {r[MODEL] for r in by_session[session_of(F)]} == {"gpt-5"}
 
 
 def test_r10_desktop_fork_with_original_timestamps_parent_missing(tmp_path):
@@ -135,7 +136,7 @@ def test_r10_desktop_fork_with_original_timestamps_parent_missing(tmp_path):
     write(fork_path(tmp_path, F), fork_lines(prefix))
     rows, _ = scan_home(tmp_path)
     assert [parts(r) for r in rows] == [(300, 100, 30, 10), (50, 40, 5, 0)]
-    assert {r[7] for r in rows} == {session_of(F)}
+    assert {r[SESSION] for r in rows} == {session_of(F)}
 
 
 @pytest.mark.parametrize("with_parent", [True, False], ids=["parent-present", "parent-missing"])
@@ -145,7 +146,7 @@ def test_r10_fork_whose_copy_is_stamped_in_the_fork_second(tmp_path, with_parent
         write(fork_path(tmp_path, P, "2025-10-24T19-00-00"), p_lines)
     write(fork_path(tmp_path, F), fork_lines(prefix, burst=True))
     rows, _ = scan_home(tmp_path)
-    fork_rows = [r for r in rows if r[7] == session_of(F)]
+    fork_rows = [r for r in rows if r[SESSION] == session_of(F)]
     assert summed(fork_rows) == FORK_OWN
     assert summed(rows) == (plus(P_ALONE, FORK_OWN) if with_parent else FORK_OWN)
 
@@ -175,11 +176,11 @@ def test_r10_subagent_replay_burst_parent_present(tmp_path):
     write(fork_path(tmp_path, P, "2025-10-24T19-00-00"), p_lines)
     write(fork_path(tmp_path, S, "2025-10-24T19-02-00"), subagent_lines(prefix))
     rows, _ = scan_home(tmp_path)
-    own = [r for r in rows if r[1] == "gpt-5-codex-mini"]
+    own = [r for r in rows if r[MODEL] == "gpt-5-codex-mini"]
     assert [parts(r) for r in own] == [(50, 0, 5, 0), (60, 40, 6, 1)]
     assert summed(rows) == plus(P_ALONE, SUB_OWN)
     # A subagent's usage belongs to the session of its root.
-    assert {r[7] for r in rows} == {session_of(P)}
+    assert {r[SESSION] for r in rows} == {session_of(P)}
 
 
 def test_r10_subagent_replay_burst_parent_missing(tmp_path):
@@ -187,7 +188,7 @@ def test_r10_subagent_replay_burst_parent_missing(tmp_path):
     write(fork_path(tmp_path, S, "2025-10-24T19-02-00"), subagent_lines(prefix))
     rows, _ = scan_home(tmp_path)
     assert [parts(r) for r in rows] == [(50, 0, 5, 0), (60, 40, 6, 1)]
-    assert {r[7] for r in rows} == {session_of(P)}
+    assert {r[SESSION] for r in rows} == {session_of(P)}
 
 
 def test_r10_subagent_of_a_subagent_belongs_to_the_root_session(tmp_path):
@@ -205,7 +206,7 @@ def test_r10_subagent_of_a_subagent_belongs_to_the_root_session(tmp_path):
     write(fork_path(tmp_path, S2, "2025-10-24T19-05-00"), grandchild)
     rows, _ = scan_home(tmp_path)
     assert summed(rows) == (1300 + 110 + 7, 70 + 40, 130 + 11 + 3, 5 + 1)
-    assert {r[7] for r in rows} == {session_of(P)}
+    assert {r[SESSION] for r in rows} == {session_of(P)}
 
 
 def test_r10_2026_subagent_with_thread_source_and_session_id_parent_missing(tmp_path):
@@ -230,7 +231,7 @@ def test_r10_2026_subagent_with_thread_source_and_session_id_parent_missing(tmp_
     ]
     write(fork_path(tmp_path, S, "2026-04-08T22-10-00"), lines)
     rows, _ = scan_home(tmp_path)
-    assert [(r[1], *parts(r), r[7]) for r in rows] == [
+    assert [(r[MODEL], *parts(r), r[SESSION]) for r in rows] == [
         ("gpt-5.4-mini", 900, 800, 90, 60, session_of(P))
     ]
 
@@ -302,11 +303,11 @@ def test_r10_rule1_ordinals_below_subagent_history_start_are_inherited(
         write(fork_path(tmp_path, P, "2026-09-01T18-00-00"), p_lines)
     write(fork_path(tmp_path, S, "2026-09-01T18-02-00"), ordinal_subagent(p_lines, spread=spread))
     rows, _ = scan_home(tmp_path)
-    own = [parts(r) for r in rows if r[1] == "gpt-5.5-mini"]
+    own = [parts(r) for r in rows if r[MODEL] == "gpt-5.5-mini"]
     assert own == [(400, 100, 40, 4), (500, 450, 20, 0)]
     parent_part = (3000, 900, 300, 150) if with_parent else (0, 0, 0, 0)
     assert summed(rows) == plus(parent_part, (900, 550, 60, 4))
-    assert {r[7] for r in rows} == {session_of(P)}
+    assert {r[SESSION] for r in rows} == {session_of(P)}
 
 
 def test_r10_rule1_forked_from_ordinal_exclusive_for_a_2026_fork():

@@ -32,8 +32,27 @@ KINDS = [
     b'"type":"event_msg","payload":{"type":"token_counts"}',
     b'"type":"turn_contex"',
     b'"type": "turn_context"',
+    b'"type":"token_usage_record","payload":{}',
+    b'"type":"inter_agent_communication_metadata","payload":{"trigger_turn":true}',
+    b'"type":"inter_agent_communication","payload":{}',
+    b'"type":"event_msg","payload":{"type":"thread_settings_applied"}',
+    b'"payload":{"type":"token_count"},"type":"event_msg"',
 ]
 STAMPS = [STAMP, b"", b"x" * 40, b"x" * 41, b'2025"10', b"2025\n10", b"\xff\xfe"]
+#: Lines in other layouts: keys in another order, spaces, the kinds of 2026 (R15, R13, R18).
+OTHER_LAYOUTS = [
+    b'{"type":"event_msg","timestamp":"' + STAMP + b'","payload":{"type":"token_count"}}',
+    b'{"payload": { "type" :\t"token_count"}, "type": "event_msg"}',
+    b'{"payload":{"type":"agent_message"},"type":"event_msg"}',
+    b'{"type" : "token_usage_record"}',
+    b'{"type":"inter_agent_communication_metadata"',
+    b'{"type":"inter_agent_communication"',
+    b'{"type":"inter_agent_communication_extra"}',
+    b'{"payload":{"type":"thread_settings_applied"}}',
+    b'{"payload":{"type":"thread_settings_applie"}}',
+    b" " * 290 + b'{"type":"turn_context"}',  # ends inside the first 320 bytes
+    b" " * 310 + b'{"type":"turn_context"}',
+]
 ORDINALS = [b"", b'"ordinal":7,', b'"ordinal":,', b'"ordinal":12a,', b'"ordinal":0123456789,']
 
 line = st.one_of(
@@ -47,6 +66,7 @@ line = st.one_of(
         st.sampled_from([b"}", b"", b'"', b"x" * 100]),
     ),
     st.binary(max_size=120).map(lambda b: b.replace(b"\n", b" ")),
+    st.sampled_from(OTHER_LAYOUTS),
     st.builds(lambda n: b'{"timestamp":"' + STAMP[:n], st.integers(0, len(STAMP))),
 )
 
@@ -66,6 +86,27 @@ def test_the_reader_uses_the_c_loop_when_it_is_built():
     assert reader.candidates is heads.candidates
 
 
+def test_lines_in_another_layout_are_tested_tolerantly_by_both_loops():
+    """A token_count line whose keys come in another order, in a file of compact lines, is read
+    (the tolerant test, as collector.parse.HEAD), and so are the line kinds of 2026."""
+    compact = b'{"timestamp":"' + STAMP + b'",' + KINDS[4]
+    buf = b"\n".join([compact, *OTHER_LAYOUTS]) + b"\n"
+    expected = [
+        OTHER_LAYOUTS[i] for i in (0, 1, 3, 4, 5, 7, 9)
+    ]  # not agent_message, a longer kind, a misspelt one, nor a head past the window
+    assert reader._candidates(buf, 0, len(buf) - 1) == expected
+    assert heads.candidates(buf, 0, len(buf) - 1) == expected
+
+
+def test_a_line_in_another_layout_is_never_compared_as_a_repeat():
+    """After a token_count line the loops cannot cut, the next one is kept whatever its info."""
+    a = token_line(STAMP, INFOS[0], b',"rate_limits":{}}}')
+    odd = b'{"type":"event_msg","timestamp":"' + STAMP + b'","payload":{"type":"token_count"}}'
+    buf = b"\n".join([a, odd, a]) + b"\n"
+    for fresh in (heads.fresh_candidates, reader._fresh_candidates):
+        assert fresh(buf, 0, len(buf) - 1, None) == ([a, odd, a], INFOS[0], 0)
+
+
 def test_bad_bounds_are_an_error_not_a_crash():
     for first, last in ((-1, 0), (3, 2), (0, 10)):
         with pytest.raises(ValueError):
@@ -82,8 +123,10 @@ def test_the_lines_picked_by_hand():
         b"",
         b"\xff\xfe not json",
     ]
+    # Lines that do not begin as Codex's compact ones (a 41-byte stamp, an empty ordinal) are
+    # tested tolerantly: they name session_meta, so they are read.
     buf = b"\n".join([noise[0], usage, *noise[1:], with_ordinal]) + b"\n"
-    expected = [usage, with_ordinal]
+    expected = [usage, noise[1], noise[2], with_ordinal]
     assert reader._candidates(buf, 0, len(buf) - 1) == expected
     assert heads.candidates(buf, 0, len(buf) - 1) == expected
 

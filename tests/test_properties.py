@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from collector.parse import RolloutParser
 from collector.reader import LineReader
 from collector.scan import Cursor, Scan
+from store.fields import INPUT, MODEL
 from tests.rollout import (
     RATE_LIMITS_050,
     Thread,
@@ -132,7 +133,7 @@ def build(evs) -> tuple[list[dict], dict[str, tuple[int, int, int, int]]]:
 def by_model(items) -> dict[str, tuple[int, int, int, int]]:
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r in items:
-        model = r[1] if isinstance(r, tuple) else r.model
+        model = r[MODEL] if isinstance(r, tuple) else r.model
         for i, v in enumerate(parts(r)):
             out[model][i] += v
     return {m: tuple(v) for m, v in out.items() if any(v)}
@@ -486,4 +487,4 @@ def test_parallel_scan_equals_serial_scan(tmp_path, monkeypatch):
     parallel = sorted(r for res in Scan(home).results(workers=3) for r in res.rows)
     assert parallel == serial
     assert len(serial) == 30
-    assert sum(r[2] for r in serial) == sum(100 * i + j for i in range(6) for j in range(5))
+    assert sum(r[INPUT] for r in serial) == sum(100 * i + j for i in range(6) for j in range(5))
