@@ -20,6 +20,7 @@ import random
 import shutil
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from typing import Any
 
 import orjson
 import zstandard
+
+from collector.discover import CodexHomeError
 
 MARKER_NAME = "codextime-demo.json"
 GENERATOR = "codextime demo"
@@ -45,13 +48,29 @@ OFFSETS: tuple[tuple[int, str], ...] = (
     (-300, "America/Bogota"),
     (60, "Africa/Lagos"),
 )
-TOKEN_KEYS = ("input", "cached", "output", "reasoning")
+#: The token counts of a response, as reports name them (cached and cache_write are part of input).
+TOKEN_KEYS = ("input", "cached", "cache_write", "output", "reasoning")
+UNKNOWN_TIER = "unknown"
+#: How Codex spells a service tier in ``thread_settings_applied`` -> the tier it means (R15).
+TIER_SPELLINGS = {
+    "priority": "priority",
+    "fast": "priority",
+    "default": "standard",
+    "standard": "standard",
+    "flex": "flex",
+}
 
 #: A line of a rollout before rendering: (timestamp ms, envelope type or None for legacy, payload).
 Item = tuple[int, str | None, Any]
-#: A usage vector: input, cached, output, reasoning, total_tokens.
-Vec = tuple[int, int, int, int, int]
+#: A usage vector: input, cached, output, reasoning, total_tokens, cache_write.
+Vec = tuple[int, int, int, int, int, int]
 RAW = "raw"  # item type of a line written verbatim (invalid JSON, bad bytes)
+
+
+class NotADemoHome(CodexHomeError):
+    """The folder to write into holds something other than a generated home: left untouched.
+
+    A CodexHomeError, so the CLI prints it as one line."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,8 +78,12 @@ RAW = "raw"  # item type of a line written verbatim (invalid JSON, bad bytes)
 
 
 @dataclass(frozen=True, slots=True)
-class Response:
-    """One genuine model response: the usage a correct parser must count exactly once."""
+class TrueResponse:
+    """One genuine model response: the usage a correct parser must count exactly once.
+
+    ``cache_write`` is part of ``input`` and disjoint from ``cached`` (R16); ``tier`` is the
+    service tier in force when the response finished (R15), ``unknown`` when the file named none.
+    """
 
     ts_ms: int
     model: str
@@ -69,6 +92,17 @@ class Response:
     output: int
     reasoning: int
     session: str
+    cache_write: int = 0
+    tier: str = UNKNOWN_TIER
+
+    def tokens(self) -> tuple[int, ...]:
+        """The counts in ``TOKEN_KEYS`` order."""
+        return (self.input, self.cached, self.cache_write, self.output, self.reasoning)
+
+
+def _add(sums: dict[str, int], r: TrueResponse) -> None:
+    for key, value in zip(TOKEN_KEYS, r.tokens(), strict=True):
+        sums[key] += value
 
 
 @dataclass
@@ -77,29 +111,39 @@ class Truth:
 
     seed: int
     utc_offset_minutes: int = 0
-    responses: list[Response] = field(default_factory=list)
+    responses: list[TrueResponse] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)
 
-    def by_day_utc(self) -> dict[str, dict[str, dict[str, int]]]:
-        """UTC date -> model -> token sums, the shape a daily report is checked against."""
+    def _by_day(self, key: str) -> dict[str, dict[str, dict[str, int]]]:
         days: dict[str, dict[str, dict[str, int]]] = {}
         for r in self.responses:
             day = time.strftime("%Y-%m-%d", time.gmtime(r.ts_ms // 1000))
-            sums = days.setdefault(day, {}).setdefault(r.model, dict.fromkeys(TOKEN_KEYS, 0))
-            sums["input"] += r.input
-            sums["cached"] += r.cached
-            sums["output"] += r.output
-            sums["reasoning"] += r.reasoning
+            group = getattr(r, key)
+            _add(days.setdefault(day, {}).setdefault(group, dict.fromkeys(TOKEN_KEYS, 0)), r)
         return {d: dict(sorted(m.items())) for d, m in sorted(days.items())}
+
+    def by_day_utc(self) -> dict[str, dict[str, dict[str, int]]]:
+        """UTC date -> model -> token sums, the shape a daily report is checked against."""
+        return self._by_day("model")
+
+    def tiers_by_day_utc(self) -> dict[str, dict[str, dict[str, int]]]:
+        """UTC date -> service tier -> token sums."""
+        return self._by_day("tier")
+
+    def tiers(self) -> dict[str, dict[str, int]]:
+        """Service tier -> token sums and responses over the whole corpus."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.responses:
+            sums = out.setdefault(r.tier, {**dict.fromkeys(TOKEN_KEYS, 0), "responses": 0})
+            _add(sums, r)
+            sums["responses"] += 1
+        return dict(sorted(out.items()))
 
     def totals(self) -> dict[str, int]:
         """Token sums over the whole corpus; total = input + output, as Codex counts it."""
         sums = dict.fromkeys(TOKEN_KEYS, 0)
         for r in self.responses:
-            sums["input"] += r.input
-            sums["cached"] += r.cached
-            sums["output"] += r.output
-            sums["reasoning"] += r.reasoning
+            _add(sums, r)
         sums["total"] = sums["input"] + sums["output"]
         sums["responses"] = len(self.responses)
         return sums
@@ -112,6 +156,8 @@ class Truth:
             "utc_offset_minutes": self.utc_offset_minutes,
             "totals": self.totals(),
             "days": self.by_day_utc(),
+            "tiers": self.tiers(),
+            "tier_days": self.tiers_by_day_utc(),
             "stats": self.stats,
         }
         return orjson.dumps(doc)
@@ -231,10 +277,15 @@ def hexid(rng: random.Random, digits: int = 24) -> str:
 
 
 def vec_add(a: Vec, b: Vec) -> Vec:
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4])
+    return (a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3], a[4] + b[4], a[5] + b[5])
 
 
-ZERO: Vec = (0, 0, 0, 0, 0)
+def estimate(total_tokens: int) -> Vec:
+    """A usage vector where only total_tokens is set: Codex's estimate, never usage (R6)."""
+    return (0, 0, 0, 0, total_tokens, 0)
+
+
+ZERO: Vec = (0, 0, 0, 0, 0, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,6 +303,14 @@ class Ctx:
     offset_min: int
     zone: str
     prompts: list[tuple[str, int, str]] = field(default_factory=list)  # history.jsonl lines
+    #: How often a rare shape has been written so far, so the first of each is forced.
+    seen: Counter[str] = field(default_factory=Counter)
+
+    def first_or(self, shape: str, chance: float) -> bool:
+        """Whether to write ``shape`` now: always the first time, then with ``chance``."""
+        wanted = self.seen[shape] == 0 or self.rng.random() < chance
+        self.seen[shape] += wanted
+        return wanted
 
     def local(self, ms: int) -> time.struct_time:
         return time.gmtime(ms // 1000 + self.offset_min * 60)
@@ -327,7 +386,30 @@ class Cli034:
         self.spawns: list[Mark] = []  # spawn_agent calls, for subagents
         self.guardian_calls: list[Mark] = []
         self.pending_reset = False
+        self.pending_compaction = False
         self.responses = 0
+        self.depth = parent.depth + 1 if parent is not None and kind == "subagent" else 0
+        #: The file's own rollout id: the thread id, or another for a revision (R1, R12).
+        self.rollout_id = self.id
+        #: The model of the last turn_context written: the one a parser attributes usage to.
+        self.context_model = "unknown"
+        #: The tier in force in this file (R15): None until a settings event names one.
+        self.tier: str | None = None
+        self.cache_writes = False
+        #: A paginated file referencing its base: (base writer, the base's first item left out,
+        #: None when the cut is at the base's end).
+        self.base_ref: tuple[Cli034, Item | None] | None = None
+        self.history_base: dict[str, Any] | None = None
+        self.first_ordinal = 0
+        self.seed_last: Vec = ZERO
+        #: Lines written with the previous line's ordinal (R19) or keys in an unusual order, by
+        #: the identity of their payload.
+        self.reused_ordinal: set[int] = set()
+        self.reordered: set[int] = set()
+        #: Byte offset and ordinal of every item, and of the end, filled when the file is rendered.
+        self.line_starts: list[int] = []
+        self.line_ordinals: list[int | None] = []
+        self.sidecar: bytes | None = None
         #: A turn past this time answers at once, so only the live session reaches ``end``.
         self.deadline = ctx.end_ms - 20 * 60_000
 
@@ -351,9 +433,23 @@ class Cli034:
     def item(self, payload: dict[str, Any]) -> None:
         self.emit("response_item", payload)
 
+    def emit_at(self, ms: int, type_: str | None, payload: Any) -> None:
+        """Append a line stamped exactly ``ms`` (copies re-stamped at a child's spawn)."""
+        self.now = ms
+        self.items.append((ms, type_, payload))
+
     @property
     def model_label(self) -> str:
-        return self.model if self.turn_context else "unknown"
+        return self.context_model if self.turn_context else "unknown"
+
+    @property
+    def tier_label(self) -> str:
+        return self.tier or UNKNOWN_TIER
+
+    @property
+    def paginated(self) -> bool:
+        """Whether the thread keeps paginated history (>=0.146)."""
+        return False
 
     # ---- session_meta
 
@@ -516,7 +612,9 @@ class Cli034:
         else:
             reasoning = int(out * rng.uniform(0.1, 0.9))
         self.context = inp + out
-        return (inp, cached, out, reasoning, inp + out)
+        # Explicit prompt caching writes part of the fresh input to the cache (R16).
+        written = int((inp - cached) * rng.uniform(0.2, 0.9)) if self.cache_writes else 0
+        return (inp, cached, out, reasoning, inp + out, written)
 
     def respond(self) -> None:
         """A model response finishes: the cumulative total grows by it, a token_count says so."""
@@ -525,15 +623,30 @@ class Cli034:
         self.turn_sum = vec_add(self.turn_sum, last)
         self.info_seen = True
         self.responses += 1
+        self.usage_record(last, self.total)
         self.token_count(self.info(self.total, last))
-        self.usage_record(last)
+        self.count(last)
+
+    def count(self, last: Vec) -> None:
+        """Record a genuine response, finished now, in the truth (never a copied one)."""
         if self.own:
             self.ctx.truth.responses.append(
-                Response(self.now, self.model_label, last[0], last[1], last[2], last[3], self.id)
+                TrueResponse(
+                    self.now,
+                    self.model_label,
+                    last[0],
+                    last[1],
+                    last[2],
+                    last[3],
+                    self.id,
+                    last[5],
+                    self.tier_label,
+                )
             )
 
-    def usage_record(self, last: Vec) -> None:
-        """Only >=0.153 writes a record per response."""
+    def usage_record(self, last: Vec, thread_total: Vec) -> str:
+        """Only >=0.153 writes a record per response, just before its token_count."""
+        return ""
 
     def request_started(self) -> None:
         """Rate-limit headers of a new request: from 0.47 on, the current info is re-emitted."""
@@ -548,8 +661,8 @@ class Cli034:
             }
         )
         prev = self.total or ZERO
-        last: Vec = (0, 0, 0, 0, WINDOW - prev[4])
-        self.total = (0, 0, 0, 0, WINDOW)
+        last = estimate(WINDOW - prev[4])
+        self.total = estimate(WINDOW)
         self.info_seen = True
         self.token_count(self.info(self.total, last))
         self.tick(1, 5)
@@ -565,10 +678,14 @@ class Cli034:
         self.tick(5, 40)
         self.emit("compacted", {"message": summary, "replacement_history": history})
         self.event({"type": "context_compacted"})
-        estimate = self.rng.randint(6_000, 30_000)
+        self.post_estimate()
+
+    def post_estimate(self) -> None:
+        """After a compaction the context is a summary; the total is re-stated with an estimate."""
+        size = self.rng.randint(6_000, 30_000)
         if self.estimates and self.total is not None:
-            self.token_count(self.info(self.total, (0, 0, 0, 0, estimate)))
-        self.context = estimate
+            self.token_count(self.info(self.total, estimate(size)))
+        self.context = size
 
     # ---- turns
 
@@ -590,6 +707,7 @@ class Cli034:
         self.turn_id = self.new_id(self.now)
         if self.turn_context:
             self.emit("turn_context", self.turn_context_payload())
+            self.context_model = self.model
 
     def end_turn(self) -> None:
         """Turn-complete events only exist from 0.118 on."""
@@ -604,7 +722,8 @@ class Cli034:
             if self.pending_reset:
                 self.pending_reset = False
                 self.overflow()
-            elif self.context > 0.9 * WINDOW:
+            elif self.pending_compaction or self.context > 0.9 * WINDOW:
+                self.pending_compaction = False
                 self.overflow() if self.rng.random() < 0.25 else self.compact()
             self.tick(0.5, 3)
             self.request_started()
@@ -623,6 +742,12 @@ class Cli034:
             self.tool_result(call_id, argv)
         self.end_turn()
         self.marks.append(Mark(len(self.items), self.now, self.total, self.model, self.context))
+
+    def own_start(self) -> None:
+        """A child's own part begins (2026 files state their own settings there)."""
+
+    def resumed(self) -> None:
+        """``codex resume`` re-opens the file (2026 files apply their settings again)."""
 
     def spawn_call(self) -> None:
         """A spawn_agent tool call; the subagent it starts is written as its own thread."""
@@ -674,40 +799,90 @@ class Cli034:
             base = restamp_ms // 1000 * 1000
             n = max(1, len(rows))
             self.items.extend((base + i * 999 // n, t, p) for i, (_, t, p) in enumerate(rows))
+        self.seed_from(parent, upto)
+        return len(rows)
+
+    def seed_from(self, parent: Cli034, upto: Mark) -> None:
+        """Continue from the parent's state at ``upto``: its totals, model and context."""
         self.total = upto.total
         self.info_seen = upto.total is not None
-        self.model = upto.model
+        self.seed_last = parent.last_info_before(upto.index)
+        self.model = self.context_model = upto.model
         self.context = upto.context
-        return len(rows)
+
+    def last_info_before(self, index: int) -> Vec:
+        """The last_token_usage of the last token_count with info before item ``index``."""
+        for _, t, p in reversed(self.items[:index]):
+            if t == "event_msg" and p.get("type") == "token_count" and p.get("info"):
+                u = p["info"]["last_token_usage"]
+                return (
+                    u["input_tokens"],
+                    u["cached_input_tokens"],
+                    u["output_tokens"],
+                    u["reasoning_output_tokens"],
+                    u["total_tokens"],
+                    u.get("cache_write_input_tokens", 0),
+                )
+        return self.seed_last
 
     # ---- output
 
     def render(self) -> tuple[bytes, int]:
         """The file's bytes, and how many of them are token_count lines."""
+        self.resolve_base()
         out: list[bytes] = []
         token_bytes = 0
-        ordinal = 0
+        at = 0
+        ordinal = self.first_ordinal
+        self.line_starts, self.line_ordinals = [], []
         for ms, type_, payload in self.items:
+            self.line_starts.append(at)
             if type_ == RAW:
+                self.line_ordinals.append(None)
                 out.append(payload)
+                at += len(payload)
                 continue
-            if type_ is None:
-                line = orjson.dumps(payload)
-            elif self.ordinals:
-                line = orjson.dumps(
-                    {"timestamp": iso(ms), "ordinal": ordinal, "type": type_, "payload": payload}
-                )
-            else:
-                line = orjson.dumps({"timestamp": iso(ms), "type": type_, "payload": payload})
+            if id(payload) in self.reused_ordinal:
+                ordinal -= 1  # a resumed writer wrote the last ordinal again (R19)
+            self.line_ordinals.append(ordinal)
+            line = self.envelope(ms, ordinal, type_, payload)
             ordinal += 1
             out.append(line + b"\n")
+            at += len(line) + 1
             if type_ == "event_msg" and payload.get("type") == "token_count":
                 token_bytes += len(line) + 1
+        self.line_starts.append(at)
+        self.line_ordinals.append(ordinal)
         return b"".join(out), token_bytes
+
+    def envelope(self, ms: int, ordinal: int, type_: str | None, payload: Any) -> bytes:
+        """One line: Codex's key order, or for a few lines another (a reader must not care)."""
+        if type_ is None:
+            return orjson.dumps(payload)
+        if id(payload) in self.reordered:
+            doc = {"type": type_, "timestamp": iso(ms), "ordinal": ordinal, "payload": payload}
+        elif self.ordinals:
+            doc = {"timestamp": iso(ms), "ordinal": ordinal, "type": type_, "payload": payload}
+        else:
+            doc = {"timestamp": iso(ms), "type": type_, "payload": payload}
+        if not self.ordinals:
+            doc.pop("ordinal", None)
+        return orjson.dumps(doc)
+
+    def resolve_base(self) -> None:
+        """Point ``history_base`` at the base's bytes, now that the base has been rendered."""
+        if self.base_ref is None or self.history_base is None:
+            return
+        base, cut = self.base_ref
+        index = next((i for i, item in enumerate(base.items) if item is cut), len(base.items))
+        ordinal = base.line_ordinals[index]
+        self.history_base["end_byte_offset"] = base.line_starts[index]
+        self.history_base["end_ordinal_exclusive"] = ordinal
+        self.first_ordinal = ordinal or 0
 
     def torn_tail(self) -> bytes:
         """Half of the token_count line Codex was writing when the snapshot was taken."""
-        last: Vec = (self.context + 900, self.context // 2, 120, 40, self.context + 1020)
+        last: Vec = (self.context + 900, self.context // 2, 120, 40, self.context + 1020, 0)
         total = vec_add(self.total or ZERO, last)
         line = orjson.dumps(
             {
@@ -724,7 +899,10 @@ class Cli034:
 
     def file_name(self) -> str:
         lt = self.ctx.local(self.created_ms)
-        return "rollout-" + time.strftime("%Y-%m-%dT%H-%M-%S", lt) + f"-{self.id}.jsonl"
+        name = "rollout-" + time.strftime("%Y-%m-%dT%H-%M-%S", lt) + f"-{self.id}"
+        if self.rollout_id != self.id:
+            name += f"_{self.rollout_id}"
+        return name + ".jsonl"
 
     def day_dir(self) -> str:
         return time.strftime("%Y/%m/%d", self.ctx.local(self.created_ms))
@@ -807,17 +985,7 @@ class Cli047(Cli034):
 
     def last_vec(self) -> Vec:
         """The last_token_usage of the most recent token_count, for an exact re-emit."""
-        for _, t, p in reversed(self.items):
-            if t == "event_msg" and p.get("type") == "token_count" and p.get("info"):
-                u = p["info"]["last_token_usage"]
-                return (
-                    u["input_tokens"],
-                    u["cached_input_tokens"],
-                    u["output_tokens"],
-                    u["reasoning_output_tokens"],
-                    u["total_tokens"],
-                )
-        return ZERO
+        return self.last_info_before(len(self.items))
 
     def meta_payload(self) -> dict[str, Any]:
         meta = super().meta_payload()
@@ -914,6 +1082,7 @@ class Cli118(Cli098):
             }
         )
         self.emit("turn_context", self.turn_context_payload())
+        self.context_model = self.model
 
     def end_turn(self) -> None:
         self.tick(0.05, 0.5)
@@ -944,33 +1113,86 @@ class Cli118(Cli098):
 
 
 class Cli144(Cli118):
-    """cli 0.144 (Jul 2026): session_id (root thread), thread_source, history_mode, window id."""
+    """cli 0.144 (Jul 2026): session_id (root thread), thread_source, history_mode, window id;
+    ``thread_settings_applied`` events name the service tier (R15)."""
 
     def meta_payload(self) -> dict[str, Any]:
         meta = {"session_id": self.root_id, **super().meta_payload()}
         meta["thread_source"] = {"subagent": "subagent", "guardian": "guardian_review"}.get(
             self.kind, "user"
         )
-        meta["history_mode"] = "default"
+        meta["history_mode"] = "paginated" if self.paginated else "default"
         meta["context_window"] = {"window_id": uuid7(self.rng, self.created_ms)}
+        if self.kind == "guardian" and self.parent is not None:
+            meta["parent_thread_id"] = self.parent.id
         return meta
 
+    def open(self) -> None:
+        super().open()
+        self.start_settings()
 
-class Cli146(Cli144):
-    """cli 0.146 (Aug 2026): cache_write_input_tokens in usage, world_state items."""
+    def start_settings(self) -> None:
+        """Most threads say their settings as they start; a guardian's name no tier."""
+        if self.kind == "guardian":
+            self.settings_applied(None)
+        elif self.rng.random() < 0.8:
+            self.settings_applied(self.pick_tier_spelling())
+
+    def pick_tier_spelling(self) -> str | None:
+        """A tier as a client spells it, or None for a settings event without the key."""
+        return self.rng.choice(("priority", "fast", "default", "default", "standard", "flex", None))
+
+    def settings_applied(self, spelling: str | None) -> dict[str, Any]:
+        """A settings event; without a spelling the key is absent and the tier stays (R15)."""
+        settings: dict[str, Any] = {"model": self.model, "model_provider_id": "openai"}
+        if spelling is not None:
+            settings["service_tier"] = spelling
+            self.tier = TIER_SPELLINGS[spelling]
+        settings["approval_policy"] = "on-request"
+        settings["cwd"] = self.cwd
+        settings["collaboration_mode"] = {
+            "mode": "default",
+            "settings": {"developer_instructions": "Follow the repository conventions."},
+        }
+        payload = {"type": "thread_settings_applied", "thread_id": self.id}
+        payload["thread_settings"] = settings
+        self.event(payload)
+        return payload
+
+    def own_start(self) -> None:
+        """A child's own part begins: it states its own tier, never the copied one's (R15)."""
+        self.tier = None
+        self.settings_applied(self.rng.choice(("priority", "default", "standard", "flex")))
+
+    def resumed(self) -> None:
+        """``codex resume``: the settings are applied again, the tier key kept or left out."""
+        self.settings_applied(self.rng.choice((None, self.tier_spelling())))
+
+    def tier_spelling(self) -> str | None:
+        return {"priority": "priority", "standard": "standard", "flex": "flex"}.get(self.tier or "")
+
+    def turn(self, responses: int, *, spawn: bool = False, guardian: bool = False) -> None:
+        if self.kind != "guardian" and self.rng.random() < 0.04:  # /fast toggled mid-session
+            self.settings_applied(self.pick_tier_spelling())
+        super().turn(responses, spawn=spawn, guardian=guardian)
+
+
+class Cli145(Cli144):
+    """cli 0.145 (Jul 2026): cache_write_input_tokens in every TokenUsage (0 until 0.148),
+    world_state items."""
 
     def usage_dict(self, v: Vec) -> dict[str, int]:
         return {
             "input_tokens": v[0],
             "cached_input_tokens": v[1],
-            "cache_write_input_tokens": 0,
+            "cache_write_input_tokens": v[5],
             "output_tokens": v[2],
             "reasoning_output_tokens": v[3],
             "total_tokens": v[4],
         }
 
     def open(self) -> None:
-        super().open()
+        Cli118.open(self)
         self.emit(
             "world_state",
             {
@@ -980,38 +1202,223 @@ class Cli146(Cli144):
                 }
             },
         )
+        self.start_settings()
 
 
-class Cli151(Cli146):
-    """cli >=0.151: an ordinal on every line; subagent metas say where their own history starts."""
+#: Events paginated files no longer persist (they mirror user turns as item_completed).
+LEGACY_MESSAGE_EVENTS = frozenset(
+    ("user_message", "agent_message", "agent_reasoning", "context_compacted")
+)
+
+
+class Cli146(Cli145):
+    """cli 0.146-0.147 (Aug 2026): paginated history: an ordinal on every line, forks that
+    reference their parent through ``history_base``; 0.147 can reuse an ordinal on resume."""
 
     ordinals = True
-    replay_lines = 0
+    paginated_share = 0.5
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        parent = self.parent
+        if self.kind == "root":
+            self._paginated = self.rng.random() < self.paginated_share
+        elif self.kind == "subagent" and not isinstance(self, Cli151):
+            self._paginated = False  # pre-V2 workers copy their parent's lines
+        else:
+            self._paginated = isinstance(parent, Cli146) and parent.paginated
+
+    @property
+    def paginated(self) -> bool:
+        return self._paginated
 
     def meta_payload(self) -> dict[str, Any]:
         meta = super().meta_payload()
-        if self.kind == "subagent":
+        if self.history_base is not None:
+            meta["history_base"] = self.history_base
+            if self.kind == "fork":
+                meta["forked_from_ordinal_exclusive"] = self.history_base["end_ordinal_exclusive"]
+        return meta
+
+    def event(self, payload: dict[str, Any]) -> None:
+        if self.paginated and payload["type"] in LEGACY_MESSAGE_EVENTS:
+            if payload["type"] == "user_message":
+                item = {"type": "UserMessage", "content": [{"text": payload["message"]}]}
+                self.emit("event_msg", {"type": "item_completed", "item": item})
+            return
+        super().event(payload)
+
+    def resumed(self) -> None:
+        super().resumed()
+        if self.version >= "0.147" and self.items:
+            self.reused_ordinal.add(id(self.items[-1][2]))
+
+    def reference(self, base: Cli034, mark: Mark) -> None:
+        """Start as a paginated file over ``base``'s first lines, cut at ``mark`` (R12)."""
+        self.history_base = {
+            "thread_id": base.rollout_id,
+            "end_ordinal_exclusive": 0,  # both settled once the base is rendered
+            "end_byte_offset": 0,
+        }
+        cut = base.items[mark.index] if mark.index < len(base.items) else None
+        self.base_ref = (base, cut)
+        self.seed_from(base, mark)
+        self.emit("session_meta", self.meta_payload())
+        self.own_start()
+        self.request_started()  # re-emits the seeded info: not a response (R4)
+
+
+class Cli148(Cli146):
+    """cli 0.148-0.149 (Aug 2026): non-zero cache writes; ``thread/revert`` writes revisions."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.cache_writes = self.rng.random() < 0.4
+
+
+class Cli151(Cli148):
+    """cli 0.151-0.152 (Sep 2026): MultiAgent V2 subagents: a second session_meta, the parent's
+    lines stamped at the child's meta line, a trigger marker, and mostly the start ordinal."""
+
+    replay_lines = 0
+    start_ordinal = True
+
+    def meta_payload(self) -> dict[str, Any]:
+        meta = super().meta_payload()
+        if self.kind == "subagent" and self.start_ordinal:
             meta["subagent_history_start_ordinal"] = 1 + self.replay_lines
         return meta
 
+    def source_value(self) -> Any:
+        value = super().source_value()
+        if self.kind == "subagent":
+            value["subagent"]["thread_spawn"]["depth"] = self.depth
+        return value
+
+    def spawn_call(self) -> None:
+        super().spawn_call()
+        # The worker's report comes back to the parent: not a trigger of the parent's turn.
+        self.emit("inter_agent_communication_metadata", {"trigger_turn": False})
+
+    def copy_v2(self, parent: Cli034, mark: Mark) -> None:
+        """Own meta, then the parent's lines (its meta first) stamped at our meta line's time."""
+        rows = [it for it in parent.items[: mark.index] if it[1] != RAW]
+        self.replay_lines = len(rows)
+        meta_ms = mark.ms + self.rng.randint(2_000, 6_000)
+        self.emit_at(meta_ms, "session_meta", self.meta_payload())
+        self.items.extend((meta_ms, t, p) for _, t, p in rows)
+        self.seed_from(parent, mark)
+        self.emit("inter_agent_communication_metadata", {"trigger_turn": True})
+        self.own_start()
+
 
 class Cli153(Cli151):
-    """cli >=0.153: a token_usage_record line per model response, next to its token_count."""
+    """cli 0.153-0.155 (Sep 2026): a token_usage_record before every response's token_count;
+    new threads paginated by default."""
 
-    def usage_record(self, last: Vec) -> None:
-        self.emit(
-            "token_usage_record",
-            {
-                "thread_id": self.id,
-                "turn_id": self.turn_id,
-                "session_id": self.root_id,
-                "root_turn_id": self.turn_id,
-                "response_id": "resp_" + hexid(self.rng, 32),
-                "usage": self.usage_dict(last),
-                "turn_token_usage": self.usage_dict(self.turn_sum),
-                "thread_token_usage": self.usage_dict(self.total or ZERO),
-            },
-        )
+    paginated_share = 0.85
+
+    def usage_record(self, last: Vec, thread_total: Vec) -> str:
+        response_id = "resp_" + hexid(self.rng, 32)
+        self.emit("token_usage_record", self.record_payload(last, thread_total, response_id))
+        return response_id
+
+    def record_payload(self, last: Vec, thread_total: Vec, response_id: str) -> dict[str, Any]:
+        return {
+            "thread_id": self.id,
+            "turn_id": self.turn_id,
+            "session_id": self.root_id,
+            "root_turn_id": self.turn_id,
+            "response_id": response_id,
+            "usage": self.usage_dict(last),
+            "turn_token_usage": self.usage_dict(self.turn_sum),
+            "thread_token_usage": self.usage_dict(thread_total),
+        }
+
+
+class Cli159(Cli153):
+    """cli 0.159-0.160 (Sep-Oct 2026): model-backed compactions (local, or remote v2 that only a
+    record carries), settings at compaction, richer rate limits, timer sidecars."""
+
+    window = 0
+
+    def open(self) -> None:
+        super().open()
+        if self.kind == "root" and self.ctx.first_or("timers", 0.2):
+            self.sidecar = self.timers()
+
+    def timers(self) -> bytes:
+        """A scheduled-prompt sidecar: no usage, a private prompt (R17)."""
+        timer = {
+            "id": uuid7(self.rng, self.now),
+            "trigger": {"type": "interval", "seconds": 3600},
+            "prompt": self.fill.text_of(200),
+            "delivery": "queue",
+            "created_at": self.now // 1000,
+            "next_run_at": self.now // 1000 + 3600,
+            "last_run_at": None,
+        }
+        return orjson.dumps([{"timer": timer, "pending_run": False}], option=orjson.OPT_INDENT_2)
+
+    def rate_limits(self) -> dict[str, Any]:
+        limits = super().rate_limits()
+        limits["credits"] = {"has_credits": False, "unlimited": False, "balance": None}
+        limits["individual_limit"] = None
+        limits["spend_control_reached"] = False
+        limits["rate_limit_reached_type"] = None
+        return limits
+
+    def respond(self) -> None:
+        super().respond()
+        if self.ctx.first_or("reordered_keys", 0.01):  # this response's token_count
+            self.reordered.add(id(self.items[-1][2]))
+
+    def compact(self) -> None:
+        """A model-backed compaction, local or remote v2 (R14), then the estimate re-statement."""
+        self.settings_applied(None)
+        before = self.total or ZERO
+        usage: Vec = (self.context, self.context // 2 // 64 * 64, 0, 0, self.context, 0)
+        summary = self.fill.size(1_500, 0.5, 200, 8_000)
+        usage = (usage[0], usage[1], summary, 0, usage[0] + summary, 0)
+        self.tick(5, 40)
+        response_id = "resp_" + hexid(self.rng, 32)
+        remote = self.ctx.seen["compactions"] % 2 == 0
+        self.ctx.seen["compactions"] += 1
+        if remote:  # the total does not move; only the record carries the usage
+            record = self.record_payload(usage, vec_add(before, usage), response_id)
+            marker = self.compacted_payload(response_id, record)
+            pair = [("token_usage_record", record), ("compacted", marker)]
+            if self.rng.random() < 0.5:
+                pair.reverse()
+            for type_, payload in pair:
+                self.emit(type_, payload)
+                if type_ == "token_usage_record":
+                    self.count(usage)  # a counted record takes its own timestamp (R13)
+        else:
+            self.total = vec_add(before, usage)
+            self.turn_sum = vec_add(self.turn_sum, usage)
+            record = self.record_payload(usage, self.total, response_id)
+            self.emit("token_usage_record", record)
+            self.token_count(self.info(self.total, usage))
+            self.count(usage)
+            self.emit("compacted", self.compacted_payload(response_id, record))
+        self.post_estimate()
+
+    def compacted_payload(self, response_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        self.window += 1
+        return {
+            "message": self.fill.text_of(self.fill.size(3_000, 0.6, 300, 20_000)),
+            "replacement_history": [
+                {"type": "compaction", "encrypted_content": self.fill.blob(800)}
+            ],
+            "window_number": self.window,
+            "first_window_id": self.root_id,
+            "previous_window_id": uuid7(self.rng, self.now),
+            "window_id": uuid7(self.rng, self.now),
+            "compaction_response_id": response_id,
+            "latest_token_usage_record": record,
+            "resume_metadata": {"cwd": self.cwd},
+        }
 
 
 @dataclass(frozen=True)
@@ -1033,6 +1440,10 @@ class Era:
     def has_guardian(self) -> bool:
         return issubclass(self.writer, Cli144)
 
+    @property
+    def has_revisions(self) -> bool:
+        return issubclass(self.writer, Cli148)
+
 
 ERAS: tuple[Era, ...] = (
     Era("legacy", Legacy, ("",), (), 0.06),
@@ -1053,10 +1464,24 @@ ERAS: tuple[Era, ...] = (
         0.14,
     ),
     Era("0.118", Cli118, ("0.118.0", "0.120.1"), ("gpt-5.3-codex", "gpt-5.4", "gpt-5-mini"), 0.13),
-    Era("0.144", Cli144, ("0.144.0",), ("gpt-5.4", "gpt-5.5", "gpt-5-mini"), 0.10),
-    Era("0.146", Cli146, ("0.146.2", "0.148.0"), ("gpt-5.4", "gpt-5.5", "gpt-5-mini"), 0.09),
-    Era("0.151", Cli151, ("0.151.0", "0.152.1"), ("gpt-5.5", "gpt-5.4", "gpt-5-mini"), 0.10),
-    Era("0.153", Cli153, ("0.153.2", "0.155.0"), ("gpt-5.5", "gpt-5.4", "gpt-5-mini"), 0.12),
+    # 2026 eras (cli 0.144-0.160), about a third of the range, with the models of their dates.
+    Era("0.144", Cli144, ("0.144.0",), ("gpt-5.5", "gpt-5.6-sol", "gpt-5.6-terra"), 0.04),
+    Era("0.145", Cli145, ("0.145.0",), ("gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna"), 0.03),
+    Era(
+        "0.146", Cli146, ("0.146.2", "0.147.0"), ("gpt-5.6-sol", "gpt-5.6-luna", "gpt-6-sol"), 0.05
+    ),
+    Era("0.148", Cli148, ("0.148.0", "0.149.1"), ("gpt-6-sol", "gpt-6-astra", "gpt-6-luna"), 0.05),
+    Era("0.151", Cli151, ("0.151.0", "0.152.1"), ("gpt-6-sol", "gpt-6-astra", "gpt-6-luna"), 0.05),
+    Era(
+        "0.153", Cli153, ("0.153.2", "0.155.0"), ("gpt-6-sol", "gpt-6.1-sol", "gpt-6.1-terra"), 0.05
+    ),
+    Era(
+        "0.159",
+        Cli159,
+        ("0.159.0", "0.160.0"),
+        ("gpt-6.1-sol", "gpt-6.2-sol", "gpt-6.2-astra", "gpt-6.1-terra", "gpt-reserve"),
+        0.05,
+    ),
 )
 GUARDIAN_MODEL = "codex-auto-review"
 
@@ -1079,6 +1504,7 @@ class Plan:
     forks: int = 0
     subagents: int = 0
     guardians: int = 0
+    revisions: int = 0
     source: str = "cli"
 
 
@@ -1111,6 +1537,12 @@ class Corpus:
                 "forks",
                 "subagents",
                 "guardians",
+                "revisions",
+                "paginated_forks",
+                "v2_subagents",
+                "nested_subagents",
+                "timer_sidecars",
+                "zst_multi_frame",
                 "resumed",
                 "model_changes",
                 "resets",
@@ -1163,20 +1595,25 @@ class Corpus:
         plan.model_change = bool(era.models) and rng.random() < 0.12
         plan.reset = era.key != "legacy" and rng.random() < 0.05
         plan.compaction = rng.random() < 0.08
+        # About one thread in ten is a fork or a subagent, as in real homes.
         if era.has_children:
-            plan.forks = 1 if rng.random() < 0.08 else 0
-            plan.subagents = rng.choice((0,) * 6 + (1, 1, 2, 3))
+            plan.forks = 1 if rng.random() < 0.05 else 0
+            plan.subagents = rng.choice((0,) * 12 + (1, 1, 2))
         if era.has_guardian:
-            plan.guardians = rng.choice((0, 0, 0, 1, 2))
+            plan.guardians = rng.choice((0,) * 6 + (1,))
+        if era.has_revisions:
+            plan.revisions = rng.choice((0,) * 8 + (1, 2))
         if anchor == 1:
             plan.turns = max(plan.turns, 3)
             plan.resumes = 1
             plan.model_change = bool(era.models)
             plan.compaction = True
             plan.forks = 1 if era.has_children else 0
+            plan.revisions = 2 if era.has_revisions else 0
         elif anchor == 2:
             plan.turns = max(plan.turns, 2)
             plan.reset = era.key != "legacy"
+            plan.compaction = True
             plan.subagents = 2 if era.has_children else 0
             plan.guardians = 1 if era.has_guardian else 0
         return plan
@@ -1208,7 +1645,7 @@ class Corpus:
                 w.pending_reset = True
                 self.stats["resets"] += 1
             if t == compact_turn:
-                w.compact()
+                w.pending_compaction = True
                 self.stats["compactions"] += 1
             n = self.responses(plan.responses)
             w.turn(n, spawn=t in spawn_turns and n > 1, guardian=t in guard_turns)
@@ -1225,21 +1662,55 @@ class Corpus:
             if later > limit - 3_600_000:
                 break
             root.now = later
+            root.resumed()
             again = Plan(plan.era, turns=rng.randint(1, 4), responses=plan.responses)
             self.play(root, again, again.turns, limit, kids=False)
             self.stats["resumed"] += 1
         threads = [root]
         for mark in root.spawns:
-            threads.append(self.subagent(root, plan, mark, limit))
+            threads += self.subagent(root, plan, mark, limit)
         for mark in root.guardian_calls:
             threads.append(self.guardian(root, plan, mark))
         for _ in range(plan.forks):
             fork = self.fork(root, plan, limit)
             if fork is not None:
                 threads.append(fork)
-        for w in threads:
+        base = root
+        for _ in range(plan.revisions if root.paginated else 0):
+            revision = self.revision(base, plan, limit)
+            if revision is None:
+                break
+            threads.append(revision)
+            base = revision  # the next revision revises this one
+        for w in threads:  # a base is always written before the files that reference it
             self.write(w)
         self.families += 1
+
+    def revision(self, base: Cli034, plan: Plan, limit: int) -> Cli034 | None:
+        """``thread/revert``: the same thread in a new file over ``base``'s lines up to a turn's
+        end; the base keeps the reverted turns after the cut (R12)."""
+        marks = [m for m in base.marks if m.total is not None and m.index < len(base.items)]
+        if not marks or not isinstance(base, Cli146):
+            return None
+        mark = self.rng.choice(marks)
+        created = base.last_ms + int(self.rng.uniform(60, 3 * 3600) * 1000)
+        if created > limit - 600_000:
+            return None
+        child = self.new_writer(
+            plan.era,
+            created,
+            kind="revision",
+            parent=base,
+            root_id=base.root_id,
+            source=base.source,
+        )
+        assert isinstance(child, Cli146)
+        child.id = base.id
+        child.rollout_id = uuid7(self.rng, created)
+        child.reference(base, mark)
+        self.play(child, plan, self.rng.randint(1, 3), limit, kids=False)
+        self.stats["revisions"] += 1
+        return child
 
     def fork(self, parent: Cli034, plan: Plan, limit: int) -> Cli034 | None:
         """A user fork: own meta, the parent's meta and history with original stamps, own turns."""
@@ -1251,34 +1722,47 @@ class Corpus:
         if created > limit - 600_000:
             return None
         child = self.new_writer(plan.era, created, kind="fork", parent=parent)
-        child.emit("session_meta", child.meta_payload())
-        child.own = False
-        child.copy_from(parent, mark)
-        child.own = True
-        child.now = created
+        if isinstance(child, Cli146) and child.paginated:  # references, copies nothing (R12)
+            child.reference(parent, mark)
+            self.stats["paginated_forks"] += 1
+        else:
+            child.emit("session_meta", child.meta_payload())
+            child.copy_from(parent, mark)
+            child.now = created
+            child.own_start()
         self.play(child, plan, self.rng.randint(1, 3), limit, kids=False)
         self.stats["forks"] += 1
         return child
 
-    def subagent(self, parent: Cli034, plan: Plan, mark: Mark, limit: int) -> Cli034:
-        """A spawned worker: the parent's history replayed in the spawn second, then own turns."""
+    def subagent(self, parent: Cli034, plan: Plan, mark: Mark, limit: int) -> list[Cli034]:
+        """A spawned worker: the parent's history copied in (re-stamped), then own turns; in V2
+        eras now and then a worker of its own. Returns the worker and its descendants."""
         child = self.new_writer(
             plan.era, mark.ms, kind="subagent", parent=parent, root_id=parent.root_id
         )
-        replay = [it for it in parent.items[: mark.index] if it[1] != RAW]
         if isinstance(child, Cli151):
-            child.replay_lines = len(replay)
-        child.emit("session_meta", child.meta_payload())
-        child.own = False
-        child.copy_from(parent, mark, restamp_ms=mark.ms)
-        child.own = True
-        child.now = mark.ms // 1000 * 1000 + 1_000 + self.rng.randint(0, 900)
+            # Grandchildren always say where their own lines start: their copied prefix holds
+            # their parent's trigger marker, so the marker alone would cut it short (R18).
+            child.start_ordinal = child.depth > 1 or not self.ctx.first_or("v2_no_start", 0.3)
+            child.copy_v2(parent, mark)
+            self.stats["v2_subagents"] += 1
+        else:
+            child.emit("session_meta", child.meta_payload())
+            child.copy_from(parent, mark, restamp_ms=mark.ms)
+            child.now = mark.ms // 1000 * 1000 + 1_000 + self.rng.randint(0, 900)
+            child.own_start()
         if self.rng.random() < 0.5:
             child.model = "gpt-5-mini" if "gpt-5-mini" in child.models else child.model
         small = Plan(plan.era, turns=1, responses=plan.responses)
         self.play(child, small, self.rng.randint(1, 2), limit, kids=False)
         self.stats["subagents"] += 1
-        return child
+        family = [child]
+        if isinstance(child, Cli151) and child.depth == 1 and self.ctx.first_or("nested", 0.2):
+            child.turn(max(2, self.responses(plan.responses)), spawn=True)
+            if child.spawns:
+                family += self.subagent(child, plan, child.spawns[-1], limit)
+                self.stats["nested_subagents"] += 1
+        return family
 
     def guardian(self, parent: Cli034, plan: Plan, mark: Mark) -> Cli034:
         """An auto-review thread: fresh context, its own (real) usage on codex-auto-review."""
@@ -1322,7 +1806,7 @@ class Corpus:
             self.stats["archived_and_active"] += 1
         elif old and k % 131 == 12:
             self.put(active, data, token_bytes, last_ms, compress)
-            renamed = name.replace(w.id, uuid4(self.place))
+            renamed = name.replace(w.rollout_id, uuid4(self.place))
             self.put(archive.with_name(renamed), data, token_bytes, last_ms, compress)
             self.stats["archived_renamed"] += 1
         elif old and self.place.random() < 0.08:
@@ -1334,11 +1818,38 @@ class Corpus:
         if compress and k % 53 == 4:  # compressed, but the plain original was never removed
             self.put(active, data, token_bytes, last_ms, compress=False)
             self.stats["zst_with_plain"] += 1
+        if w.sidecar is not None:
+            self.put_sidecar(active.with_name(name + ".timers.json"), w.sidecar)
+
+    def put_sidecar(self, path: Path, data: bytes) -> None:
+        """A timers sidecar next to its rollout (and once, a temp file left by a crash)."""
+        path.write_bytes(data)
+        if self.stats["timer_sidecars"] == 0:
+            path.with_name(f"{path.name}.tmp-{uuid4(self.place)}").write_bytes(
+                data[: len(data) // 2]
+            )
+        self.stats["timer_sidecars"] += 1
+
+    def frames(self, data: bytes) -> bytes:
+        """zstd of ``data``: one frame, or now and then several frames cut at line ends (R17)."""
+        first = self.stats["zst_multi_frame"] == 0
+        if len(data) < 4_096 or not (first or self.place.random() < 0.2):
+            return self.zstd.compress(data)
+        cuts = {0, len(data)}
+        for _ in range(self.place.randint(1, 3)):
+            end = data.find(b"\n", self.place.randrange(len(data) // 8, len(data) - 1))
+            cuts.add(len(data) if end < 0 else end + 1)
+        bounds = sorted(cuts)
+        if len(bounds) > 2:
+            self.stats["zst_multi_frame"] += 1
+        return b"".join(
+            self.zstd.compress(data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)
+        )
 
     def put(self, path: Path, data: bytes, token_bytes: int, last_ms: int, compress: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         if compress:
-            blob = self.zstd.compress(data)
+            blob = self.frames(data)
             path = path.with_name(path.name + ".zst")
             mtime = last_ms / 1000 + 7 * 86_400
             self.stats["zst"] += 1
@@ -1420,7 +1931,10 @@ def generate(
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         if not is_demo_home(out):
-            raise FileExistsError(f"{out} is not empty and holds no demo marker; not touching it")
+            raise NotADemoHome(
+                f"{out} is not empty and holds no readable demo marker ({MARKER_NAME}); "
+                "not touching it, choose another folder"
+            )
         shutil.rmtree(out)
     end = end or DEFAULT_END
     if end.tzinfo is None:

@@ -16,9 +16,24 @@ import orjson
 import pytest
 import zstandard
 
-from collector.demo import ERAS, MARKER_NAME, Truth, generate, is_demo_home
+from collector.demo import (
+    ERAS,
+    MARKER_NAME,
+    TIER_SPELLINGS,
+    TOKEN_KEYS,
+    NotADemoHome,
+    Truth,
+    generate,
+    is_demo_home,
+)
 
-KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+KEYS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +42,44 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Truth]:
     return home, generate(home)
 
 
+def zst_frames(data: bytes) -> list[bytes]:
+    """The decompressed content of every frame of a zstd file, in order."""
+    frames = []
+    while data:
+        obj = zstandard.ZstdDecompressor().decompressobj()
+        frames.append(obj.decompress(data))
+        data = obj.unused_data
+    return frames
+
+
 def read_bytes(path: Path) -> bytes:
     data = path.read_bytes()
     if path.name.endswith(".zst"):
-        return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        return b"".join(zst_frames(data))
     return data
+
+
+def parse_line(raw: bytes) -> dict | None:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
 
 
 def lines(data: bytes) -> list[dict]:
     """Every line that parses as a JSON object; torn, blank and non-UTF-8 lines are skipped."""
-    out = []
+    return [obj for obj in map(parse_line, data.split(b"\n")) if obj is not None]
+
+
+def located_lines(data: bytes) -> list[tuple[int, dict]]:
+    """(byte offset, object) of every line that parses as a JSON object."""
+    out, at = [], 0
     for raw in data.split(b"\n"):
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
+        obj = parse_line(raw)
+        if obj is not None:
+            out.append((at, obj))
+        at += len(raw) + 1
     return out
 
 
@@ -56,18 +92,23 @@ def rollouts(home: Path) -> list[Path]:
 
 
 def canonical(home: Path) -> dict[str, Path]:
-    """One file per session id: plain beats its .zst sibling, active beats archived."""
+    """One file per name (R1): plain beats its .zst sibling, active beats archived."""
 
     def rank(p: Path) -> tuple[int, int]:
         return ("archived_sessions" in p.parts, p.name.endswith(".zst"))
 
     best: dict[str, Path] = {}
     for path in rollouts(home):
-        first = lines(read_bytes(path))[0]
-        sid = first["payload"]["id"] if "payload" in first else first["id"]
-        if sid not in best or rank(path) < rank(best[sid]):
-            best[sid] = path
+        name = path.name.removesuffix(".zst")
+        if name not in best or rank(path) < rank(best[name]):
+            best[name] = path
     return best
+
+
+def rollout_id(name: str) -> str:
+    """The rollout id a file name carries: the uuid after ``_``, else the thread uuid."""
+    stem = name.removesuffix(".zst").removesuffix(".jsonl")
+    return stem.rsplit("_", 1)[1] if "_" in stem else stem[-36:]
 
 
 def vec(usage: dict | None) -> tuple[int, ...]:
@@ -84,6 +125,16 @@ def parent_of(meta: dict) -> str | None:
     return meta.get("forked_from_id")
 
 
+def is_token_count(obj: dict) -> bool:
+    payload = obj.get("payload")
+    return (
+        obj.get("type") == "event_msg"
+        and isinstance(payload, dict)
+        and payload.get("type") == "token_count"
+        and bool(payload.get("info"))
+    )
+
+
 def token_rows(objs: list[dict]):
     """(line, model in force, total vector, last vector) for every token_count with info."""
     model = "unknown"
@@ -93,58 +144,144 @@ def token_rows(objs: list[dict]):
             continue
         if obj.get("type") == "turn_context":
             model = payload.get("model") or model
-        if obj.get("type") == "event_msg" and payload.get("type") == "token_count":
-            info = payload.get("info")
-            if info:
-                yield obj, model, vec(info["total_token_usage"]), vec(info["last_token_usage"])
+        if is_token_count(obj):
+            info = payload["info"]
+            yield obj, model, vec(info["total_token_usage"]), vec(info["last_token_usage"])
 
 
-def reference_counts(home: Path) -> dict[str, list[tuple[int, str, tuple[int, ...]]]]:
-    """Session id -> counted responses (ts ms, model, input/cached/output/reasoning)."""
-    files = canonical(home)
-    parsed = {sid: lines(read_bytes(p)) for sid, p in files.items()}
-    counted: dict[str, list[tuple[int, str, tuple[int, ...]]]] = {}
-    for sid, objs in parsed.items():
-        meta = objs[0].get("payload", {})
-        parent = parent_of(meta) if "payload" in objs[0] else None
-        inherited = {t for _, _, t, _ in token_rows(parsed[parent])} if parent in parsed else set()
-        prev: tuple[int, ...] | None = None
-        in_prefix = bool(inherited)
-        rows = []
-        for obj, model, total, last in token_rows(objs):
-            if in_prefix and total in inherited:
+def v2_own_start(objs: list[dict]) -> int:
+    """Index of a V2 subagent's first own line (R18), 0 for any other file."""
+    meta = objs[0].get("payload", {})
+    if meta.get("thread_source") != "subagent" or "ordinal" not in objs[0]:
+        return 0
+    start = meta.get("subagent_history_start_ordinal")
+    if start is not None:
+        return next(i for i, o in enumerate(objs) if o.get("ordinal", -1) >= start)
+    metas = [i for i, o in enumerate(objs) if o.get("type") == "session_meta"]
+    if len(metas) < 2:
+        return 0
+    return next(
+        (
+            i
+            for i, o in enumerate(objs)
+            if i > metas[1]
+            and o.get("type") == "inter_agent_communication_metadata"
+            and o["payload"].get("trigger_turn") is True
+        ),
+        0,  # no trigger: a pre-V2 copy, told by its parent's totals (R10)
+    )
+
+
+class Reference:
+    """Counts a home by the format notes' rules (R1-R18), independently of the generator."""
+
+    def __init__(self, home: Path) -> None:
+        self.files = canonical(home)
+        self.data = {name: read_bytes(p) for name, p in self.files.items()}
+        self.by_rollout = {rollout_id(n): n for n in self.data}
+        self.objs = {n: lines(d) for n, d in self.data.items()}
+        self.by_thread: dict[str, list[str]] = defaultdict(list)
+        for name, objs in self.objs.items():
+            if "payload" in objs[0]:
+                self.by_thread[objs[0]["payload"]["id"]].append(name)
+        self.rows: dict[tuple, tuple] = {}  # R11: (ts, total, last) -> counted row
+        self.records: dict[tuple[str, str], tuple] = {}  # R13: (thread, response) -> row
+
+    def seed(self, name: str) -> tuple[int, ...] | None:
+        """The total in force at the end of the retained prefix of a paginated file (R12)."""
+        base = self.objs[name][0].get("payload", {}).get("history_base")
+        if not base:
+            return None
+        base_name = self.by_rollout[base["thread_id"]]
+        before = [
+            o for at, o in located_lines(self.data[base_name]) if at < base["end_byte_offset"]
+        ]
+        totals = [t for _, _, t, _ in token_rows(before)]
+        return totals[-1] if totals else self.seed(base_name)
+
+    def inherited_totals(self, name: str) -> set[tuple[int, ...]]:
+        """Totals of a legacy-mode child's parent (fork rule 2), for files without boundaries."""
+        meta = self.objs[name][0].get("payload", {})
+        parents = self.by_thread.get(parent_of(meta) or "", [])
+        return {t for p in parents for _, _, t, _ in token_rows(self.objs[p])}
+
+    def count(self) -> list[tuple[int, str, str, tuple[int, ...]]]:
+        """(ts ms, model, tier, counts in TOKEN_KEYS order) of every response counted."""
+        for name, objs in self.objs.items():
+            if "payload" in objs[0]:
+                self.count_file(objs, self.seed(name), self.inherited_totals(name))
+        return [*self.rows.values(), *self.records.values()]
+
+    def count_file(self, objs: list[dict], seed, inherited: set) -> None:
+        own_id = objs[0]["payload"]["id"]
+        start = v2_own_start(objs)
+        legacy_prefix = bool(inherited) and seed is None and start == 0
+        prev = seed
+        model, tier = "unknown", "unknown"
+        pending: dict | None = None  # the last own record, not yet accounted for (R13)
+        for i, obj in enumerate(objs):
+            payload, kind = obj.get("payload"), obj.get("type")
+            if not isinstance(payload, dict):
+                continue
+            if kind == "turn_context":
+                model = payload.get("model") or model
+            elif payload.get("type") == "thread_settings_applied":
+                spelling = (payload.get("thread_settings") or {}).get("service_tier")
+                if spelling is not None:
+                    tier = TIER_SPELLINGS.get(spelling, "unknown")
+            elif kind == "token_usage_record" and i >= start:
+                self.count_record(own_id, pending)
+                pending = None
+                if payload.get("thread_id", own_id) == own_id:
+                    pending = {**payload, "_row": (stamp(obj["timestamp"]), model, tier)}
+            elif is_token_count(obj):
+                total = vec(payload["info"]["total_token_usage"])
+                last = vec(payload["info"]["last_token_usage"])
+                if i < start or legacy_prefix and total in inherited:
+                    prev = total
+                    continue
+                legacy_prefix = False
+                if total == prev:
+                    continue
+                if pending is not None:  # the first advancing row after a record decides
+                    if (
+                        vec(pending["usage"]) != last
+                        and vec(pending["thread_token_usage"]) != total
+                    ):
+                        self.count_record(own_id, pending)
+                    pending = None
+                delta = (
+                    last
+                    if any(last)
+                    else tuple(a - b for a, b in zip(total, prev or total, strict=True))
+                )
                 prev = total
-                continue
-            in_prefix = False
-            if total == prev:
-                continue
-            delta = (
-                last
-                if any(last)
-                else tuple(a - b for a, b in zip(total, prev or total, strict=True))
-            )
-            prev = total
-            if not any(delta[:4]):
-                continue
-            ts = int(datetime.fromisoformat(obj["timestamp"]).timestamp() * 1000)
-            rows.append((ts, model, delta[:4]))
-        counted[sid] = rows
-    return counted
+                if any(delta[:5]):
+                    key = (obj["timestamp"], total, last)
+                    self.rows.setdefault(key, (stamp(obj["timestamp"]), model, tier, delta[:5]))
+        self.count_record(own_id, pending)
+
+    def count_record(self, thread_id: str, record: dict | None) -> None:
+        """Count a record no token_count accounted for, once per (thread, response)."""
+        if record is not None:
+            row = (*record["_row"], vec(record["usage"])[:5])
+            self.records.setdefault((thread_id, record["response_id"]), row)
 
 
-def by_day(rows: dict[str, list[tuple[int, str, tuple[int, ...]]]]) -> dict:
-    days: dict = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
-    for session_rows in rows.values():
-        for ts, model, delta in session_rows:
-            sums = days[time.strftime("%Y-%m-%d", time.gmtime(ts // 1000))][model]
-            for i in range(4):
-                sums[i] += delta[i]
+def stamp(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def sums_by_day(rows, group: int) -> dict:
+    """UTC day -> model (group 1) or tier (group 2) -> sums in TOKEN_KEYS order."""
+    days: dict = defaultdict(lambda: defaultdict(lambda: [0] * len(TOKEN_KEYS)))
+    for row in rows:
+        sums = days[time.strftime("%Y-%m-%d", time.gmtime(row[0] // 1000))][row[group]]
+        for i, value in enumerate(row[3]):
+            sums[i] += value
     return {
-        d: {
-            m: dict(zip(("input", "cached", "output", "reasoning"), v, strict=True))
-            for m, v in ms.items()
-        }
-        for d, ms in days.items()
+        d: {g: dict(zip(TOKEN_KEYS, v, strict=True)) for g, v in sorted(gs.items())}
+        for d, gs in sorted(days.items())
     }
 
 
@@ -165,7 +302,7 @@ def again_files(tmp_path: Path) -> list[Path]:
 
 def test_refuses_a_folder_with_content_but_replaces_a_demo(tmp_path: Path) -> None:
     (tmp_path / "real" / "sessions").mkdir(parents=True)
-    with pytest.raises(FileExistsError):
+    with pytest.raises(NotADemoHome):
         generate(tmp_path / "real")
     assert (tmp_path / "real" / "sessions").is_dir()
     first = generate(tmp_path / "demo", seed=1, days=10)
@@ -266,60 +403,66 @@ def test_noise_torn_tail_and_private_fields(small: tuple[Path, Truth]) -> None:
 
 def test_truth_agrees_with_the_files(small: tuple[Path, Truth]) -> None:
     home, truth = small
-    counted = reference_counts(home)
-    per_session: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for r in truth.responses:
-        s = per_session[r.session]
-        for i, v in enumerate((r.input, r.cached, r.output, r.reasoning)):
-            s[i] += v
-    for sid, rows in counted.items():
-        sums = [sum(d[i] for _, _, d in rows) for i in range(4)]
-        assert sums == per_session.get(sid, [0, 0, 0, 0]), sid
-    assert set(per_session) <= set(counted)
-    assert by_day(counted) == truth.by_day_utc()
-    assert all(r.cached <= r.input and r.reasoning <= r.output for r in truth.responses)
+    counted = Reference(home).count()
+    assert sums_by_day(counted, 1) == truth.by_day_utc()
+    assert sums_by_day(counted, 2) == truth.tiers_by_day_utc()
+    assert len(counted) == len(truth.responses)
+    assert all(
+        r.cached + r.cache_write <= r.input and r.reasoning <= r.output for r in truth.responses
+    )
 
 
 def test_final_totals_match_truth_for_root_files(small: tuple[Path, Truth]) -> None:
-    """Where no counter reset happened, a root file's last total is the sum of its responses."""
+    """Where no counter reset or remote compaction happened, a root thread's one file ends on a
+    total that is the sum of its responses."""
     home, truth = small
-    sums: dict[str, tuple[int, ...]] = {}
+    sums: dict[str, list[int]] = defaultdict(lambda: [0] * len(TOKEN_KEYS))
     for r in truth.responses:
-        a = sums.get(r.session, (0, 0, 0, 0, 0))
-        sums[r.session] = (
-            a[0] + r.input,
-            a[1] + r.cached,
-            a[2] + r.output,
-            a[3] + r.reasoning,
-            a[4] + r.input + r.output,
-        )
+        for i, value in enumerate(r.tokens()):
+            sums[r.session][i] += value
+    ref = Reference(home)
     checked = 0
-    for sid, path in canonical(home).items():
-        objs = lines(read_bytes(path))
-        if "payload" not in objs[0] or parent_of(objs[0]["payload"]):
+    for name, objs in ref.objs.items():
+        meta = objs[0].get("payload", {})
+        if "payload" not in objs[0] or parent_of(meta) or len(ref.by_thread[meta["id"]]) > 1:
             continue
         totals = [t for _, _, t, _ in token_rows(objs)]
-        if not totals or any(t[:4] == (0, 0, 0, 0) for t in totals):
+        remote = any(o.get("type") == "compacted" for o in objs) and meta["cli_version"] >= "0.159"
+        if not totals or remote or any(not any(t[:5]) for t in totals):
             continue
-        assert totals[-1] == sums[sid], path
+        assert list(totals[-1][:5]) == sums[meta["id"]], name
         checked += 1
-    assert checked > 10
+    assert checked > 5
 
 
-def test_subagent_start_ordinal_marks_the_inherited_lines(small: tuple[Path, Truth]) -> None:
+def test_v2_subagents_copy_their_parent_at_the_meta_line_time(small: tuple[Path, Truth]) -> None:
+    """Copied lines carry the child's meta line stamp (seconds after its payload timestamp), the
+    copied parent meta comes second, and the boundary (start ordinal or trigger) follows them."""
     home, _ = small
-    seen = 0
+    with_start = without = nested = 0
     for path in rollouts(home):
         objs = lines(read_bytes(path))
-        start = objs[0].get("payload", {}).get("subagent_history_start_ordinal")
-        if start is None:
+        meta = objs[0].get("payload", {})
+        if meta.get("thread_source") != "subagent" or "ordinal" not in objs[0]:
             continue
-        seen += 1
-        replay = [o for o in objs if o["ordinal"] < start]
-        own = [o for o in objs if o["ordinal"] >= start]
-        assert len({o["timestamp"][:19] for o in replay[1:]}) == 1, "replay sits in one second"
-        assert own and own[0]["timestamp"] > replay[-1]["timestamp"]
-    assert seen
+        own = v2_own_start(objs)
+        if not own:  # a pre-V2 worker (cli < 0.151)
+            continue
+        assert objs[1]["type"] == "session_meta" and objs[1]["payload"]["id"] == parent_of(meta)
+        assert {o["timestamp"] for o in objs[:own]} == {objs[0]["timestamp"]}
+        assert 2 <= stamp(objs[0]["timestamp"]) / 1000 - stamp(meta["timestamp"]) / 1000 <= 7
+        marker = objs[own]
+        assert marker["type"] == "inter_agent_communication_metadata"
+        assert (
+            marker["payload"] == {"trigger_turn": True}
+            and marker["timestamp"] > objs[0]["timestamp"]
+        )
+        copied = [o for o in objs[2:own] if o.get("type") == "token_usage_record"]
+        assert all(o["payload"]["thread_id"] != meta["id"] for o in copied)
+        with_start += "subagent_history_start_ordinal" in meta
+        without += "subagent_history_start_ordinal" not in meta
+        nested += meta["source"]["subagent"]["thread_spawn"]["depth"] == 2
+    assert with_start and without and nested
 
 
 def test_token_count_share_of_a_bigger_corpus(tmp_path: Path) -> None:
