@@ -317,6 +317,11 @@ def _table(data: dict, period: str) -> Table:
     # Exact figures need a wide terminal; a narrow one gets K/M/B (--json is always exact).
     compact = out.width < 120
     notes = ["Cached is part of input and reasoning part of output; total = input + output."]
+    if data["totals"]["cache_write"]:
+        notes[0] = (
+            "Cached and cache writes are parts of input, reasoning part of output; "
+            "total = input + output."
+        )
     if "api_equivalent" in data:
         checked = data["api_equivalent"]["last_checked"]
         span = (
@@ -333,24 +338,29 @@ def _table(data: dict, period: str) -> Table:
         notes.append(f"* Not priced (no published rate): {listed}.")
     if compact and data["totals"]["total"] >= 10_000:
         notes.append("Rounded to fit the terminal: --json or a wider window gives exact figures.")
+    keys = _table_figures(data)
+    # A cache-write column on a narrow terminal: shorter labels and headings keep 80 columns.
+    tight = compact and "cache_write" in keys
     table = Table(
         title=f"Codex token usage by {unit} ({data['timezone']})",
         caption="\n".join(notes),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
+        show_edge=not tight,
     )
-    table.add_column(title, no_wrap=True, max_width=17, overflow="ellipsis")
+    table.add_column(title, no_wrap=True, max_width=14 if tight else 17, overflow="ellipsis")
     with_last = period == "session" and not compact
     if with_last:
         table.add_column("Last active UTC", no_wrap=True)
-    for name in ("Input", "Cached", "Output", "Reasoning", "Total"):
-        table.add_column(name, justify="right", no_wrap=True, min_width=6 if compact else None)
-    table.add_column("API-\nequivalent\n(estimate)", justify="right", no_wrap=True)
+    for key in keys:
+        heading = "Reason-\ning" if tight and key == "reasoning" else FIGURE_HEADINGS[key]
+        table.add_column(heading, justify="right", no_wrap=True, min_width=6 if compact else None)
+    money_heading = "API-\nequiv.\n(est.)" if tight else "API-\nequivalent\n(estimate)"
+    table.add_column(money_heading, justify="right", no_wrap=True)
     unpriced = set(data.get("unpriced", ()))
 
     def figures(row: dict, models: set[str]) -> list[str]:
-        keys = ("input", "cached", "output", "reasoning", "total")
         usd = row.get("api_equivalent_usd")
         money = "-" if usd is None else f"${usd:,.2f}"
         if unpriced & models:
@@ -368,6 +378,23 @@ def _table(data: dict, period: str) -> Table:
     pad = [""] if with_last else []
     table.add_row("Total", *pad, *figures(data["totals"], set(unpriced)), style="bold")
     return table
+
+
+#: The report table's figure columns, in order, and their headings.
+FIGURE_HEADINGS = {
+    "input": "Input",
+    "cached": "Cached",
+    "cache_write": "Cache\nwrite",
+    "output": "Output",
+    "reasoning": "Reasoning",
+    "total": "Total",
+}
+
+
+def _table_figures(data: dict) -> tuple[str, ...]:
+    """The figure columns a report table shows: cache writes only when there are any (most
+    logs have none, and the table must fit 80 columns)."""
+    return tuple(k for k in FIGURE_HEADINGS if k != "cache_write" or data["totals"][k])
 
 
 def _count(n: int, compact: bool) -> str:

@@ -65,6 +65,31 @@ def test_upload_is_idempotent_and_says_what_was_new(server):
     assert server.get("/api/v1/me", headers=me).json()["records"] == 3
 
 
+def test_tier_and_cache_write_are_stored_and_older_collectors_get_the_defaults(server):
+    """A collector from before tiers and cache writes sends neither: its records are stored as
+    "unknown" and 0, what its logs said of them (nothing)."""
+    from store.db import usage_rows
+    from store.fields import CACHE_WRITE, EVENT_ID, TIER
+
+    me = sign_up(server, "alice")
+    newer = rec(1, tier="priority", cache_write=300)
+    older = rec(2)
+    assert "tier" not in older and "cache_write" not in older
+    assert post(server, me, [newer, older]).json() == {"received": 2, "new": 2}
+    stored = {r[EVENT_ID]: (r[TIER], r[CACHE_WRITE]) for r in usage_rows(server.app.state.engine)}
+    assert stored == {newer["event_id"]: ("priority", 300), older["event_id"]: ("unknown", 0)}
+
+
+def test_the_usage_schema_lists_the_tiers(server):
+    from store.fields import TIERS
+
+    spec = server.get("/openapi.json").json()
+    body = spec["paths"]["/api/v1/usage"]["post"]["requestBody"]["content"]["application/json"]
+    record = body["schema"]["$defs"]["UsageRecord"]["properties"]
+    assert tuple(record["tier"]["enum"]) == TIERS
+    assert record["cache_write"]["maximum"] == record["input"]["maximum"]
+
+
 def test_gzip_bodies_are_accepted(server):
     me = sign_up(server, "alice")
     body = gzip.compress(orjson.dumps({"records": [rec(1)]}))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from collector.cli import app
@@ -343,3 +345,42 @@ def test_a_label_too_long_is_one_clear_error(tmp_path, monkeypatch, command, how
     )
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "101 characters" in lines[0] and "at most 100" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "cached, cache_write, why",
+    [
+        (0, -1, "negative token count"),
+        (0, MAX_INPUT_TOKENS + 1, "input tokens in one response"),
+        (600, 500, "cached + cache_write > input"),
+        (500, 500, None),
+    ],
+)
+def test_cache_writes_are_bounded_like_input_and_apart_from_cached(cached, cache_write, why):
+    from collector.scan import Limits
+    from store.fields import refusal
+
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    found = refusal(when, 1000, cached, cache_write, 10, 0)
+    assert (found is None) if why is None else (why in found)
+    # The scanner's integer shortcut agrees with the record's bounds.
+    ms = int(when.timestamp() * 1000)
+    assert Limits.now().refusal(ms, 1000, cached, cache_write, 10, 0) == found
+
+
+@given(
+    counts=st.lists(st.integers(-2, MAX_INPUT_TOKENS + 2), min_size=5, max_size=5),
+    small=st.lists(st.integers(-2, 3000), min_size=5, max_size=5),
+    use_small=st.booleans(),
+)
+def test_the_scanner_shortcut_refuses_exactly_what_the_record_bounds_refuse(
+    counts, small, use_small
+):
+    from collector.scan import Limits
+    from store.fields import refusal
+
+    inp, cached, cache_write, out, reasoning = small if use_small else counts
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    ms = int(when.timestamp() * 1000)
+    expected = refusal(when, inp, cached, cache_write, out, reasoning)
+    assert Limits.now().refusal(ms, inp, cached, cache_write, out, reasoning) == expected

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -261,3 +262,78 @@ def test_cli_since_after_until_is_an_error(tmp_path):
     )
     assert result.exit_code == 2
     assert "--since is after --until" in result.stderr
+
+
+# -- cache writes and service tiers --------------------------------------------------------------
+
+
+def test_cache_writes_per_row_and_model_and_tokens_per_tier():
+    report = Report("daily", UTC)
+    report.add(ms(at("2026-09-01 09:00:00")), "gpt-5.5", 1000, 300, 100, 0, "s", cache_write=200)
+    report.add(ms(at("2026-09-01 10:00:00")), "gpt-5.5", 500, 0, 50, 5, "s", tier="priority")
+    report.add(
+        ms(at("2026-09-02 10:00:00")), "gpt-5.4", 400, 100, 40, 0, "s", cache_write=50, tier="flex"
+    )
+    doc = report.to_json()
+    first, second = doc["days"]
+    assert (first["cache_write"], first["models"]["gpt-5.5"]["cache_write"]) == (200, 200)
+    # Tiers in their documented order, each with its tokens (input + output).
+    assert first["tiers"] == {"priority": 550, "unknown": 1100}
+    assert list(first["tiers"]) == ["priority", "unknown"]
+    assert second["tiers"] == {"flex": 440}
+    totals = doc["totals"]
+    assert totals["cache_write"] == 250
+    assert totals["models"]["gpt-5.4"]["cache_write"] == 50
+    assert totals["tiers"] == {"priority": 550, "flex": 440, "unknown": 1100}
+    assert sum(totals["tiers"].values()) == totals["total"]
+
+
+def store_with_cache_writes(tmp_path, cache_write: int) -> str:
+    from datetime import UTC as utc
+    from datetime import datetime
+
+    from store.db import account_id, insert_usage, open_store
+
+    db = f"sqlite:///{tmp_path / 'usage.db'}"
+    engine = open_store(db)
+    records = [
+        dict(
+            ts=datetime(2026, 3, 1, 10, n, tzinfo=utc),
+            model="gpt-5.1-codex-max",
+            tier=("priority", "standard")[n % 2],
+            input=3_900_000,
+            cached=2_000_000,
+            cache_write=cache_write,
+            output=900_000,
+            reasoning=100_000,
+            event_id=f"{n:032x}",
+            session="a" * 32,
+        )
+        for n in range(30)
+    ]
+    insert_usage(engine, account_id(engine), records)
+    engine.dispose()
+    return db
+
+
+def test_report_from_a_store_reads_tiers_and_cache_writes(tmp_path):
+    db = store_with_cache_writes(tmp_path, 1_234_567)
+    shown = CliRunner().invoke(app, ["report", "monthly", "--db", db, "--json"])
+    assert shown.exit_code == 0, shown.output
+    (month,) = orjson.loads(shown.stdout)["months"]
+    assert month["cache_write"] == 30 * 1_234_567
+    assert month["tiers"] == {"standard": 15 * 4_800_000, "priority": 15 * 4_800_000}
+
+
+@pytest.mark.parametrize("period", ["daily", "weekly", "monthly", "session"])
+def test_a_cache_write_column_fits_80_columns_and_shows_only_when_there_are_any(tmp_path, period):
+    for cache_write, shown_column in ((1_234_567, True), (0, False)):
+        home = tmp_path / str(cache_write)
+        home.mkdir()
+        db = store_with_cache_writes(home, cache_write)
+        shown = CliRunner().invoke(app, ["report", period, "--db", db], terminal_width=80)
+        assert shown.exit_code == 0, shown.output
+        lines = shown.stdout.splitlines()
+        assert max(map(len, lines)) <= 80, shown.stdout
+        assert bool(re.search(r"\bwrite\b", shown.stdout)) is shown_column  # the heading
+        assert ("37.04M" in shown.stdout) is shown_column  # the month's cache writes, rounded
