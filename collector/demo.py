@@ -1558,6 +1558,7 @@ class Corpus:
             0,
         )
         self.plain_noise = False
+        self.eras = ERAS
         self.live: Cli034 | None = None
         self.live_path: Path | None = None
 
@@ -1567,8 +1568,8 @@ class Corpus:
         span = self.ctx.end_ms - self.start_ms
         bounds = []
         at = self.start_ms
-        total = sum(e.share for e in ERAS)
-        for era in ERAS:
+        total = sum(e.share for e in self.eras)
+        for era in self.eras:
             width = int(span * era.share / total)
             bounds.append((at, at + width, era))
             at += width
@@ -1582,7 +1583,7 @@ class Corpus:
                 if i > 0 and self.rng.random() < 0.25:
                     return bounds[i - 1][2]
                 return era
-        return ERAS[-1]
+        return self.eras[-1]
 
     # ---- planning
 
@@ -1919,6 +1920,7 @@ def generate(
     end: datetime | None = None,
     target_bytes: int | None = None,
     compress_older_than_days: int = 7,
+    eras: tuple[str, ...] | None = None,
 ) -> Truth:
     """Write a synthetic CODEX_HOME at ``out`` and return the ground truth of its usage.
 
@@ -1926,7 +1928,8 @@ def generate(
     rollouts reach about that size (the few stray copies come on top); ``days`` bounds the date
     range. Output is the same for the same arguments, and ``compress_older_than_days`` changes only
     how files are stored, never which sessions exist. ``out`` must be missing, empty or an earlier
-    demo home (which is replaced), so a real home is never touched.
+    demo home (which is replaced), so a real home is never touched. ``eras`` (keys of
+    :data:`ERAS`, oldest first) limits the home to those eras, laid over the whole range.
     """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
@@ -1947,6 +1950,10 @@ def generate(
     ctx = Ctx(rng, Filler(rng), truth, end_ms, offset, zone)
     place = random.Random(f"placement/{seed}")
     corpus = Corpus(out, ctx, start_ms, end_ms - compress_older_than_days * DAY_MS, place)
+    if eras is not None:
+        corpus.eras = tuple(e for e in ERAS if e.key in eras)
+        if len(corpus.eras) != len(set(eras)):
+            raise ValueError(f"unknown eras in {eras}; known: {[e.key for e in ERAS]}")
     target = target_bytes if target_bytes is not None else SMALL_TARGET_BYTES
     out.mkdir(parents=True, exist_ok=True)
 
@@ -2017,7 +2024,7 @@ def _weekend(ctx: Ctx, day_ms: int) -> bool:
 def _live_session(corpus: Corpus) -> None:
     """A session still running at ``end``: the newest file, whose last line is torn."""
     ctx = corpus.ctx
-    era = ERAS[-1]
+    era = corpus.eras[-1]
     w = corpus.new_writer(era, ctx.end_ms - 80 * 60_000)
     w.deadline = ctx.end_ms - 4 * 60_000
     w.open()

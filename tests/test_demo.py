@@ -481,3 +481,158 @@ def test_token_count_share_of_a_bigger_corpus(tmp_path: Path) -> None:
     assert truth.stats["jsonl_bytes"] == total
     end = datetime(2026, 11, 20, 18, 0, tzinfo=UTC).timestamp() * 1000
     assert max(r.ts_ms for r in truth.responses) < end
+
+
+def test_revisions_reference_their_base_at_a_line_boundary(small: tuple[Path, Truth]) -> None:
+    """A revision's history_base cuts its base at a line start; the base's total in force there
+    is the revision's first (seeded) total; the base keeps its reverted lines after the cut."""
+    home, _ = small
+    ref = Reference(home)
+    revisions = chained = 0
+    for name, objs in ref.objs.items():
+        base = objs[0].get("payload", {}).get("history_base")
+        if not base:
+            continue
+        base_name = ref.by_rollout[base["thread_id"]]
+        data = ref.data[base_name]
+        cut = base["end_byte_offset"]
+        assert cut == len(data) or data[cut - 1 : cut] == b"\n", name
+        assert objs[0]["ordinal"] == base["end_ordinal_exclusive"]
+        after = located_lines(data[cut:])
+        if after:
+            assert after[0][1]["ordinal"] == base["end_ordinal_exclusive"]
+        first = next(t for _, _, t, _ in token_rows(objs))
+        assert first == ref.seed(name)
+        if "_" in name:  # thread/revert: same thread, reverted lines left in the base
+            assert objs[0]["payload"]["id"] == ref.objs[base_name][0]["payload"]["id"]
+            assert any(is_token_count(o) for _, o in after)
+            revisions += 1
+            chained += "_" in base_name
+        else:  # a paginated fork: a new thread that copies nothing
+            assert objs[0]["payload"]["forked_from_id"] == ref.objs[base_name][0]["payload"]["id"]
+            assert sum(o.get("type") == "session_meta" for o in objs) == 1
+    assert revisions and chained
+
+
+def test_2026_shapes_are_written(small: tuple[Path, Truth]) -> None:
+    """Ordinal reuse, both compactions, tiers, cache writes, a reordered token_count, sidecars."""
+    home, truth = small
+    shapes: set[str] = set()
+    for path in rollouts(home):
+        objs = lines(read_bytes(path))
+        ordinals = [o["ordinal"] for o in objs if "ordinal" in o]
+        if any(a == b for a, b in zip(ordinals, ordinals[1:], strict=False)):
+            shapes.add("reused ordinal")
+        for i, o in enumerate(objs):
+            kind, payload = o.get("type"), o.get("payload")
+            if kind == "compacted" and "compaction_response_id" in payload:
+                around = [x.get("type") for x in objs[i - 1 : i + 2]]
+                shapes.add("remote" if "token_usage_record" in around[::2] else "local")
+            if kind == "token_usage_record" and objs[i + 1 : i + 2] and is_token_count(objs[i + 1]):
+                shapes.add("record before token_count")
+        data = read_bytes(path)
+        if b'{"type":"event_msg","timestamp"' in data and data.startswith(b'{"timestamp"'):
+            shapes.add("reordered keys")
+    assert shapes >= {
+        "reused ordinal",
+        "remote",
+        "local",
+        "record before token_count",
+        "reordered keys",
+    }
+    assert {r.tier for r in truth.responses} == {"priority", "standard", "flex", "unknown"}
+    assert any(r.cache_write for r in truth.responses)
+    assert {"gpt-reserve", "codex-auto-review"} <= {r.model for r in truth.responses}
+    sidecars = list(home.glob("sessions/**/*.timers.json"))
+    assert sidecars and b'"prompt"' in sidecars[0].read_bytes()
+    assert list(home.glob("sessions/**/*.timers.json.tmp-*"))
+
+
+def test_multi_frame_zst_round_trips(small: tuple[Path, Truth]) -> None:
+    """Some .zst files hold several frames, each ending on a line end (R17)."""
+    home, truth = small
+    multi = 0
+    for path in home.rglob("rollout-*.jsonl.zst"):
+        frames = zst_frames(path.read_bytes())
+        if len(frames) > 1:
+            multi += 1
+            assert all(f.endswith(b"\n") for f in frames)
+            first_frame_only = (
+                zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes())
+            )
+            assert len(first_frame_only) < len(b"".join(frames))
+    assert multi == truth.stats["zst_multi_frame"] > 0
+
+
+def test_demo_command_refuses_an_unreadable_marker_in_one_line(tmp_path: Path) -> None:
+    """A folder whose marker does not parse is not a demo: one error line, nothing touched."""
+    from typer.testing import CliRunner
+
+    from collector.cli import app
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / MARKER_NAME).write_text("{not json")
+    (out / "notes.txt").write_text("keep me")
+    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "not touching it" in result.output
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def report_by_day(home: Path) -> dict:
+    """``codextime report daily --json`` in UTC over ``home``."""
+    from typer.testing import CliRunner
+
+    from collector.cli import app
+
+    args = ["report", "daily", "--json", "--timezone", "UTC", "--codex-home", str(home)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return orjson.loads(result.stdout)
+
+
+def mismatches(doc: dict, truth: Truth) -> list[str]:
+    """Every day and model, and day and tier, the report gets wrong (tiers are input + output)."""
+    keys = [*TOKEN_KEYS, "responses"]
+    want = truth.by_day_utc()
+    for models in want.values():
+        for sums in models.values():
+            sums["responses"] = 0
+    for r in truth.responses:
+        want[time.strftime("%Y-%m-%d", time.gmtime(r.ts_ms // 1000))][r.model]["responses"] += 1
+    want_tiers = {
+        day: {tier: s["input"] + s["output"] for tier, s in tiers.items()}
+        for day, tiers in truth.tiers_by_day_utc().items()
+    }
+    out = []
+    for row in doc["days"]:
+        day = row["date"]
+        for model in sorted(set(want.get(day, {})) | set(row["models"])):
+            a = row["models"].get(model, {})
+            b = want.get(day, {}).get(model, {})
+            diff = {k: a.get(k, 0) - b.get(k, 0) for k in keys if a.get(k, 0) != b.get(k, 0)}
+            if diff:
+                out.append(f"{day} {model}: {diff}")
+        if row.get("tiers", want_tiers.get(day)) != want_tiers.get(day):
+            out.append(f"{day} tiers: {row['tiers']} != {want_tiers.get(day)}")
+    out += [f"{day}: missing" for day in sorted(set(want) - {r["date"] for r in doc["days"]})]
+    return out
+
+
+@pytest.mark.parametrize(
+    "eras",
+    [
+        ("0.47", "0.98", "0.118"),
+        ("0.144", "0.145", "0.146", "0.148"),
+        ("0.151", "0.153", "0.159"),
+        tuple(e.key for e in ERAS),
+    ],
+    ids=["2025", "2026-early", "2026-late", "all"],
+)
+def test_scan_reproduces_the_truth(tmp_path: Path, eras: tuple[str, ...]) -> None:
+    """The collector's report equals the truth on every UTC day, model and tier."""
+    home = tmp_path / "home"
+    truth = generate(home, seed=11, days=20, target_bytes=1_500_000, eras=eras)
+    assert {e.key for e in ERAS if e.key in eras} == set(eras)
+    assert mismatches(report_by_day(home), truth) == []
