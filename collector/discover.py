@@ -1,9 +1,11 @@
 """Finding rollout files under CODEX_HOME and collapsing copies of the same file (rule R1).
 
-A session's file can exist as ``x.jsonl`` and ``x.jsonl.zst`` (Codex compresses cold rollouts in
-place; the plain file wins) and in ``sessions/`` and ``archived_sessions/`` (archiving moves
-the file under the same name; the active copy wins). Only rollout files are looked at: never
-history.jsonl, auth.json, the state databases or anything else under CODEX_HOME.
+A file's identity is its name. A session's file can exist as ``x.jsonl`` and ``x.jsonl.zst``
+(Codex compresses cold rollouts in place; the plain file wins) and in ``sessions/`` and
+``archived_sessions/`` (archiving moves the file under the same name; the active copy wins).
+Files are never collapsed by the session id inside them: revisions of one thread share it. Only
+rollout files are looked at: never history.jsonl, auth.json, the state databases or anything
+else under CODEX_HOME.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import NamedTuple
 
 ACTIVE_DIR = "sessions"
 ARCHIVE_DIR = "archived_sessions"
+#: Exactly these (R17): never ``*.jsonl.timers.json`` sidecars or their ``.tmp-*`` files.
 SUFFIXES = (".jsonl", ".jsonl.zst")
 NOT_REGULAR = "not a regular file (a FIFO, socket or device named like a log)"
 
@@ -84,6 +87,14 @@ def discover(codex_home: Path) -> Discovery:
             best[key] = found
     files = sorted(best.values(), key=lambda f: f.key)
     return Discovery(files, collapsed, problems, skipped)
+
+
+def rollout_id(key: str) -> str:
+    """R1, R12: the id of the physical rollout a file name names: the uuid after ``_``
+    (``rollout-<ts>-<thread>_<rollout>.jsonl``), else the thread's (``rollout-<ts>-<thread>``)."""
+    stem = key.removesuffix(".jsonl")
+    _, sep, rollout = stem.rpartition("_")
+    return rollout if sep else stem[-36:]
 
 
 def _rank(f: LogFile) -> tuple[bool, bool]:

@@ -644,18 +644,34 @@ _META_TYPES = (
 _PREFIXES = (OWN, BY_ORDINAL, UNDECIDED, BY_TRIGGER, BY_TIME)
 
 
-def valid_meta(saved: object) -> bool:
+def valid_meta(saved: object, types: tuple = _META_TYPES) -> bool:
     """Whether ``saved`` is a ``FileMeta`` as ``to_state`` writes it (or as JSON gives it back)."""
     return (
         isinstance(saved, list | tuple)
-        and len(saved) == len(_META_TYPES)
-        and all(isinstance(v, t) for v, t in zip(saved, _META_TYPES, strict=True))
+        and len(saved) == len(types)
+        and all(isinstance(v, t) for v, t in zip(saved, types, strict=True))
     )
 
 
-def _valid_vec(saved: object) -> bool:
+def _valid_vec(saved: object, size: int = 6) -> bool:
     return (
-        isinstance(saved, list | tuple) and len(saved) == 6 and all(type(n) is int for n in saved)
+        isinstance(saved, list | tuple)
+        and len(saved) == size
+        and all(type(n) is int for n in saved)
+    )
+
+
+def older_state(state: object) -> bool:
+    """Whether ``state`` is a whole parser state of the first version (five token figures, no
+    version number): its file is read again from the start, quietly (the event ids of what was
+    counted from it are unchanged); anything else that is not ``valid_state`` is damage."""
+    return (
+        isinstance(state, dict)
+        and "v" not in state
+        and valid_meta(state.get("meta"), _META_TYPES[:7])
+        and all(
+            v is None or _valid_vec(v, 5) for v in (state.get("prev_total"), state.get("prev_last"))
+        )
     )
 
 

@@ -34,10 +34,6 @@ CARRY_LIMIT = 8 << 20
 LONG_LINE_LIMIT = 64 << 20
 
 
-def is_compressed(path: Path) -> bool:
-    return path.name.endswith(".zst")
-
-
 def zst_content_size(path: Path) -> int | None:
     """The decompressed size a zstd frame declares in its header, if it declares one."""
     try:
@@ -58,10 +54,18 @@ class LineReader:
     """
 
     def __init__(
-        self, path: Path, start: int = 0, chunk: int = CHUNK, *, drop_repeats: bool = False
+        self,
+        path: Path,
+        start: int = 0,
+        chunk: int = CHUNK,
+        *,
+        drop_repeats: bool = False,
+        stop: int | None = None,
     ) -> None:
         self.path = path
         self.start = start
+        #: With ``stop``: only the lines that begin before this byte (of the decompressed data).
+        self.stop = stop
         self.chunk = chunk
         self.offset = start
         self.torn = False
@@ -82,12 +86,12 @@ class LineReader:
         """The candidate lines, a list for each block read (cheaper to loop over than lines)."""
         try:
             with open_regular(self.path) as raw:
-                if not is_compressed(self.path):
+                if not _zstd_magic(raw):  # by content: a name can lie (R17)
                     raw.seek(self.start)
-                    yield from self._lines(_plain_blocks(raw, self.chunk))
+                    yield from self._lines(self._cut(_plain_blocks(raw, self.chunk)))
                     return
                 try:
-                    yield from self._lines(_skipped(_zst_stream(raw), self.start))
+                    yield from self._lines(self._cut(_skipped(_zst_stream(raw), self.start)))
                     # The stream reader ends a cut-off frame quietly: walk the frames to tell.
                     if not _zst_frames_complete(raw):
                         raise _Truncated
@@ -105,6 +109,29 @@ class LineReader:
             self.error = "permission denied"
         except OSError as exc:
             self.error = exc.strerror or str(exc)
+
+    def _cut(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        """``blocks`` (from the file's start) up to ``stop``, and on to the end of the line that
+        spans it: every line that begins before ``stop`` is read whole, and no other."""
+        if self.stop is None:
+            yield from blocks
+            return
+        pos = 0
+        for block in blocks:
+            if pos + len(block) < self.stop:
+                pos += len(block)
+                yield block
+                continue
+            at = self.stop - pos
+            if at > 0 and block[at - 1] == 10:  # (a newline: the line at ``stop`` is not read)
+                yield block[:at]
+                return
+            nl = block.find(b"\n", max(at, 0))
+            if nl >= 0:
+                yield block[: nl + 1]
+                return
+            pos += len(block)
+            yield block
 
     def _lines(self, blocks: Iterator[bytes]) -> Iterator[list[bytes]]:
         carry = b""
@@ -423,6 +450,14 @@ def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
 
 _ZSTD_MAGIC = 0xFD2FB528
 _SKIPPABLE_MAGIC = 0x184D2A50  # the low four bits are free
+
+
+def _zstd_magic(raw: BinaryIO) -> bool:
+    """Whether the file begins with a zstd frame (or a skippable one); the position is put back
+    at 0. A rollout is JSON text, which never begins with these bytes."""
+    magic = int.from_bytes(raw.read(4), "little")
+    raw.seek(0)
+    return magic == _ZSTD_MAGIC or magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC
 
 
 def _zst_frames_complete(raw: BinaryIO) -> bool:

@@ -20,9 +20,9 @@ from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from collector.discover import LogFile, discover
+from collector.discover import LogFile, discover, rollout_id
 from collector.keys import event_hash, hash_key, session_hash
-from collector.parse import FileMeta, RolloutParser, valid_meta, valid_state
+from collector.parse import FileMeta, RolloutParser, Vec, older_state, valid_state
 from collector.reader import LineReader, zst_content_size
 from collector.workers import unordered_map
 from store.fields import (
@@ -69,7 +69,8 @@ class Cursor:
         size, mtime_ns, offset, parser = data
         if not all(type(n) is int and n >= 0 for n in (size, mtime_ns, offset)):
             raise ValueError("a cursor's size, time and offset are whole numbers")
-        if not (isinstance(parser, dict) and valid_meta(parser.get("meta"))):
+        meta = parser.get("meta") if isinstance(parser, dict) else None
+        if not (isinstance(meta, list) and meta and isinstance(meta[0], str | None)):
             raise ValueError("a cursor's parser state is damaged")
         return cls(size, mtime_ns, offset, parser)
 
@@ -168,6 +169,8 @@ class Batch:
     key: bytes
     keep_cursors: bool
     limits: Limits | None = None
+    #: Every file found, by rollout id: the history bases of revisions and paginated forks (R12).
+    bases: dict[str, LogFile] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -205,6 +208,11 @@ class Scan:
         for f in found.files:
             cursor = cursors.get(f.key)
             start = _resume_point(f, cursor)
+            if isinstance(start, Cursor) and older_state(start.parser):
+                # Saved by an older version (fewer token figures): read again, and the event ids
+                # of what was sent before are unchanged, so nothing doubles.
+                self.stats.skipped[OLDER_STATE] += 1
+                start = None
             if isinstance(start, Cursor) and not valid_state(start.parser):
                 self.stats.problems.append(
                     f"{f.key}: damaged sync state, reading this log again from the start "
@@ -224,6 +232,9 @@ class Scan:
         }
         self.workers = workers or os.cpu_count() or 1
         self.batches = _batches(todo, hash_key(), keep_cursors, Limits.now() if todo else None)
+        bases = {rollout_id(f.key): f for f in found.files}
+        for batch in self.batches:
+            batch.bases = bases  # (one dict for all: forked workers inherit it)
         self.total_bytes = sum(b.size for b in self.batches)
 
     def results(
@@ -291,7 +302,7 @@ def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
 def _scan_batch(batch: Batch) -> tuple[int, list[FileScan], ScanStats]:
     stats = ScanStats()
     files = [
-        scan_file(f, start, batch.key, stats, batch.keep_cursors, batch.limits)
+        scan_file(f, start, batch.key, stats, batch.keep_cursors, batch.limits, batch.bases)
         for f, start in zip(batch.files, batch.starts, strict=True)
     ]
     return batch.size, files, stats
@@ -304,8 +315,12 @@ def scan_file(
     stats: ScanStats,
     keep_cursor: bool = True,
     limits: Limits | None = None,
+    bases: dict[str, LogFile] | None = None,
 ) -> FileScan:
     """Read one file (from its cursor, if any): every response it records, copies included.
+
+    A file that references a history base (R12) starts from the cumulative figures in force at
+    its cut, read from the base among ``bases`` (by rollout id).
 
     With ``limits``, a response the ingest service would refuse (out of its time window, or
     counts no response can have) is left out and counted in ``stats.refused``: sent, it would
@@ -316,8 +331,18 @@ def scan_file(
     reader = LineReader(f.path, start.offset if start else 0, drop_repeats=True)
     feed = parser.feed_candidate
     responses = []
-    for lines in reader.batches():
+    batches = reader.batches()
+    if start is None:
+        for lines in batches:  # the first line is the meta: it tells whether a seed is needed
+            responses += filter(None, [feed(lines[0])])
+            if parser.meta.base_id is not None:
+                _seed(parser, bases or {}, stats)
+            responses += filter(None, map(feed, lines[1:]))
+            break
+    for lines in batches:
         responses += filter(None, map(feed, lines))
+    if (waiting := parser.finish()) is not None:
+        responses.append(waiting)
     stats.files_read += 1
     stats.bytes_read += reader.offset - reader.start
     if parser.skipped:
@@ -365,6 +390,39 @@ def scan_file(
     return FileScan(f.key, meta, rows, marks, cursor, whole=start is None, may_copy=may_copy)
 
 
+#: Why a file was read again from its start though a cursor was saved (``ScanStats.skipped``).
+OLDER_STATE = "logs read again from the start: sync state of an older version"
+#: A revision or paginated fork whose base is not among the logs (R12): a re-emit of the figures
+#: it started from, if it writes one before its first response, is counted once.
+BASE_MISSING = "logs whose history base is missing (their first re-emit may count once)"
+
+
+def _seed(parser: RolloutParser, bases: dict[str, LogFile], stats: ScanStats) -> None:
+    """R12: seed a file that references a history base with the total in force at its cut."""
+    meta = parser.meta
+    base = bases.get(meta.base_id or "")
+    if base is None:
+        stats.skipped[BASE_MISSING] += 1
+        return
+    parser.seed(total_at_cut(base, meta.base_offset or 0, bases))
+
+
+def total_at_cut(f: LogFile, end: int, bases: dict[str, LogFile], hops: int = 0) -> Vec | None:
+    """The cumulative vector in force at byte ``end`` of ``f`` (decompressed): the last one on a
+    line that begins before ``end``, else the base's own seed, recursively (R12)."""
+    parser = RolloutParser()
+    first = True
+    for lines in LineReader(f.path, stop=end).batches():
+        for line in lines:
+            parser.feed_candidate(line)
+            if first:
+                first = False
+                base = bases.get(parser.meta.base_id or "")
+                if base is not None and base.key != f.key and hops < MAX_HOPS:
+                    parser.seed(total_at_cut(base, parser.meta.base_offset or 0, bases, hops + 1))
+    return parser.prev_total
+
+
 # -- settling rows shared between files, in the main process --------------------------------
 
 
@@ -400,7 +458,7 @@ class _Settler:
                 self.marks[thread] = fs.marks
                 if fs.whole:
                     self.whole.add(thread)
-            if fs.meta.child:
+            if _waits(fs.meta):
                 self.waiting.append(fs)
             else:
                 self._emit(fs, fs.rows, out)
@@ -433,7 +491,7 @@ class _Settler:
         """Leave out the rows whose cumulative vector an ancestor had reached by the child's
         start (fork rule 2), and file a subagent under the root of its tree."""
         meta = fs.meta
-        inherited = self._ancestor_totals(meta) if fs.may_copy else set()
+        inherited = self._ancestor_totals(meta) if fs.may_copy and meta.child else set()
         rows = fs.rows
         if inherited:
             marks = fs.marks
@@ -493,6 +551,12 @@ class _Settler:
         out.rows.extend(fresh)
         if fs.cursor is not None:
             out.cursors[fs.key] = fs.cursor
+
+
+def _waits(meta: FileMeta) -> bool:
+    """Whether a file's rows wait for its ancestors: a child's may be copies of theirs, and a
+    subagent that does not name its root belongs to the root above its parent."""
+    return meta.child or (meta.subagent and not meta.root_id)
 
 
 def _session_id(meta: FileMeta, by_thread: dict, key: str) -> str:

@@ -13,6 +13,7 @@ from collector.parse import RolloutParser
 from collector.reader import LineReader
 from tests.rollout import (
     RATE_LIMITS_050,
+    T0,
     Thread,
     at,
     compacted,
@@ -299,13 +300,46 @@ def test_corrupt_zstd_still_counts_the_lines_before_the_corruption(tmp_path):
     assert sorted(parts(r) for r in rows) == sorted(calls[: len(rows)])
 
 
-def test_not_zstd_at_all_is_one_problem(tmp_path):
+def test_a_name_that_lies_is_read_by_its_content(tmp_path):
+    """R17: zstd is told by its magic bytes, not by the name (either way round)."""
+    t = Thread(RATE_LIMITS_050)
+    lines = [meta(T0, SID), turn(T0), t.respond("2025-10-24T07:45:00.000Z", 100, 20, 10, 5)]
+    plain_named_zst = session_path(tmp_path, "2025-10-24T18-00-00", SID).with_suffix(".jsonl.zst")
+    write(plain_named_zst, lines)
+    other = "019a152d-35a0-72a0-91db-8ebe37fac6ff"
+    zst_named_plain = session_path(tmp_path, "2025-10-24T18-00-01", other)
+    own = Thread(RATE_LIMITS_050).respond("2025-10-24T07:47:00.000Z", 100, 20, 10, 5)
+    write(zst_named_plain, [meta(T0, other), turn(T0), own], compress=True)
+    rows, stats = scan_home(tmp_path)
+    assert stats.problems == []
+    assert summed(rows) == (200, 40, 20, 10)
+
+
+def test_every_frame_of_a_multi_frame_file_is_read(tmp_path):
+    """R17: a .zst holding two concatenated frames is read to the end of the second."""
+    t = Thread(RATE_LIMITS_050)
+    first = encode([meta(T0, SID), turn(T0), t.respond("2025-10-24T07:45:00.000Z", 100, 20, 10, 5)])
+    second = encode([t.respond("2025-10-24T07:46:00.000Z", 300, 0, 30, 0)])
     path = session_path(tmp_path, "2025-10-24T18-00-00", SID).with_suffix(".jsonl.zst")
     path.parent.mkdir(parents=True)
-    path.write_bytes(b'{"timestamp":"x","type":"session_meta","payload":{}}\n')
+    zc = zstandard.ZstdCompressor()
+    path.write_bytes(zc.compress(first) + zc.compress(second))
     rows, stats = scan_home(tmp_path)
-    assert rows == []
-    assert len(stats.problems) == 1
+    assert stats.problems == []
+    assert summed(rows) == (400, 20, 40, 5)
+
+
+def test_stop_reads_exactly_the_lines_that_begin_before_it(tmp_path):
+    """``stop`` (R12's cut) keeps a line that begins before it whole, and none after."""
+    lines = [meta(T0, SID), turn(T0), turn("2025-10-24T07:45:00.000Z", "gpt-5")]
+    data = encode(lines)
+    ends = [i + 1 for i, byte in enumerate(data) if byte == 10]
+    for compress in (False, True):
+        path = write(tmp_path / f"rollout-{compress}.jsonl", lines, compress=compress)
+        for stop, count in ((ends[0], 1), (ends[0] + 1, 2), (ends[1] - 1, 2), (len(data), 3)):
+            got = list(LineReader(path, stop=stop, chunk=7))
+            assert len(got) == count, (compress, stop)
+            assert b"\n".join(got) + b"\n" == data[: ends[count - 1]]
 
 
 # -- unreadable files ---------------------------------------------------------------------------
