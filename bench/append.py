@@ -188,16 +188,17 @@ class Appender:
         for k, v in last.items():
             self.t.total[k] = self.t.total.get(k, 0) + v
         self._last = last
-        self.token_count(last)
-        if self.t.usage_records:
+        if self.t.usage_records:  # written just before its token_count, as Codex does (R13)
             self.line(
                 "token_usage_record",
                 {
                     "thread_id": self.t.thread_id,
                     "response_id": f"resp_{rng.getrandbits(64):016x}",
                     "usage": last,
+                    "thread_token_usage": dict(self.t.total),
                 },
             )
+        self.token_count(last)
         grown.responses.append((self.now, self.t.model, inp, cached, out, reasoning))
 
     def turn(self, grown: Grown, responses: int) -> None:

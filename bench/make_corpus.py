@@ -70,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         f"  token_count lines: {100 * s['token_count_bytes'] / s['jsonl_bytes']:.1f} % of bytes; "
         f"{len(truth.responses):,} genuine responses over {len(truth.by_day_utc())} UTC days"
     )
+    print(
+        f"  2026: {s['revisions']} revisions, {s['paginated_forks']} paginated forks, "
+        f"{s['v2_subagents']} V2 subagents ({s['nested_subagents']} nested), "
+        f"{s['zst_multi_frame']} multi-frame .zst, {s['timer_sidecars']} timer sidecars; "
+        f"tiers {sorted(truth.tiers())}, {truth.totals()['cache_write']:,} cache-write tokens"
+    )
     print(f"  truth: {truth_path}")
     return 0
 

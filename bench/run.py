@@ -40,6 +40,8 @@ DEFAULT_HOME = BENCH / "out" / "codex-home"
 NATIVE_CCUSAGE = BENCH / "node_modules" / "@ccusage" / "ccusage-linux-x64" / "bin" / "ccusage"
 NPM_CCUSAGE = BENCH / "node_modules" / ".bin" / "ccusage"
 FIELDS = ("input", "cached", "output", "reasoning")
+#: Compared too when both the report and the truth have it (newer reports and corpora).
+CACHE_WRITE = "cache_write"
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,11 +253,42 @@ def store_sums(db: Path) -> dict:
 # Exactness
 
 
-def our_days(doc: dict) -> dict[str, dict[str, dict[str, int]]]:
+def compared_fields(doc: dict, truth_doc: dict) -> tuple[str, ...]:
+    """FIELDS, plus cache_write where the report and the truth both count it."""
+    in_report = any(CACHE_WRITE in d for d in doc.get("days", []))
+    in_truth = CACHE_WRITE in truth_doc.get("totals", {})
+    return (*FIELDS, CACHE_WRITE) if in_report and in_truth else FIELDS
+
+
+def our_days(doc: dict, fields: tuple[str, ...] = FIELDS) -> dict[str, dict[str, dict[str, int]]]:
     return {
-        d["date"]: {m: {f: int(v.get(f, 0)) for f in FIELDS} for m, v in d["models"].items()}
+        d["date"]: {m: {f: int(v.get(f, 0)) for f in fields} for m, v in d["models"].items()}
         for d in doc.get("days", [])
     }
+
+
+def truth_days(truth: dict, fields: tuple[str, ...]) -> dict[str, dict[str, dict[str, int]]]:
+    """The truth's days cut to the fields compared."""
+    return {
+        d: {m: {f: int(v.get(f, 0)) for f in fields} for m, v in ms.items()}
+        for d, ms in truth.items()
+    }
+
+
+def tier_differences(doc: dict, truth_doc: dict) -> list[str]:
+    """Days whose tokens (input + output) per service tier differ; none if either side has no
+    tiers (older reports and corpora)."""
+    want_days = truth_doc.get("tier_days")
+    if want_days is None:
+        return []
+    out = []
+    for row in doc.get("days", []):
+        if "tiers" not in row:
+            return []
+        want = {t: s["input"] + s["output"] for t, s in want_days.get(row["date"], {}).items()}
+        if row["tiers"] != want:
+            out.append(f"{row['date']} tiers: {row['tiers']} (truth {want})")
+    return out
 
 
 def ccusage_days(doc: dict) -> dict[str, dict[str, dict[str, int]]]:
@@ -276,17 +309,24 @@ def ccusage_days(doc: dict) -> dict[str, dict[str, dict[str, int]]]:
     }
 
 
-def differences(ours: dict, truth: dict) -> list[str]:
+def differences(ours: dict, truth: dict, fields: tuple[str, ...] = FIELDS) -> list[str]:
     out = []
     for day in sorted(set(ours) | set(truth)):
         a, b = ours.get(day, {}), truth.get(day, {})
         for model in sorted(set(a) | set(b)):
-            x = a.get(model, dict.fromkeys(FIELDS, 0))
-            y = b.get(model, dict.fromkeys(FIELDS, 0))
+            x = a.get(model, dict.fromkeys(fields, 0))
+            y = b.get(model, dict.fromkeys(fields, 0))
             if x != y:
-                delta = ", ".join(f"{f} {x[f] - y[f]:+,}" for f in FIELDS if x[f] != y[f])
+                delta = ", ".join(f"{f} {x[f] - y[f]:+,}" for f in fields if x[f] != y[f])
                 out.append(f"{day} {model}: {delta}")
     return out
+
+
+def report_differences(doc: dict, truth_doc: dict) -> list[str]:
+    """Every day and model (and tier) where codextime's daily report differs from the truth."""
+    fields = compared_fields(doc, truth_doc)
+    ours, want = our_days(doc, fields), truth_days(truth_doc["days"], fields)
+    return differences(ours, want, fields) + tier_differences(doc, truth_doc)
 
 
 def sum_days(days: dict) -> dict[str, int]:
@@ -402,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     truth_doc = json.loads(truth_path.read_bytes())
-    truth = truth_doc["days"]
+    truth = truth_days(truth_doc["days"], FIELDS)
     scratch = Path(tempfile.mkdtemp(prefix="codextime-bench-"))
     timings: list[Timing] = []
     report_doc = cc_doc = None
@@ -454,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(out))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text("\n".join(out) + "\n")
-    exact = report_doc is not None and not differences(our_days(report_doc), truth)
+    exact = report_doc is not None and not report_differences(report_doc, truth_doc)
     return 0 if exact or "report" in args.skip else 1
 
 
@@ -489,10 +529,12 @@ def render(
     if report_doc is None:
         out.append("codextime report daily: no output to check.")
     else:
-        diffs = differences(our_days(report_doc), truth)
+        diffs = report_differences(report_doc, truth_doc)
+        compared = ", ".join(compared_fields(report_doc, truth_doc))
+        tiers = " and service tier" if "tier_days" in truth_doc else ""
         out.append(
-            "codextime report daily: **OK**, equal to truth on every day and model "
-            f"({len(truth)} days)."
+            f"codextime report daily: **OK**, equal to truth ({compared}) on every day, model"
+            f"{tiers} ({len(truth)} days)."
             if not diffs
             else f"codextime report daily: **{len(diffs)} differences** (ours − truth):"
         )

@@ -427,7 +427,7 @@ def test_final_totals_match_truth_for_root_files(small: tuple[Path, Truth]) -> N
         if "payload" not in objs[0] or parent_of(meta) or len(ref.by_thread[meta["id"]]) > 1:
             continue
         totals = [t for _, _, t, _ in token_rows(objs)]
-        remote = any(o.get("type") == "compacted" for o in objs) and meta["cli_version"] >= "0.159"
+        remote = any("compaction_response_id" in (o.get("payload") or {}) for o in objs)
         if not totals or remote or any(not any(t[:5]) for t in totals):
             continue
         assert list(totals[-1][:5]) == sums[meta["id"]], name
