@@ -23,10 +23,10 @@ from store.fields import (
     REASONING,
     SESSION,
     TIER,
-    TIERS,
     TS_MS,
     UNKNOWN_TIER,
     iso_utc,
+    tier_rank,
 )
 from store.pricing import NOTICE, RateTable
 
@@ -261,9 +261,8 @@ def _figures(cell: list, usd: float | None) -> dict:
 
 
 def _in_tier_order(tokens: dict[str, int]) -> dict[str, int]:
-    """Tokens per service tier, the tiers in ``TIERS`` order (any other name last)."""
-    order = {tier: i for i, tier in enumerate(TIERS)}
-    return dict(sorted(tokens.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+    """Tokens per service tier, in ``store.fields.tier_rank`` order."""
+    return dict(sorted(tokens.items(), key=lambda item: tier_rank(item[0])))
 
 
 def _accumulate(into: dict, figures: dict) -> None:

@@ -12,7 +12,18 @@ from pages.lib.shared import (
     period_picker,
     require_viewer,
 )
-from store.queries import by_model, model_mix
+from store.queries import by_model, by_tier, model_mix
+
+#: Headings of the models table's token columns.
+COUNT_HEADINGS = {
+    "input": "Input",
+    "cached": "Cached",
+    "cache_write": "Cache writes",
+    "output": "Output",
+    "reasoning": "Reasoning",
+    "total": "Total",
+    "responses": "Responses",
+}
 
 view = page_view("pages/models.py")
 st.title("Models")
@@ -33,10 +44,26 @@ if require_viewer(view) and banners(view):
                 "share": st.column_config.ProgressColumn("Share", format="percent"),
                 "usd": st.column_config.NumberColumn("API-equivalent (estimate)", format="dollar"),
                 **{
-                    k: st.column_config.NumberColumn(k.title(), format="localized")
-                    for k in ("input", "cached", "output", "reasoning", "total", "responses")
+                    k: st.column_config.NumberColumn(heading, format="localized")
+                    for k, heading in COUNT_HEADINGS.items()
                 },
             },
+        )
+        st.subheader("Service tiers")
+        st.dataframe(
+            by_tier(frame),
+            hide_index=True,
+            column_config={
+                "tier": "Tier",
+                "total": st.column_config.NumberColumn("Tokens", format="localized"),
+                "responses": st.column_config.NumberColumn("Responses", format="localized"),
+                "share": st.column_config.ProgressColumn("Share", format="percent"),
+            },
+        )
+        st.caption(
+            "The tier each response ran at, as Codex logged it: unknown when the log does not say "
+            "(Codex before 0.144, or a thread whose settings never named one). Cache writes are "
+            "input written to the prompt cache, apart from cached input."
         )
         st.caption(
             "Filters (models, dates, machines) live in the sidebar and in the page address, so a "

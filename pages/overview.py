@@ -69,12 +69,16 @@ if require_viewer(view) and banners(view):
         with column, st.container(border=True):
             st.metric(name, compact(figures["total"]), help=f"{figures['total']:,} tokens")
             st.caption(
-                f"Input {figures['input']:,} (cached {figures['cached']:,})  \n"
+                f"Input {figures['input']:,} (cached {figures['cached']:,}, "
+                f"cache writes {figures['cache_write']:,})  \n"
                 f"Output {figures['output']:,} (reasoning {figures['reasoning']:,})  \n"
                 f"{figures['sessions']:,} sessions · {figures['active_days']:,} active days"
             )
             st.metric("API-equivalent (estimate)", usd(figures["usd"]))
-    st.caption(ESTIMATE_NOTE + " Cached input is part of input, reasoning part of output.")
+    st.caption(
+        ESTIMATE_NOTE + " Cached input and cache writes are parts of input, reasoning part of "
+        "output."
+    )
     if whole["unpriced_tokens"]:
         st.caption(
             f"{whole['unpriced_tokens']:,} tokens of models with no published price are counted "

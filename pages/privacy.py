@@ -19,10 +19,15 @@ One record per model response, and nothing else:
 |---|---|
 | `ts` | when the response finished (UTC) |
 | `model` | the model name Codex recorded (`unknown` for logs that name none) |
-| `input`, `cached`, `output`, `reasoning` | token counts |
+| `tier` | the service tier it ran at, or `unknown` (billing metadata) |
+| `input`, `cached`, `cache_write`, `output`, `reasoning` | token counts |
 | `event_id` | a keyed hash naming the response, so a re-sync never counts it twice |
 | `session` | a keyed hash of the session id |
 | `label` | an optional name you give a machine or seat |
+
+`cached` (read from the prompt cache) and `cache_write` (written to it) are parts of `input`,
+`reasoning` part of `output`. The tier is `standard`, `priority`, `flex` or `ultrafast`, as the
+log names it, and `unknown` when it does not.
 
 The record type cannot hold any other field, and the server refuses any other field too.
 Run `codextime scan --json` to see exactly what a sync would send.

@@ -44,6 +44,15 @@ Row = tuple[int, str, str, int, int, int, int, int, str, str]
 TIERS = ("standard", "priority", "flex", "ultrafast", "unknown")
 UNKNOWN_TIER = "unknown"
 
+_TIER_RANK = {tier: i for i, tier in enumerate(TIERS)}
+
+
+def tier_rank(tier: str) -> tuple[int, str]:
+    """Sort key of a tier: ``TIERS`` order, any other name (a row written past the record type)
+    after them."""
+    return _TIER_RANK.get(tier, len(TIERS)), tier
+
+
 #: The fields a record may leave out, and what they then are: the label is optional, and
 #: collectors that predate tiers and cache writes send neither (their logs said nothing of them).
 FIELD_DEFAULTS = {"tier": UNKNOWN_TIER, "cache_write": 0, "label": None}

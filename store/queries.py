@@ -30,6 +30,7 @@ from store.fields import (
     MAX_INPUT_TOKENS,
     MAX_OUTPUT_TOKENS,
     RECORD_FIELDS,
+    tier_rank,
 )
 from store.models import Account, ApiToken, Usage
 from store.pricing import RateTable
@@ -66,6 +67,7 @@ class Filters:
     end: date | None = None
     models: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
 
 
 def _utc_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
@@ -113,6 +115,8 @@ def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
         query = query.where(u.c.model.in_(filters.models))
     if filters.labels:
         query = query.where(u.c.label.in_(filters.labels))
+    if filters.tiers:
+        query = query.where(u.c.tier.in_(filters.tiers))
     low, high = _utc_bounds(filters.start, filters.end)
     if low:
         query = query.where(u.c.ts >= low)
@@ -124,7 +128,8 @@ def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
 
 
 def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
-    """Models, labels and the date span present in the store (for the filter widgets)."""
+    """Models, labels, service tiers and the date span present in the store (for the filter
+    widgets); tiers in their documented order."""
     u = Usage.__table__
     scope = sa.select(u).where(_dated_as_usage(u.c.ts))
     if accounts:
@@ -143,8 +148,15 @@ def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
                 .order_by(sub.c.label)
             )
         ]
+        tiers = [r[0] for r in conn.execute(sa.select(sub.c.tier).distinct())]
         first, last = conn.execute(sa.select(sa.func.min(sub.c.ts), sa.func.max(sub.c.ts))).one()
-    return {"models": models, "labels": labels, "first": first, "last": last}
+    return {
+        "models": models,
+        "labels": labels,
+        "tiers": sorted(tiers, key=tier_rank),
+        "first": first,
+        "last": last,
+    }
 
 
 def flag_counts(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, int]:
@@ -382,6 +394,20 @@ def by_model(local: pl.DataFrame) -> pl.DataFrame:
         """,
         t=local,
     )
+
+
+def by_tier(local: pl.DataFrame) -> pl.DataFrame:
+    """Tokens and responses per service tier, in ``TIERS`` order."""
+    table = _sql(
+        """
+        select tier, sum(total)::DOUBLE total, count(*) responses,
+               sum(total)::DOUBLE / nullif(sum(sum(total)::DOUBLE) over (), 0) share
+        from t group by tier
+        """,
+        t=local,
+    )
+    order = sorted(table["tier"].to_list(), key=tier_rank)
+    return table.sort(pl.col("tier").replace_strict(order, list(range(len(order)))))
 
 
 def estimate_groups(local: pl.DataFrame, rates: RateTable) -> pl.DataFrame:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from collector.cli import app as cli
 from store.accounts import create_account
 from store.db import account_id, insert_usage, open_store
+from store.fields import RECORD_FIELDS
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,8 +25,10 @@ def row(n: int, model: str = "gpt-5", days_ago: float = 0, **over) -> dict:
     base = dict(
         ts=NOW - timedelta(days=days_ago, minutes=n),
         model=model,
+        tier=("priority", "standard", "unknown", "flex")[n % 4],
         input=100_000 + n,
         cached=40_000,
+        cache_write=1_000 * (n % 5),
         output=2_000,
         reasoning=500,
         event_id=f"{n:032x}",
@@ -111,6 +114,31 @@ def test_filters_narrow_every_view_and_come_from_the_url(store):
     assert int(table["responses"].sum()) == len([n for n in range(40) if n % 2 and n % 3 != 1])
 
 
+def test_the_tier_filter_narrows_every_view_and_comes_from_the_url(store):
+    at = run("pages/models.py", tiers="priority")
+    assert at.multiselect(key="tiers").value == ["priority"]
+    # Every tier in the store is offered, in the documented order.
+    assert at.multiselect(key="tiers").options == ["standard", "priority", "flex", "unknown"]
+    models, tiers = at.dataframe[0].value, at.dataframe[1].value
+    assert int(models["responses"].sum()) == len(range(0, 40, 4))
+    assert list(tiers["tier"]) == ["priority"]
+    at.multiselect(key="tiers").set_value(["flex", "unknown"]).run()
+    tiers = at.dataframe[1].value
+    assert list(tiers["tier"]) == ["flex", "unknown"]
+    assert list(tiers["responses"]) == [10, 10]
+    overview = run(tiers="flex")
+    flex = [n for n in range(40) if n % 4 == 3]
+    assert f"{sum(100_000 + n + 2_000 for n in flex):,} tokens all time" in texts(overview)
+
+
+def test_cache_writes_are_shown_beside_input_and_cached(store):
+    every = sum(1_000 * (n % 5) for n in range(40))
+    assert f"cache writes {every:,})" in texts(run())
+    table = run("pages/models.py").dataframe[0].value
+    assert int(table["cache_write"].sum()) == every
+    assert int(table["cached"].sum()) == 40 * 40_000
+
+
 def test_heatmap_has_a_year_calendar_hours_and_streaks(store):
     at = run("pages/heatmap.py")
     names = [m.label for m in at.metric]
@@ -168,7 +196,7 @@ def test_leaderboard_lists_opted_in_accounts_only(tmp_path, monkeypatch):
 def test_privacy_page_lists_the_record_fields(store):
     at = run("pages/privacy.py")
     page = texts(at)
-    for field in ("ts", "model", "event_id", "session", "label"):
+    for field in RECORD_FIELDS:
         assert f"`{field}`" in page
     assert "Prompts, answers" in page and "R10" in page
 

@@ -74,10 +74,11 @@ def engine(url: str):
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
 def local_usage(
-    url: str, accounts: tuple[int, ...], models: tuple, labels: tuple, zone: str
+    url: str, accounts: tuple[int, ...], models: tuple, labels: tuple, tiers: tuple, zone: str
 ) -> pl.DataFrame:
     """``usage`` in the viewer's time zone, each record priced once."""
-    raw = load_usage(engine(url), Filters(accounts=accounts, models=models, labels=labels))
+    chosen = Filters(accounts=accounts, models=models, labels=labels, tiers=tiers)
+    raw = load_usage(engine(url), chosen)
     return priced(localize(raw, zone), rates())
 
 
@@ -113,6 +114,7 @@ class View:
     end: date | None
     models: tuple[str, ...]
     labels: tuple[str, ...]
+    tiers: tuple[str, ...]
     available: dict = field(default_factory=dict)
 
     @property
@@ -134,7 +136,7 @@ class View:
 
     def all_dates(self) -> pl.DataFrame:
         """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
-        return local_usage(self.url, self.accounts, self.models, self.labels, self.zone)
+        return local_usage(self.url, self.accounts, self.models, self.labels, self.tiers, self.zone)
 
     def set_aside(self) -> dict:
         """The viewer's flagged and misdated records, all time (see ``set_aside``)."""
@@ -245,6 +247,15 @@ def sidebar() -> View:
         bind="query-params",
         placeholder="All labels",
     )
+    tiers = st.sidebar.multiselect(
+        "Service tiers",
+        available.get("tiers", []),
+        key="tiers",
+        bind="query-params",
+        placeholder="All tiers",
+        help="The tier each response ran at, as Codex logged it; unknown when the log does not "
+        "say (older Codex versions, older collectors).",
+    )
     return View(
         url=url,
         accounts=accounts or (),
@@ -253,6 +264,7 @@ def sidebar() -> View:
         end=end,
         models=tuple(models),
         labels=tuple(labels),
+        tiers=tuple(tiers),
         available=available,
     )
 
