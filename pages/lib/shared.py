@@ -233,26 +233,13 @@ def sidebar() -> View:
             start, end = picked
         elif isinstance(picked, (tuple, list)) and len(picked) == 1:
             start = picked[0]
-    models = st.sidebar.multiselect(
-        "Models",
-        available.get("models", []),
-        key="models",
-        bind="query-params",
-        placeholder="All models",
-    )
-    labels = st.sidebar.multiselect(
-        "Machines / seats",
-        available.get("labels", []),
-        key="labels",
-        bind="query-params",
-        placeholder="All labels",
-    )
-    tiers = st.sidebar.multiselect(
+    models = _chosen("Models", available, "models", "All models")
+    labels = _chosen("Machines / seats", available, "labels", "All labels")
+    tiers = _chosen(
         "Service tiers",
-        available.get("tiers", []),
-        key="tiers",
-        bind="query-params",
-        placeholder="All tiers",
+        available,
+        "tiers",
+        "All tiers",
         help="The tier each response ran at, as Codex logged it; unknown when the log does not "
         "say (older Codex versions, older collectors).",
     )
@@ -262,11 +249,25 @@ def sidebar() -> View:
         zone=zone,
         start=start,
         end=end,
-        models=tuple(models),
-        labels=tuple(labels),
-        tiers=tuple(tiers),
+        models=models,
+        labels=labels,
+        tiers=tiers,
         available=available,
     )
+
+
+def _chosen(title: str, available: dict, key: str, everything: str, help: str | None = None):
+    """A sidebar multiselect over the store's ``available[key]``, kept in the URL under ``key``;
+    nothing chosen means everything."""
+    picked = st.sidebar.multiselect(
+        title,
+        available.get(key, []),
+        key=key,
+        bind="query-params",
+        placeholder=everything,
+        help=help,
+    )
+    return tuple(picked)
 
 
 def require_viewer(view: View) -> bool:
