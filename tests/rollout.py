@@ -13,14 +13,25 @@ from store.fields import CACHED, INPUT, OUTPUT, REASONING
 T0 = "2025-10-24T07:44:35.755Z"
 
 
-def usage(inp: int, cached: int, out: int, reasoning: int, total: int | None = None) -> dict:
-    return {
+def usage(
+    inp: int,
+    cached: int,
+    out: int,
+    reasoning: int,
+    total: int | None = None,
+    cache_write: int | None = None,
+) -> dict:
+    """A TokenUsage; ``cache_write`` (>= 0.145) only when given."""
+    vector = {
         "input_tokens": inp,
         "cached_input_tokens": cached,
         "output_tokens": out,
         "reasoning_output_tokens": reasoning,
         "total_tokens": inp + out if total is None else total,
     }
+    if cache_write is not None:
+        vector["cache_write_input_tokens"] = cache_write
+    return vector
 
 
 def line(ts: str, kind: str, payload: dict, **extra) -> dict:
@@ -226,19 +237,52 @@ def event(ts: str, kind: str, **payload) -> dict:
     return line(ts, "event_msg", {"type": kind, **payload}, **env)
 
 
-def token_usage_record(ts: str, usage_: dict, **extra) -> dict:
-    """>= 0.153: one per model response, alongside the token_count rows."""
+def token_usage_record(
+    ts: str,
+    usage_: dict,
+    *,
+    thread_id: str = "t",
+    response_id: str = "resp_1",
+    thread_usage: dict | None = None,
+    **extra,
+) -> dict:
+    """>= 0.153: one per model response, alongside the token_count rows (doc 6b)."""
     payload = {
-        "thread_id": "t",
+        "thread_id": thread_id,
         "turn_id": "u",
         "session_id": "s",
         "root_turn_id": "u",
-        "response_id": "resp_1",
+        "response_id": response_id,
         "usage": usage_,
         "turn_token_usage": usage_,
-        "thread_token_usage": usage_,
+        "thread_token_usage": usage_ if thread_usage is None else thread_usage,
     }
     return line(ts, "token_usage_record", payload, **extra)
+
+
+def settings_applied(ts: str, tier=OMIT, **extra) -> dict:
+    """>= 0.144: thread_settings_applied; ``service_tier`` left out unless given (R15)."""
+    settings = {"model": "gpt-5.5", "model_provider_id": "openai", "cwd": "/home/u/p"}
+    if tier is not OMIT:
+        settings["service_tier"] = tier
+    return event(ts, "thread_settings_applied", thread_id="t", thread_settings=settings, **extra)
+
+
+def trigger(ts: str, trigger_turn: bool, kind: str = "inter_agent_communication_metadata", **extra):
+    """The marker that ends a V2 subagent's copied prefix when ``trigger_turn`` is true (R18)."""
+    return line(ts, kind, {"trigger_turn": trigger_turn, "message": "private"}, **extra)
+
+
+def compacted_2026(ts: str, response_id: str, latest: dict | None = None, **extra) -> dict:
+    """A 0.154+ compaction marker; ``latest`` is its latest_token_usage_record (a copy)."""
+    payload = {
+        "message": "summary",
+        "replacement_history": [],
+        "window_number": 2,
+        "compaction_response_id": response_id,
+        "latest_token_usage_record": latest,
+    }
+    return line(ts, "compacted", payload, **extra)
 
 
 def compacted(ts: str) -> dict:
@@ -280,9 +324,20 @@ class Thread:
         info = token_info(dict(self.total), last, window=self.window)
         return token_event(ts, info, rate_limits=self.rate_limits, **extra)
 
-    def respond(self, ts: str, inp: int, cached: int, out: int, reasoning: int = 0, **extra):
-        self.last = usage(inp, cached, out, reasoning)
-        self.total = {k: self.total[k] + self.last[k] for k in self.total}
+    def respond(
+        self,
+        ts: str,
+        inp: int,
+        cached: int,
+        out: int,
+        reasoning: int = 0,
+        cache_write: int | None = None,
+        **extra,
+    ):
+        self.last = usage(inp, cached, out, reasoning, cache_write=cache_write)
+        if cache_write is not None:
+            self.total.setdefault("cache_write_input_tokens", 0)
+        self.total = {k: self.total[k] + self.last.get(k, 0) for k in self.total}
         self.calls.append((inp, cached, out, reasoning))
         return self._row(ts, dict(self.last), **extra)
 
