@@ -337,16 +337,7 @@ def test_r15_tier_is_not_inherited_from_a_copied_parent_or_another_file(tmp_path
         t.respond(at("2026-09-29 15:00:02"), 100, 0, 10, 0, ordinal=2),
     ]
     child = [
-        meta_2026(
-            at("2026-09-29 15:01:00"),
-            C,
-            "0.159.0",
-            ordinal=0,
-            session_id=P,
-            thread_source="subagent",
-            source=spawn_source(P),
-            subagent_history_start_ordinal=3,
-        ),
+        child_meta(at("2026-09-29 15:01:00"), subagent_history_start_ordinal=3),
         *parent[1:],  # the copied prefix, its settings event included
         t.respond(at("2026-09-29 15:01:30"), 50, 0, 5, 0, ordinal=3),
     ]
