@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import app
-from collector.discover import CodexHomeError, default_codex_home, discover
+from collector.discover import CodexHomeError, default_codex_home, discover, rollout_id
 from tests.rollout import (
     RATE_LIMITS_050,
     Thread,
@@ -271,3 +271,25 @@ def test_unreadable_day_directory_is_a_problem_not_a_crash(tmp_path, monkeypatch
     found = discover(tmp_path)
     assert len(found.problems) == 1 and "Permission denied" in found.problems[0]
     assert summed(scan_home(tmp_path)[0]) == CALLS_SUM
+
+
+def test_r17_timer_sidecars_and_their_temp_files_are_not_logs(tmp_path):
+    """``*.jsonl.timers.json`` and ``*.timers.json.tmp-*`` sit next to rollouts, hold a private
+    prompt and no usage: exact suffixes leave them alone."""
+    log = session_path(tmp_path, "2026-09-29T10-00-00", "01a0eda9-0000-7000-8000-00000000000c")
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"")
+    for name in (
+        log.name + ".timers.json",
+        log.name + ".timers.json.tmp-0b4a8b0e-0000-4000-8000-000000000000",
+        log.name + ".zst.bak",
+    ):
+        (log.parent / name).write_text('[{"timer": {"prompt": "private"}}]')
+    assert [f.path.name for f in discover(tmp_path).files] == [log.name]
+
+
+def test_r1_rollout_id_is_the_uuid_after_the_underscore_else_the_thread():
+    thread = "01a0bd11-0000-7000-8000-000000000001"
+    rollout = "01a0c0f2-0000-7000-8000-000000000002"
+    assert rollout_id(f"rollout-2026-09-20T10-12-03-{thread}.jsonl") == thread
+    assert rollout_id(f"rollout-2026-09-20T10-12-03-{thread}_{rollout}.jsonl") == rollout
