@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
+from operator import itemgetter
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from store.db import StoreError, account_id, insert_usage, open_store, usage_rows
 from store.fields import (
     CACHE_WRITE,
+    EARLIEST,
     EVENT_ID,
     INPUT,
+    LABEL_MAX,
+    MAX_INPUT_TOKENS,
+    MAX_OUTPUT_TOKENS,
     RECORD_FIELDS,
     ROW_FIELDS,
     TIER,
+    TIERS,
     UNKNOWN_TIER,
 )
 from store.migrations import MIGRATIONS, applied, migrate
 from store.models import Usage
+from store.queries import Filters, load_usage
+from store.record import UsageRecord
 
 
 def record(n: int, **over) -> dict:
@@ -178,3 +189,69 @@ def test_names_that_differ_only_in_case_are_told_apart_on_upgrade(store_url):
         conn.execute(sa.text("update account set name = 'BOB' where id = 1"))
     engine.dispose()
     upgraded.dispose()
+
+
+# -- the record contract, end to end ------------------------------------------------------------
+
+#: Text a record may carry: anything but control characters (and the surrogates no UTF-8 holds).
+PLAIN = st.characters(blacklist_categories=("Cc", "Cs"))
+
+
+@st.composite
+def usage_records(draw, n: int) -> UsageRecord:
+    """A random record the record type accepts: any tier, counts anywhere within the bounds with
+    cached + cache_write <= input, times to the microsecond."""
+    inp = draw(st.integers(0, MAX_INPUT_TOKENS))
+    cached = draw(st.integers(0, inp))
+    out = draw(st.integers(0, MAX_OUTPUT_TOKENS))
+    return UsageRecord(
+        ts=draw(
+            st.datetimes(
+                min_value=EARLIEST.replace(tzinfo=None),
+                max_value=datetime(2026, 11, 1),
+                timezones=st.just(UTC),
+            )
+        ),
+        model=draw(st.text(PLAIN, min_size=1, max_size=LABEL_MAX)),
+        tier=draw(st.sampled_from(TIERS)),
+        input=inp,
+        cached=cached,
+        cache_write=draw(st.integers(0, inp - cached)),
+        output=out,
+        reasoning=draw(st.integers(0, out)),
+        event_id=f"{n:032x}",
+        session=draw(st.from_regex(r"[0-9a-f]{32}", fullmatch=True)),
+        label=draw(st.none() | st.text(PLAIN, max_size=LABEL_MAX)),
+    )
+
+
+def as_row(record: UsageRecord) -> tuple:
+    """A record as the scanner row (``ROW_FIELDS``) that stands for it: milliseconds, no label."""
+    fields = record.model_dump()
+    fields["ts_ms"] = round(record.ts.timestamp() * 1000)
+    return tuple(fields[name] for name in ROW_FIELDS)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_every_field_survives_record_to_store_to_app_frame(store_url, data):
+    """What a collector sends comes back field for field: from the store as scanner rows (what
+    reports read) and as the app's frame (what every page reads)."""
+    records = [data.draw(usage_records(n)) for n in range(data.draw(st.integers(1, 5)))]
+    engine = open_store(store_url)
+    name = f"a{uuid.uuid4().hex}"  # each example in an account of its own
+    account = account_id(engine, name)
+    assert insert_usage(engine, account, [r.model_dump() for r in records]) == len(records)
+    rows = sorted(usage_rows(engine, account=name), key=itemgetter(EVENT_ID))
+    assert rows == [as_row(r) for r in records]  # made in event_id order
+    frame = load_usage(engine, Filters(accounts=(account,)))
+    assert set(frame.columns) == set(RECORD_FIELDS) - {"event_id"}
+    back = sorted(frame.iter_rows(named=True), key=lambda r: (r["ts"], r["input"], r["model"]))
+    sent = sorted(
+        (r.model_dump(exclude={"event_id"}) for r in records),
+        key=lambda r: (r["ts"], r["input"], r["model"]),
+    )
+    assert back == sent
+    engine.dispose()
