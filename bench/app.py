@@ -31,6 +31,9 @@ import psutil
 import psycopg
 import sqlalchemy as sa
 
+from store.db import USAGE_COLUMNS
+from store.fields import TIERS
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 APP = REPO / "streamlit_app.py"
@@ -75,6 +78,8 @@ MINI, UNKNOWN, REVIEW = (MODELS.index(m) for m in ("gpt-5-mini", "unknown", "cod
 LONG_CONTEXT = tuple(MODELS.index(m) for m in ("gpt-5.4", "gpt-5.5"))
 REVIEWS_FROM = date(2026, 1, 20)
 LABELS = ("laptop", "desktop", "workstation", "devbox", "ci-runner")
+#: How often each service tier (``store.fields.TIERS`` order) is drawn: most logs name none.
+TIER_SHARES = (0.25, 0.1, 0.02, 0.01, 0.62)
 US = 1_000_000
 DAY_US = 86_400 * US
 
@@ -183,6 +188,15 @@ def synthesize(rows: int, accounts: int, months: float, seed: int, now: datetime
     reasoning = output * rng.uniform(0, 0.7, rows)
     reasoning[(model == UNKNOWN) & (rng.random(rows) < 0.5)] = 0
 
+    # Cache writes are rare (explicit prompt caching) and sit in the uncached part of the input;
+    # the tier is what the thread's settings named, mostly nothing (older logs).
+    cached = (size * share).astype(np.int64)
+    writes = rng.random(rows) < 0.05
+    cache_write = np.where(writes, ((size - cached) * rng.uniform(0, 0.5, rows)), 0).astype(
+        np.int64
+    )
+    tier = rng.choice(len(TIERS), rows, p=TIER_SHARES)
+
     order = np.argsort(ts, kind="stable")
     return {
         "counts": counts,
@@ -191,7 +205,9 @@ def synthesize(rows: int, accounts: int, months: float, seed: int, now: datetime
         "ts": ts[order],
         "model": model[order],
         "input": size[order],
-        "cached": (size * share).astype(np.int64)[order],
+        "tier": tier[order],
+        "cached": cached[order],
+        "cache_write": cache_write[order],
         "output": output[order],
         "reasoning": reasoning.astype(np.int64)[order],
         "event_id": hex_ids(rng, rows),
@@ -204,33 +220,40 @@ def csv_chunks(data: dict, ids: np.ndarray, size: int = 500_000):
     """The rows as CSV text for COPY, a chunk at a time (NULL label = empty field)."""
     models = dict(enumerate(MODELS))
     labels = {-1: None, **dict(enumerate(LABELS))}
+    tiers = dict(enumerate(TIERS))
     for lo in range(0, len(data["ts"]), size):
         part = slice(lo, lo + size)
-        yield pl.DataFrame(
-            {
-                "account_id": ids[data["account"][part]],
-                "ts": pl.Series(data["ts"][part]).cast(pl.Datetime("us", "UTC")),
-                "model": pl.Series(data["model"][part]).replace_strict(
-                    models, return_dtype=pl.String
-                ),
-                "input": data["input"][part],
-                "cached": data["cached"][part],
-                "output": data["output"][part],
-                "reasoning": data["reasoning"][part],
-                "event_id": data["event_id"][part].astype("U32"),
-                "session": data["session"][part].astype("U32"),
-                "label": pl.Series(data["label"][part]).replace_strict(
-                    labels, return_dtype=pl.String
-                ),
-            }
-        ).write_csv(include_header=False)
+        yield (
+            pl.DataFrame(
+                {
+                    "account_id": ids[data["account"][part]],
+                    "ts": pl.Series(data["ts"][part]).cast(pl.Datetime("us", "UTC")),
+                    "model": pl.Series(data["model"][part]).replace_strict(
+                        models, return_dtype=pl.String
+                    ),
+                    "tier": pl.Series(data["tier"][part]).replace_strict(
+                        tiers, return_dtype=pl.String
+                    ),
+                    "input": data["input"][part],
+                    "cached": data["cached"][part],
+                    "cache_write": data["cache_write"][part],
+                    "output": data["output"][part],
+                    "reasoning": data["reasoning"][part],
+                    "event_id": data["event_id"][part].astype("U32"),
+                    "session": data["session"][part].astype("U32"),
+                    "label": pl.Series(data["label"][part]).replace_strict(
+                        labels, return_dtype=pl.String
+                    ),
+                }
+            )
+            .select(USAGE_COLUMNS)
+            .write_csv(include_header=False)
+        )
 
 
 def bulk_copy(url: str, chunks) -> None:
     """COPY into ``usage`` with its indexes and constraints set aside, then rebuilt the way the
     migrations left them: one sort per index instead of 5 million random index inserts."""
-    from store.db import USAGE_COLUMNS
-
     with psycopg.connect(libpq_url(url)) as conn:
         conn.execute("SET maintenance_work_mem = '512MB'")
         constraints = conn.execute(

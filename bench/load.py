@@ -44,8 +44,10 @@ def batches(collector: int, records: int, size: int) -> list[bytes]:
             {
                 "ts": (start + timedelta(seconds=i * 7 + collector)).isoformat(),
                 "model": ("gpt-5.1-codex", "gpt-5.4", "gpt-5-mini")[i % 3],
+                "tier": ("standard", "priority", "unknown")[i % 3],
                 "input": 20_000 + i % 5000,
                 "cached": 10_000,
+                "cache_write": 500 * (i % 4),
                 "output": 300 + i % 700,
                 "reasoning": 100,
                 "event_id": uuid.UUID(int=collector << 64 | i).hex,
