@@ -56,3 +56,13 @@ def test_code_is_ruff_clean():
             [sys.executable, "-m", "ruff", *args], cwd=ROOT, capture_output=True, text=True
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_record_field_is_documented_with_the_tiers():
+    from store.fields import RECORD_FIELDS, TIERS
+
+    leaves = section("What leaves your machine")
+    fields = set(re.findall(r"`(\w+)`", leaves.split("\n\n", 2)[1]))
+    assert set(RECORD_FIELDS) <= fields
+    assert all(f"`{tier}`" in leaves for tier in TIERS)
+    assert '"cache_write"' in section("Commands") and '"tiers"' in section("Commands")
