@@ -220,6 +220,9 @@ class RolloutParser:
     #: (usage, thread usage) of a record counted at the end of a read before its token_count came:
     #: that token_count, in a later read, is then not counted again.
     flushed: tuple[Vec, Vec | None] | None = None
+    #: Records found unaccounted for by the token_count line that returned its own response:
+    #: handed out by ``finish`` (a line returns one response at most).
+    ready: list[Response] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
     #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
     _last_info: msgspec.Raw | None = field(default=None, repr=False)
@@ -243,14 +246,16 @@ class RolloutParser:
             self.prev_total = total
             self._remember(total)
 
-    def finish(self) -> Response | None:
-        """At the end of a read: a record still waiting for its token_count is counted (remote
-        compactions end a read that way); its token_count, if a later read brings it, is not."""
+    def finish(self) -> list[Response]:
+        """At the end of a read: the records counted since the last call, and a record still
+        waiting for its token_count (remote compactions end a read that way): its token_count,
+        if a later read brings it, is then not counted."""
+        ready, self.ready = self.ready, []
         pending, self.pending = self.pending, None
-        if pending is None:
-            return None
-        self.flushed = (pending.usage, pending.thread_usage)
-        return pending.response
+        if pending is not None:
+            self.flushed = (pending.usage, pending.thread_usage)
+            ready.append(pending.response)
+        return ready
 
     def feed_candidate(self, line: bytes) -> Response | None:
         """``feed`` for a line whose head already named a usage-bearing type."""
@@ -408,7 +413,7 @@ class RolloutParser:
                 return None
             self.prev_total = total
             self._remember(key)
-        if self._accounts_for_record(total, last):
+        if (self.pending or self.flushed) and self._accounts_for_record(total, last):
             self.skipped["counted through its response record"] += 1
             return None
         if ts_ms is None:
@@ -438,18 +443,15 @@ class RolloutParser:
         )
 
     def _accounts_for_record(self, total: Vec | None, last: Vec | None) -> bool:
-        """R13 (c): whether this advancing token_count is the one a waiting record announced
-        (then the record is not counted) or one already counted through its record."""
-        for usage, thread_usage in _waiting(self.pending, self.flushed):
-            if (last is not None and last == usage) or (
-                total is not None and total == thread_usage
-            ):
-                if self.pending is not None and self.pending.usage == usage:
-                    self.pending = None
-                    return False  # counted here, through the token_count
-                self.flushed = None
-                return True  # already counted through the record, at the end of a read
-        return False
+        """R13 (c), at the first advancing token_count after a record: whether it accounts for
+        the record (same usage, or the record's thread total). A waiting record it accounts for
+        is not counted; one it does not is. True when the record was already counted (at the
+        end of a read), so this token_count is not."""
+        pending, flushed = self.pending, self.flushed
+        self.pending = self.flushed = None
+        if pending is not None and not _accounts(total, last, pending.usage, pending.thread_usage):
+            self.ready.append(pending.response)
+        return flushed is not None and _accounts(total, last, *flushed)
 
     def _usage_record(
         self, payload: dict, ts_ms: int | None, inherited: bool | None
@@ -582,11 +584,9 @@ def _first_prefix(meta: FileMeta) -> str:
     return UNDECIDED if meta.spawned else BY_TIME
 
 
-def _waiting(pending: PendingRecord | None, flushed):
-    if pending is not None:
-        yield pending.usage, pending.thread_usage
-    if flushed is not None:
-        yield flushed
+def _accounts(total: Vec | None, last: Vec | None, usage: Vec, thread_usage: Vec | None) -> bool:
+    """R13 (c): a token_count accounts for a record with its usage or its thread total."""
+    return (last is not None and last == usage) or (total is not None and total == thread_usage)
 
 
 def _pending_state(p: PendingRecord) -> list:

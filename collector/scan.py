@@ -341,8 +341,7 @@ def scan_file(
             break
     for lines in batches:
         responses += filter(None, map(feed, lines))
-    if (waiting := parser.finish()) is not None:
-        responses.append(waiting)
+    responses += parser.finish()
     stats.files_read += 1
     stats.bytes_read += reader.offset - reader.start
     if parser.skipped:
@@ -491,7 +490,9 @@ class _Settler:
         """Leave out the rows whose cumulative vector an ancestor had reached by the child's
         start (fork rule 2), and file a subagent under the root of its tree."""
         meta = fs.meta
-        inherited = self._ancestor_totals(meta) if fs.may_copy and meta.child else set()
+        # Ordinals tell a copied prefix exactly (R18 rule 1): no matching by figures then.
+        matching = fs.may_copy and meta.child and meta.history_start is None
+        inherited = self._ancestor_totals(meta) if matching else set()
         rows = fs.rows
         if inherited:
             marks = fs.marks

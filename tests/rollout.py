@@ -368,7 +368,7 @@ class Thread:
 
 
 def feed_all(lines: list[dict | bytes]):
-    """Feed lines to a fresh RolloutParser; return (parser, responses)."""
+    """Feed lines to a fresh RolloutParser, as a whole read; return (parser, responses)."""
     from collector.parse import RolloutParser
 
     parser = RolloutParser()
@@ -377,7 +377,7 @@ def feed_all(lines: list[dict | bytes]):
         response = parser.feed(raw)
         if response is not None:
             responses.append(response)
-    return parser, responses
+    return parser, responses + parser.finish()
 
 
 def parts(r) -> tuple[int, int, int, int]:

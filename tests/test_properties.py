@@ -8,6 +8,7 @@ of genuine calls, per model, never what the collector returns.
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -21,17 +22,24 @@ from hypothesis import strategies as st
 from collector.parse import RolloutParser
 from collector.reader import LineReader
 from collector.scan import Cursor, Scan
-from store.fields import INPUT, MODEL
+from store.fields import CACHE_WRITE, CACHED, INPUT, MODEL, OUTPUT, REASONING
 from tests.rollout import (
     RATE_LIMITS_050,
     Thread,
+    compacted_2026,
     encode,
     message,
     meta,
+    meta_2026,
     parts,
     session_path,
+    settings_applied,
+    spawn_source,
     token_event,
+    token_usage_record,
     turn,
+    turn_2026,
+    usage,
     write,
 )
 
@@ -490,3 +498,201 @@ def test_parallel_scan_equals_serial_scan(tmp_path, monkeypatch):
     assert parallel == serial
     assert len(serial) == 30
     assert sum(r[INPUT] for r in serial) == sum(100 * i + j for i in range(6) for j in range(5))
+
+
+# -- generated 2026 lineages (R12-R19) -------------------------------------------------------------
+#
+# A paginated root, a revision of it (history_base), a paginated fork of the revision, a V2 subagent
+# of the root copying a prefix and a subagent of that subagent copying its whole file; every writer
+# answers with response records and token_counts, compacts locally or remotely (record and marker
+# in either order) and sets tiers. The truth is each genuine response once.
+
+ROOT, REVISION, FORK = (f"01a0bd11-0000-7000-8000-00000000000{i}" for i in "123")
+CHILD, GRANDCHILD = "01a0bd11-0000-7000-8000-00000000000c", "01a0bd11-0000-7000-8000-0000000000cc"
+T2026 = datetime(2026, 9, 20, 2, 0, tzinfo=UTC)
+
+acts_2026 = st.tuples(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["call", "call", "local", "remote", "remote-marker-first"]),
+            calls,
+            st.integers(0, 2_000),  # cache writes
+            st.sampled_from([None, "priority", "default", "flex"]),
+            st.booleans(),  # a re-emit after
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.booleans(),
+)  # (the acts, with response records or not)
+
+
+class Writer2026:
+    """One rollout file as Codex 0.159 writes it, with the state after every line."""
+
+    clock = [0]  # one clock for all writers: no two lines share a millisecond
+
+    def __init__(
+        self, thread: str, first: dict, t: Thread | None = None, records: bool = True
+    ) -> None:
+        self.thread, self.t = thread, t or Thread(RATE_LIMITS_050)
+        #: Whether every response writes a response record (0.153+); remote compactions exist
+        #: only with records (they are billed through them alone).
+        self.records = records
+        self.lines: list[dict] = []
+        self.states: list[Thread] = []
+        self.truth = [0, 0, 0, 0, 0]  # input, cached, cache_write, output, reasoning
+        self.add(first)
+
+    def now(self) -> str:
+        Writer2026.clock[0] += 7
+        return iso(T2026 + timedelta(milliseconds=Writer2026.clock[0]))
+
+    def add(self, x: dict) -> None:
+        x.setdefault("ordinal", len(self.lines))
+        self.lines.append(x)
+        self.states.append(copy.deepcopy(self.t))
+
+    def count(self, u: dict) -> None:
+        for i, key in enumerate(
+            [
+                "input_tokens",
+                "cached_input_tokens",
+                "cache_write_input_tokens",
+                "output_tokens",
+                "reasoning_output_tokens",
+            ]
+        ):
+            self.truth[i] += u.get(key, 0)
+
+    def record(self, u: dict) -> dict:
+        ts = self.now()  # response ids are unique, also across revisions of one thread
+        return token_usage_record(ts, u, thread_id=self.thread, response_id=f"resp_{ts}")
+
+    def act(self, kind, call, cache_write, tier, reemit) -> None:
+        inp, cached, out, reasoning = call
+        cache_write = min(cache_write, inp - cached)
+        u = usage(inp, cached, out, reasoning, cache_write=cache_write)
+        if not (inp or out):
+            return  # an all-zero call is an estimate, not a response
+        if tier:
+            self.add(settings_applied(self.now(), tier))
+        self.add(turn_2026(self.now(), "gpt-5.5"))
+        if kind.startswith("remote") and self.records:
+            record = self.record(u)
+            marker = compacted_2026(self.now(), "resp_c", latest=record["payload"])
+            for x in [marker, record] if kind.endswith("first") else [record, marker]:
+                self.add(x)
+            self.add(self.t.estimate(self.now(), 1234))
+        else:
+            if self.records:
+                self.add(self.record(u))
+            self.add(self.t.respond(self.now(), inp, cached, out, reasoning, cache_write))
+            if kind == "local":
+                self.add(compacted_2026(self.now(), "resp_l"))
+                self.add(self.t.estimate(self.now(), 999))
+        self.count(u)
+        if reemit:
+            self.add(self.t.reemit(self.now()))
+
+    def play(self, acts, records: bool = True) -> Writer2026:
+        self.records = records
+        for a in acts:
+            self.act(*a)
+        return self
+
+
+def meta_line(w_thread: str, ts: str, **payload) -> dict:
+    return meta_2026(ts, w_thread, "0.159.0", ordinal=0, history_mode="paginated", **payload)
+
+
+def lineage_2026(draw) -> tuple[dict[str, list[dict]], list[int], set[str]]:
+    """Files by name, the truth, and the names of files others reference (not to be split)."""
+    Writer2026.clock[0] = 0
+    root = Writer2026(ROOT, meta_line(ROOT, iso(T2026))).play(*draw(acts_2026))
+    cut = draw(st.integers(1, len(root.lines)))  # the revision keeps root lines [0, cut)
+    base = {"thread_id": ROOT, "end_byte_offset": len(encode(root.lines[:cut]))}
+    seed = root.states[cut - 1]
+    revision = Writer2026(ROOT, meta_line(ROOT, iso(T2026), history_base=base), copy.deepcopy(seed))
+    if seed.last is not None and draw(st.booleans()):
+        revision.add(revision.t.reemit(revision.now()))  # the seeded info, re-emitted
+    revision.play(*draw(acts_2026))
+    cut = draw(st.integers(1, len(revision.lines)))
+    base = {"thread_id": REVISION, "end_byte_offset": len(encode(revision.lines[:cut]))}
+    fork = Writer2026(
+        FORK,
+        meta_line(FORK, iso(T2026), history_base=base, forked_from_id=ROOT),
+        copy.deepcopy(revision.states[cut - 1]),
+    ).play(*draw(acts_2026))
+    child = spawn(root, CHILD, draw(st.integers(1, len(root.lines))), *draw(acts_2026))
+    grandchild = spawn(child, GRANDCHILD, len(child.lines), *draw(acts_2026))
+    name = "rollout-2026-09-20T10-00-00-{}.jsonl".format
+    files = {
+        name(ROOT): root.lines,
+        name(f"{ROOT}_{REVISION}"): revision.lines,
+        name(FORK): fork.lines,
+        name(CHILD): child.lines,
+        name(GRANDCHILD): grandchild.lines,
+    }
+    truth = [sum(w.truth[i] for w in (root, revision, fork, child, grandchild)) for i in range(5)]
+    return files, truth, {name(ROOT), name(f"{ROOT}_{REVISION}")}
+
+
+def spawn(parent: Writer2026, thread: str, upto: int, acts, records: bool) -> Writer2026:
+    """A V2 subagent copying the parent's first ``upto`` lines, re-stamped at its spawn instant."""
+    spawned = iso(T2026 + timedelta(milliseconds=Writer2026.clock[0] + 1000))
+    Writer2026.clock[0] += 2000
+    first = meta_2026(
+        spawned,
+        thread,
+        "0.159.0",
+        ordinal=0,
+        session_id=ROOT,
+        thread_source="subagent",
+        source=spawn_source(parent.thread),
+        subagent_history_start_ordinal=upto + 1,
+    )
+    w = Writer2026(thread, first, copy.deepcopy(parent.states[upto - 1]))
+    for x in copy.deepcopy(parent.lines[:upto]):
+        x["timestamp"] = spawned
+        del x["ordinal"]
+        w.add(x)
+    return w.play(acts, records)
+
+
+def write_home(home: Path, files: dict[str, list[dict]], upto: dict[str, int] | None = None):
+    for name, lines in files.items():
+        path = home / "sessions" / "2026" / "09" / "20" / name
+        write(path, lines[: upto[name]] if upto else lines)
+
+
+@SLOW
+@given(st.data())
+def test_2026_lineages_count_each_response_once_in_any_order_and_any_split(data):
+    import collector.scan as scan_mod
+
+    files, truth, bases = lineage_2026(data.draw)
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        upto = {
+            name: len(lines) if name in bases else data.draw(st.integers(1, len(lines)))
+            for name, lines in files.items()
+        }
+        write_home(home, files, upto)
+        order = data.draw(st.permutations(range(len(files))))
+        saved = scan_mod.BATCH_BYTES
+        scan_mod.BATCH_BYTES = 1  # a batch per file, settled in the drawn order
+        try:
+            rows, cursors = [], {}
+            for start in (None, cursors):
+                if start is not None:
+                    write_home(home, files)
+                plan = Scan(home, start)
+                plan.batches = [plan.batches[i] for i in order if i < len(plan.batches)]
+                for result in plan.results(workers=1):
+                    rows += result.rows
+                    cursors.update(result.cursors)
+        finally:
+            scan_mod.BATCH_BYTES = saved
+    got = [sum(r[i] for r in rows) for i in (INPUT, CACHED, CACHE_WRITE, OUTPUT, REASONING)]
+    assert got == truth

@@ -189,6 +189,24 @@ def test_r13_a_record_with_its_advancing_token_count_counts_once():
     ]
 
 
+def test_r13_only_the_first_advancing_token_count_can_account_for_a_record():
+    """A later response that happens to use the record's figures does not swallow it."""
+    t = Thread(RATE_LIMITS_2026)
+    lines = record_file(
+        [
+            token_usage_record(at("2026-09-29 15:00:00"), usage(5, 0, 1, 0), thread_id=T),
+            t.respond(at("2026-09-29 15:00:01"), 3, 0, 1, 0),
+            t.respond(at("2026-09-29 15:00:02"), 5, 0, 1, 0),
+        ]
+    )
+    _, responses = feed_all(lines)
+    assert sorted((r.input, r.ts_ms) for r in responses) == [
+        (3, ms(at("2026-09-29 15:00:01"))),
+        (5, ms(at("2026-09-29 15:00:00"))),
+        (5, ms(at("2026-09-29 15:00:02"))),
+    ]
+
+
 def test_r13_a_record_whose_thread_total_matches_is_accounted_for():
     """(c): the token_count's total equals the record's thread_token_usage, its last differs."""
     t = Thread(RATE_LIMITS_2026)
@@ -225,9 +243,7 @@ def remote_compaction(marker_first: bool) -> tuple[list[dict], dict]:
 def test_r14_remote_compaction_counts_through_its_record_in_either_order():
     for marker_first in (False, True):
         lines, _ = remote_compaction(marker_first)
-        parser, responses = feed_all(lines)
-        last = parser.finish()
-        counted = [*responses, last]
+        _, counted = feed_all(lines)
         assert [(r.input, r.output, r.model, r.ts_ms) for r in counted] == [
             (1000, 100, "gpt-6-sol", ms(at("2026-09-29 14:56:00.1"))),
             (5363, 400, "gpt-6-luna", ms(at("2026-09-29 15:00:00"))),
@@ -251,8 +267,7 @@ def test_r13_local_compaction_record_and_token_count_count_once():
             t.estimate(at("2026-09-29 15:00:01"), 300),
         ]
     )
-    parser, responses = feed_all(lines)
-    assert parser.finish() is None
+    _, responses = feed_all(lines)
     assert [(r.input, r.output) for r in responses] == [(800, 90)]
 
 
@@ -265,7 +280,6 @@ def test_r13_records_of_another_thread_or_a_copied_prefix_never_count():
         ]
     )
     parser, responses = feed_all(lines)
-    assert parser.finish() is None
     assert summed(responses) == (10, 0, 1, 0)
     assert parser.skipped["response record of another thread"] == 1
 
@@ -545,8 +559,15 @@ def test_a_token_count_with_another_key_order_in_a_compact_file_is_counted(tmp_p
 def test_response_record_state_survives_a_json_round_trip():
     """A record waiting at the end of a read is saved in the cursor and read back."""
     lines = record_file(
-        [token_usage_record(at("2026-09-29 15:00:00"), usage(7, 0, 1, 0, cache_write=2))]
+        [
+            token_usage_record(
+                at("2026-09-29 15:00:00"), usage(7, 0, 1, 0, cache_write=2), thread_id=T
+            )
+        ]
     )
-    parser, _ = feed_all(lines)
+    parser = RolloutParser()
+    for raw in encode(lines).splitlines():
+        assert parser.feed(raw) is None
     again = RolloutParser.from_state(orjson.loads(orjson.dumps(parser.to_state())))
-    assert again.finish() == parser.finish()
+    waiting = parser.finish()
+    assert again.finish() == waiting and len(waiting) == 1
