@@ -289,6 +289,23 @@ class RolloutParser:
                             self._inherited(head.ordinal),
                         )
                 return self._feed_object(line, info)
+        elif line.find(_RECORD, 0, HEAD_WINDOW) >= 0 and line.isascii():
+            try:
+                record = _read_record(line)
+            except msgspec.MsgspecError:  # another shape: the general path decides
+                record = None
+            if record is not None and record.type == "token_usage_record":
+                if self.prefix == UNDECIDED:
+                    self._decide_prefix()
+                p = record.payload
+                return self._usage_record(
+                    p.thread_id,
+                    p.response_id,
+                    _astuple(p.usage) if p.usage else None,
+                    _astuple(p.thread_token_usage) if p.thread_token_usage else None,
+                    _stamp_ms(record.timestamp),
+                    self._inherited(record.ordinal),
+                )
         elif self.meta.thread_id is not None and _SESSION_META.match(line):
             self._later_meta()
             return None  # a parent's meta copied into a child: nothing else to read in it
@@ -322,7 +339,14 @@ class RolloutParser:
             self._turn_context(payload, ts_ms, inherited)
             return None
         if kind == "token_usage_record":
-            return self._usage_record(payload, ts_ms, inherited)
+            return self._usage_record(
+                payload.get("thread_id"),
+                payload.get("response_id"),
+                _vec(payload.get("usage")),
+                _vec(payload.get("thread_token_usage")),
+                ts_ms,
+                inherited,
+            )
         if kind in _TRIGGER_KINDS:
             if self.prefix == BY_TRIGGER and payload.get("trigger_turn") is True:
                 self._end_prefix()
@@ -402,7 +426,7 @@ class RolloutParser:
         if total is not None:
             # A counter reset writes a cumulative vector of total_tokens only, the same at every
             # reset of a thread: for those, only a repeated last too makes a late re-emit.
-            reset = total[TOTAL] > 0 and not any(total[i] for i in _PARTS)
+            reset = total[4] > 0 and not (total[0] or total[1] or total[2] or total[3] or total[5])
             key = (total, last) if reset else total
             if total == prev:
                 self.skipped["re-emitted"] += 1  # R4
@@ -454,24 +478,30 @@ class RolloutParser:
         return flushed is not None and _accounts(total, last, *flushed)
 
     def _usage_record(
-        self, payload: dict, ts_ms: int | None, inherited: bool | None
+        self,
+        thread,
+        response_id,
+        usage: Vec | None,
+        thread_usage: Vec | None,
+        ts_ms: int | None,
+        inherited: bool | None,
     ) -> Response | None:
         """R13: an own record outside the inherited prefix waits for the token_count that may
         account for it; a record still waiting when the next one comes is counted."""
-        thread = payload.get("thread_id")
         if thread is not None and thread != self.meta.thread_id:
             self.skipped["response record of another thread"] += 1  # (a): a copy
             return None
-        if inherited or (self.in_replay and self.meta.child and self.prefix != OWN):
+        if inherited is None:  # only the replay window can tell (R10 rule 3)
+            inherited = self.in_replay and self.meta.child and self.prefix != OWN
+            inherited = inherited and (ts_ms is None or self._in_replay_window(ts_ms))
+        if inherited:
             self.skipped["response record copied from parent"] += 1  # (b)
             return None
-        usage = _vec(payload.get("usage"))
         figures = _clamped(usage) if usage is not None else None
         if figures is None or ts_ms is None:
             self.skipped["response record without usage"] += 1
             return None
         inp, cached, cache_write, out, reasoning = figures
-        response_id = payload.get("response_id")
         response = Response(
             ts_ms,
             self.model or UNKNOWN_MODEL,
@@ -485,7 +515,7 @@ class RolloutParser:
             self.tier,
         )
         before, self.pending = self.pending, None
-        self.pending = PendingRecord(response, usage, _vec(payload.get("thread_token_usage")))
+        self.pending = PendingRecord(response, usage, thread_usage)
         self.flushed = None
         return before.response if before is not None else None
 
@@ -784,6 +814,10 @@ def _clamped(v: Vec) -> tuple[int, int, int, int, int] | None:
     """R7 and R6: (input, cached, cache_write, output, reasoning) with no negatives, cached and
     cache writes within input (apart from each other), reasoning within output; None for an
     estimate (nothing but total_tokens)."""
+    inp, cached, out, reasoning, _, cache_write = v
+    if cached >= 0 and cache_write >= 0 and cached + cache_write <= inp and 0 <= reasoning <= out:
+        # The usual case: nothing to clamp.
+        return (inp, cached, cache_write, out, reasoning) if inp or out else None
     inp = v[IN] if v[IN] > 0 else 0
     out = v[OUT] if v[OUT] > 0 else 0
     cached = min(max(v[CACHED], 0), inp)
@@ -819,6 +853,7 @@ def _vec(usage) -> Vec | None:
 
 
 _TOKEN_COUNT = b'"type":"token_count"'
+_RECORD = b'"type":"token_usage_record"'
 _SESSION_META = re.compile(COMPACT_HEAD + rb'session_meta"')
 _TRIGGER_KINDS = ("inter_agent_communication_metadata", "inter_agent_communication")
 _UNREAD = object()
@@ -855,7 +890,26 @@ class _TokenCountLine(msgspec.Struct):
     ordinal: int | None = None
 
 
+class _RecordPayload(msgspec.Struct):
+    """What R13 reads of a token_usage_record (its running sums but the thread's are skipped)."""
+
+    thread_id: str | None = None
+    response_id: str | None = None
+    usage: _Usage | None = None
+    thread_token_usage: _Usage | None = None
+
+
+class _RecordLine(msgspec.Struct):
+    """A token_usage_record line with a usage vector, in any key order."""
+
+    payload: _RecordPayload
+    type: str = ""
+    timestamp: str | int | float | None = None
+    ordinal: int | None = None
+
+
 _read_token_count = msgspec.json.Decoder(_TokenCountLine).decode
+_read_record = msgspec.json.Decoder(_RecordLine).decode
 _read_figures = msgspec.json.Decoder(_Figures).decode
 _NULL = msgspec.Raw(b"null")
 _astuple = msgspec.structs.astuple

@@ -4,6 +4,7 @@ examples, one test per rule and per pitfall the doc names."""
 from __future__ import annotations
 
 import copy
+import json
 
 import orjson
 
@@ -205,6 +206,25 @@ def test_r13_only_the_first_advancing_token_count_can_account_for_a_record():
         (5, ms(at("2026-09-29 15:00:00"))),
         (5, ms(at("2026-09-29 15:00:02"))),
     ]
+
+
+def test_r13_records_read_the_same_in_any_layout_and_without_usage_are_skipped():
+    """The typed fast path and the general path (spaces, floats) agree."""
+    record = token_usage_record(
+        at("2026-09-29 15:00:00"), usage(5, 0, 1, 0, cache_write=2), thread_id=T
+    )
+    spaced = json.dumps(record).encode()  # ", " and ": ": the general path
+    floats = copy.deepcopy(record)
+    floats["payload"]["usage"]["input_tokens"] = 5.0
+    counted = []
+    for variant in (record, spaced, floats):
+        _, responses = feed_all(record_file([variant]))
+        counted.append([(r.input, r.cache_write, r.identity) for r in responses])
+    assert counted[0] == counted[1] == counted[2] == [(5, 2, f"record|{T}|resp_1".encode())]
+    empty = copy.deepcopy(record)
+    del empty["payload"]["usage"]
+    parser, responses = feed_all(record_file([empty]))
+    assert responses == [] and parser.skipped["response record without usage"] == 1
 
 
 def test_r13_a_record_whose_thread_total_matches_is_accounted_for():
