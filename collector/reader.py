@@ -235,12 +235,17 @@ class LineReader:
 _TS_HEAD = b'{"timestamp":"'
 #: How Codex's compact lines begin, up to the opening quote of their type.
 _COMPACT_PREFIX = re.compile(COMPACT_HEAD)
-_EVENT_MSG = b'event_msg","payload":{"type":"'
-#: What follows ``_COMPACT_PREFIX`` on a usage-bearing line (each kind with its closing quote).
-_KINDS = tuple(kind + b'"' for kind in LINE_KINDS) + tuple(
-    _EVENT_MSG + kind + b'"' for kind in EVENT_KINDS
+#: The same, then (as group 1) the kind of a usage-bearing line, if it is one: one match tells a
+#: compact line's fate, and no match means another layout.
+_COMPACT_KIND = re.compile(
+    COMPACT_HEAD
+    + rb"((?:"
+    + b"|".join(LINE_KINDS)
+    + rb'|event_msg","payload":\{"type":"(?:'
+    + b"|".join(EVENT_KINDS)
+    + rb'))")?'
 )
-_TOKEN_COUNT_KIND = _EVENT_MSG + b'token_count"'
+_TOKEN_COUNT_KIND = b'event_msg","payload":{"type":"token_count"'
 #: ``_head_kind``'s answers, as the C loop's ``head_kind``.
 _NOT_USAGE, _USAGE, _TOKEN_COUNT, _OTHER_LAYOUT = 0, 1, 2, 3
 
@@ -255,32 +260,28 @@ def _head_kind(buf: bytes, start: int, end: int) -> int:
     compact head (``_TOKEN_COUNT`` for a token_count line), or, for a line that does not begin as
     Codex's compact lines do (another key order, say), by the tolerant test (``_OTHER_LAYOUT``):
     no usage line is lost for its layout."""
-    head = _COMPACT_PREFIX.match(buf, start, end)
+    head = _COMPACT_KIND.match(buf, start, end)
     if head is None:
         return _OTHER_LAYOUT if _tolerant(buf, start, end) else _NOT_USAGE
-    at = head.end()
-    if not buf.startswith(_KINDS, at, end):
+    if head.start(1) < 0:
         return _NOT_USAGE
-    return _TOKEN_COUNT if buf.startswith(_TOKEN_COUNT_KIND, at, end) else _USAGE
+    return _TOKEN_COUNT if buf.startswith(_TOKEN_COUNT_KIND, head.start(1), end) else _USAGE
 
 
 def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
     """The lines from ``first`` to the newline at ``last`` that ``_head_kind`` lets through."""
-    return [line for line, _ in _kinds(buf, first, last)]
-
-
-def _kinds(buf: bytes, first: int, last: int) -> Iterator[tuple[bytes, int]]:
-    """The candidate lines from ``first`` to the newline at ``last``, with their kinds."""
-    find, view = buf.find, memoryview(buf)
+    found = []
+    find, match, view = buf.find, _COMPACT_KIND.match, memoryview(buf)
     start = first
     while start <= last:
         nl = find(b"\n", start, last + 1)
         if nl < 0:  # (``last`` should be a newline; as the C loop, stop before it all the same)
             nl = last
-        kind = _head_kind(buf, start, nl)
-        if kind:
-            yield bytes(view[start:nl]), kind  # bytes, as the C loop's, from a bytearray too
+        head = match(buf, start, nl)
+        if (head.start(1) >= 0) if head else _tolerant(buf, start, nl):
+            found.append(bytes(view[start:nl]))  # bytes, as the C loop's, from a bytearray too
         start = nl + 1
+    return found
 
 
 _TOKEN_COUNT_HEAD = re.compile(COMPACT_HEAD + rb'event_msg","payload":\{"type":"token_count"')
@@ -325,7 +326,7 @@ def _fresh_candidates(
     """``_candidates`` less the token_count lines that repeat the info of the one before
     (``previous`` carries it from call to call)."""
     found, dropped = [], 0
-    for line, _ in _kinds(buf, first, last):
+    for line in _candidates(buf, first, last):
         keep, previous = _unrepeated(line, previous)
         if keep:
             found.append(line)
