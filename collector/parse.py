@@ -13,6 +13,7 @@ are never looked at.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ IN, CACHED, OUT, REASONING, TOTAL, CACHE_WRITE = range(6)
 #: The components that are usage (every one but total_tokens, which is recomputed).
 _PARTS = (IN, CACHED, OUT, REASONING, CACHE_WRITE)
 
+#: The longest response id kept as it is (OpenAI's are about 50 characters).
+ID_MAX = 200
 #: How many recent cumulative vectors a file remembers to drop late (out-of-order) re-emits.
 RECENT_TOTALS = 32
 #: The layout of ``to_state``: a saved state of another version is not read on from (its file is
@@ -647,10 +650,12 @@ def _tuple(saved) -> tuple | None:
 
 def _record_identity(thread: str | None, response_id, ts_ms: int, usage: Vec) -> bytes:
     """A counted record is named by its thread and response id (R13's dedupe across files);
-    without a response id, by its time and usage within its thread."""
+    without a response id, by its time and usage within its thread. An id longer than any the
+    API gives is kept as its digest (the identity is saved with a waiting record)."""
     prefix = b"record|%s|" % (thread or "").encode()
     if isinstance(response_id, str) and response_id:
-        return prefix + response_id.encode()
+        rid = response_id.encode()
+        return prefix + (rid if len(rid) <= ID_MAX else hashlib.blake2b(rid).hexdigest().encode())
     return prefix + _identity(ts_ms, None, usage)
 
 

@@ -88,10 +88,11 @@ class LineReader:
             with open_regular(self.path) as raw:
                 if not _zstd_magic(raw):  # by content: a name can lie (R17)
                     raw.seek(self.start)
-                    yield from self._lines(self._cut(_plain_blocks(raw, self.chunk)))
+                    yield from self._lines(self._cut(_plain_blocks(raw, self.chunk), self.start))
                     return
                 try:
-                    yield from self._lines(self._cut(_skipped(_zst_stream(raw), self.start)))
+                    blocks = _skipped(_zst_stream(raw), self.start)
+                    yield from self._lines(self._cut(blocks, self.start))
                     # The stream reader ends a cut-off frame quietly: walk the frames to tell.
                     if not _zst_frames_complete(raw):
                         raise _Truncated
@@ -100,7 +101,7 @@ class LineReader:
                     # keep every line before the damage; the damage itself still ends the read.
                     raw.seek(0)
                     blocks = _skipped(_zst_blocks(raw, ZST_RECOVERY_PIECE), self.offset)
-                    yield from self._lines(blocks)
+                    yield from self._lines(self._cut(blocks, self.offset))
         except _Truncated:
             self.error = "truncated zstd data (the file ends early)"
         except zstandard.ZstdError as exc:
@@ -110,13 +111,12 @@ class LineReader:
         except OSError as exc:
             self.error = exc.strerror or str(exc)
 
-    def _cut(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
-        """``blocks`` (from the file's start) up to ``stop``, and on to the end of the line that
+    def _cut(self, blocks: Iterator[bytes], pos: int) -> Iterator[bytes]:
+        """``blocks`` (from byte ``pos`` on) up to ``stop``, and on to the end of the line that
         spans it: every line that begins before ``stop`` is read whole, and no other."""
         if self.stop is None:
             yield from blocks
             return
-        pos = 0
         for block in blocks:
             if pos + len(block) < self.stop:
                 pos += len(block)

@@ -340,6 +340,9 @@ def test_stop_reads_exactly_the_lines_that_begin_before_it(tmp_path):
             got = list(LineReader(path, stop=stop, chunk=7))
             assert len(got) == count, (compress, stop)
             assert b"\n".join(got) + b"\n" == data[: ends[count - 1]]
+        # From an offset, ``stop`` still counts from the file's first byte.
+        got = list(LineReader(path, ends[0], stop=ends[1] + 1, chunk=7))
+        assert b"\n".join(got) + b"\n" == data[ends[0] : ends[2]]
 
 
 # -- unreadable files ---------------------------------------------------------------------------

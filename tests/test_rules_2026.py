@@ -227,6 +227,15 @@ def test_r13_records_read_the_same_in_any_layout_and_without_usage_are_skipped()
     assert responses == [] and parser.skipped["response record without usage"] == 1
 
 
+def test_r13_a_hostile_response_id_is_kept_as_a_digest():
+    huge = "r" * 100_000
+    record = token_usage_record(
+        at("2026-09-29 15:00:00"), usage(5, 0, 1, 0), thread_id=T, response_id=huge
+    )
+    _, responses = feed_all(record_file([record]))
+    assert [len(r.identity) for r in responses] == [len(f"record|{T}|") + 128]
+
+
 def test_r13_a_record_whose_thread_total_matches_is_accounted_for():
     """(c): the token_count's total equals the record's thread_token_usage, its last differs."""
     t = Thread(RATE_LIMITS_2026)
