@@ -298,8 +298,6 @@ class RolloutParser:
             except msgspec.MsgspecError:  # another shape: the general path decides
                 record = None
             if record is not None and record.type == "token_usage_record":
-                if self.prefix == UNDECIDED:
-                    self._decide_prefix()
                 p = record.payload
                 return self._usage_record(
                     p.thread_id,
@@ -335,8 +333,6 @@ class RolloutParser:
             else:
                 self._later_meta()
             return None  # later metas are the parent's, embedded in a child
-        if self.prefix == UNDECIDED:
-            self._decide_prefix()
         inherited = self._inherited(obj.get("ordinal"))
         if kind == "turn_context":
             self._turn_context(payload, ts_ms, inherited)
@@ -536,6 +532,8 @@ class RolloutParser:
     def _inherited(self, ordinal) -> bool | None:
         """Whether a line was copied from the parent: True/False when the prefix's bound decides,
         None when only the replay window can tell (R10 rule 3)."""
+        if self.prefix == UNDECIDED:  # the line after a spawned subagent's meta
+            self._decide_prefix()
         if not self.in_replay or self.prefix == OWN:
             return False
         if self.prefix == BY_ORDINAL:

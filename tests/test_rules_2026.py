@@ -522,6 +522,17 @@ def test_r18_a_paginated_child_with_one_meta_copied_nothing():
     assert summed(responses) == (30, 0, 3, 0)
 
 
+def test_r18_a_paginated_child_whose_second_line_is_a_token_count_copied_nothing():
+    own = Thread(RATE_LIMITS_2026)
+    spawn = at("2026-09-29 15:01:00")
+    lines = [
+        child_meta(spawn, history_mode="paginated"),
+        own.respond(at("2026-09-29 15:01:00.4"), 30, 0, 3, 0),  # in the spawn second
+    ]
+    parser, responses = feed_all(lines)
+    assert summed(responses) == (30, 0, 3, 0) and parser.prefix == "own"
+
+
 def test_r18_guardian_review_copies_nothing_and_belongs_to_its_root(tmp_path):
     own = Thread(RATE_LIMITS_2026)
     lines = [
