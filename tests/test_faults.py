@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from collector.scan import Scan
+from store.fields import INPUT
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
 CLI = [sys.executable, "-c", "from collector.cli import main; main()"]
@@ -45,7 +46,7 @@ def make_home(home) -> tuple[int, int]:
             lines.append(token_count(ts, usage(*total), last))
         write(session_path(home, f"2026-03-01T{s % 24:02d}-00-{s // 24:02d}", sid), lines)
     rows = [row for result in Scan(home).results() for row in result.rows]
-    return len(rows), sum(r[2] for r in rows)
+    return len(rows), sum(r[INPUT] for r in rows)
 
 
 def free_port() -> int:
