@@ -1,16 +1,38 @@
 """API-equivalent estimates: token volume priced at published API list rates (rates.csv).
 
-An educational estimate, not a bill and not an official price. One pure module, used by the CLI
-reports and the app alike, so the two never disagree.
+An educational estimate, not a bill and not an official price. This is the one pricing engine: the
+CLI report, the app's estimate, its what-if and the leaderboard all price through it, so they never
+disagree (docs/pricing.md gives the rules and the table's columns).
 
-Rules (docs/pricing.md):
-- fresh input (input - cached) at the input rate, cached input at the cached rate, output (reasoning
-  included, never added again) at the output rate;
-- long context: where a row sets a threshold, a *request* whose input is over it has its input and
-  cached rates multiplied by one factor and its output rate by another;
-- a model name is normalised (provider prefix, effort suffix, snapshot date), then matched exactly,
-  then through the table's explicit aliases; anything else is *unpriced*: reported with its tokens,
-  never priced at 0 and never matched to a look-alike.
+The contract
+------------
+Usage is priced in *groups*: sums of responses that share a model, a UTC day, a service tier and a
+long-context flag, ``Group(model, day, tier, long, input, cached, cache_write, output)``. ``cached``
+and ``cache_write`` are disjoint parts of ``input``; ``output`` includes reasoning.
+
+- ``RateTable.cost_of(model, day, tier, long, input, cached, cache_write, output) -> Cost | None``
+  prices one group at the rates in force on ``day``; None when the model is unpriced (never $0).
+- ``price_groups(groups, rates, *, at=None) -> list[Cost | None]`` prices many (Python sums, as the
+  CLI report holds them); ``price_frame(frame, rates, *, at=None)`` does the same for a polars frame
+  of groups (columns model, day, tier, long, input, cached, cache_write, output) and adds the
+  columns ``usd`` (null when unpriced), ``estimate`` and ``as_standard``.
+- ``at=None`` prices each group at the rates in force on its own day ("at the prices of the
+  time"); ``at=<date>`` prices every group at the rates in force on that date ("at today's prices").
+- ``long`` is decided per response upstream, never from sums: a response is long-context when its
+  input is over its rate's threshold (``RateTable.threshold(model, day)``, ``Rate.is_long(input)``;
+  ``with_long_flag(frame, rates, *, at=None)`` adds the column to a polars frame of responses). A
+  tier whose rate has no threshold (priority on gpt-5.4 and gpt-5.5) ignores the flag.
+- ``Cost.usd`` is the price; ``Cost.estimate`` says it went through a dated mapping of a label to a
+  priced model (codex-auto-review, gpt-reserve); ``Cost.as_standard`` says the recorded tier had no
+  price of its own (``unknown``, or a tier the table has no rate for, such as ``ultrafast``) and
+  was priced as standard: callers count such usage apart.
+
+The rules: fresh input (input - cached - cache_write) at the input rate, cached input at the cached
+rate, cache writes at the cache-write rate (the input rate where a row has none), output at the
+output rate; a long-context group has its input, cached and cache-write rates multiplied by one
+factor and its output rate by another. A model name is normalised (provider prefix, effort suffix,
+snapshot date), then matched exactly, then through the table's explicit aliases, then through its
+dated mappings; anything else is unpriced and never matched to a look-alike.
 """
 
 from __future__ import annotations
@@ -19,28 +41,42 @@ import csv
 import io
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 DEFAULT_RATES = Path(__file__).resolve().parent.parent / "rates.csv"
-REQUIRED = (
+#: Columns every table has (a mapping row leaves the prices empty and names ``maps_to``).
+REQUIRED = ("model", "source_url", "last_checked")
+#: rates.csv's columns in their order; every one but REQUIRED may be left out of a table.
+COLUMNS = (
     "model",
+    "tier",
+    "valid_from",
+    "valid_to",
     "input_usd_per_mtok",
     "cached_input_usd_per_mtok",
-    "output_usd_per_mtok",
-    "source_url",
-    "last_checked",
-)
-OPTIONAL = (
     "cache_write_usd_per_mtok",
+    "output_usd_per_mtok",
     "long_context_threshold_tokens",
     "long_context_input_multiplier",
     "long_context_output_multiplier",
+    "maps_to",
     "aliases",
+    "origin",
+    "source_url",
+    "last_checked",
     "notes",
 )
+OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)
 NOTICE = "API-equivalent: an estimate at published API list prices, not a bill or official price."
+STANDARD = "standard"
+#: Tiers a row can price; "unknown" and "ultrafast" responses are priced as standard.
+PRICED_TIERS = ("standard", "priority", "flex", "ultrafast")
+#: The origin of a row an analyst wrote (kept by ``codextime rates update``).
+ANALYST = "analyst"
 
 _EFFORT = r"(?:minimal|low|medium|high|xhigh)"
 _EFFORT_SUFFIX = re.compile(rf"(?:\s*\(\s*{_EFFORT}\s*\)|-{_EFFORT})$")
@@ -53,9 +89,11 @@ class RatesError(ValueError):
 
 @dataclass(frozen=True)
 class Rate:
+    """One model's prices (USD per million tokens) at one tier over a span of days."""
+
     model: str
     input: float
-    cached: float
+    cached: float | None
     output: float
     source_url: str
     last_checked: date
@@ -65,53 +103,244 @@ class Rate:
     long_context_output_multiplier: float = 1.0
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    tier: str = STANDARD
+    valid_from: date | None = None
+    valid_to: date | None = None
+    origin: str = ""
 
     def is_long(self, input: int) -> bool:
         """A request over this model's long-context threshold."""
         return self.long_context_threshold is not None and input > self.long_context_threshold
 
-    def cost(self, input: int, cached: int, output: int, *, long: bool | None = None) -> float:
+    def in_force(self, day: date) -> bool:
+        """Whether this row's prices apply on ``day``."""
+        return _in_span(self.valid_from, self.valid_to, day)
+
+    def cost(
+        self,
+        input: int,
+        cached: int,
+        output: int,
+        *,
+        cache_write: int = 0,
+        long: bool | None = None,
+    ) -> float:
         """USD for one request, or for a sum of requests that are all long (or all not)."""
-        in_rate, cached_rate, out_rate = self.input, self.cached, self.output
-        if long if long is not None else self.is_long(input):
-            in_rate *= self.long_context_input_multiplier
-            cached_rate *= self.long_context_input_multiplier
+        in_rate = self.input
+        cached_rate = self.input if self.cached is None else self.cached
+        write_rate = self.input if self.cache_write is None else self.cache_write
+        out_rate = self.output
+        if self.long_context_threshold is not None and (
+            long if long is not None else self.is_long(input)
+        ):
+            factor = self.long_context_input_multiplier
+            in_rate, cached_rate, write_rate = (
+                in_rate * factor,
+                cached_rate * factor,
+                write_rate * factor,
+            )
             out_rate *= self.long_context_output_multiplier
-        fresh = max(input - cached, 0)
-        return (fresh * in_rate + cached * cached_rate + output * out_rate) / 1_000_000
+        fresh = max(input - cached - cache_write, 0)
+        return (
+            fresh * in_rate + cached * cached_rate + cache_write * write_rate + output * out_rate
+        ) / 1_000_000
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A label priced as another model over a span of days: always an estimate."""
+
+    model: str
+    maps_to: str
+    source_url: str
+    last_checked: date
+    valid_from: date | None = None
+    valid_to: date | None = None
+    notes: str = ""
+    origin: str = ""
+
+    def in_force(self, day: date) -> bool:
+        """Whether this mapping applies on ``day``."""
+        return _in_span(self.valid_from, self.valid_to, day)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The price of a group of responses."""
+
+    usd: float
+    #: the table model whose rates priced it (the mapped model for a label)
+    model: str
+    #: the tier whose rates priced it
+    tier: str
+    #: priced through a dated mapping of a label to a priced model
+    estimate: bool = False
+    #: the recorded tier had no price of its own and was priced as standard
+    as_standard: bool = False
+
+
+class Group(NamedTuple):
+    """Sums of responses sharing a model, UTC day, tier and long-context flag."""
+
+    model: str
+    day: date
+    tier: str
+    long: bool
+    input: int
+    cached: int
+    cache_write: int
+    output: int
+
+
+def _in_span(valid_from: date | None, valid_to: date | None, day: date) -> bool:
+    """``day`` within a row's span, both ends inclusive; an empty end is open."""
+    return (valid_from is None or valid_from <= day) and (valid_to is None or day <= valid_to)
+
+
+def _pick(rows: list, day: date):
+    """The row in force on ``day``; before a model's first row, the first row (a clock running
+    early or preview access: the launch price); None in a gap between rows."""
+    for row in rows:
+        if row.in_force(day):
+            return row
+    first = rows[0]
+    return first if first.valid_from is not None and day < first.valid_from else None
 
 
 @dataclass(frozen=True)
 class RateTable:
     rates: tuple[Rate, ...]
     source: str
-    _by_name: dict[str, Rate] = field(default_factory=dict, repr=False, compare=False)
+    mappings: tuple[Mapping, ...] = ()
+    #: (model, tier) -> its rows, oldest first
+    _rows: dict[tuple[str, str], list[Rate]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    #: normalised name or alias -> the table's model
+    _names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    #: normalised label -> its mappings, oldest first
+    _maps: dict[str, list[Mapping]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for rate in self.rates:
-            self._by_name[normalise(rate.model)] = rate
+        def oldest_first(row) -> date:
+            return row.valid_from or date.min
+
+        for rate in sorted(self.rates, key=oldest_first):
+            self._rows.setdefault((normalise(rate.model), rate.tier), []).append(rate)
+            self._names[normalise(rate.model)] = normalise(rate.model)
         for rate in self.rates:
             for alias in rate.aliases:
-                self._by_name.setdefault(normalise(alias), rate)
+                self._names.setdefault(normalise(alias), normalise(rate.model))
+        for mapping in sorted(self.mappings, key=oldest_first):
+            self._maps.setdefault(normalise(mapping.model), []).append(mapping)
+
+    def _target(self, model: str, day: date) -> tuple[str, bool] | None:
+        """The table model that prices ``model`` on ``day``, and whether through a mapping."""
+        key = normalise(model)
+        if key in self._names:
+            return self._names[key], False
+        mappings = self._maps.get(key)
+        mapping = _pick(mappings, day) if mappings else None
+        if mapping is None:
+            return None
+        target = self._names.get(normalise(mapping.maps_to))
+        return (target, True) if target else None
+
+    def rate(self, model: str, day: date | None = None, tier: str = STANDARD) -> Rate | None:
+        """The rate of ``model`` at ``tier`` in force on ``day`` (default today), through its
+        aliases and mappings; None when there is none."""
+        found = self._target(model, day or date.today())
+        if found is None:
+            return None
+        rows = self._rows.get((found[0], tier))
+        return _pick(rows, day or date.today()) if rows else None
 
     def lookup(self, model: str) -> Rate | None:
-        return self._by_name.get(normalise(model))
+        """The standard rate of ``model`` in force today."""
+        return self.rate(model)
+
+    def threshold(self, model: str, day: date) -> int | None:
+        """The input above which a response of ``model`` on ``day`` is long-context."""
+        rate = self.rate(model, day)
+        return rate.long_context_threshold if rate else None
+
+    def cost_of(
+        self,
+        model: str,
+        day: date,
+        tier: str,
+        long: bool,
+        input: int,
+        cached: int,
+        cache_write: int,
+        output: int,
+    ) -> Cost | None:
+        """Price one group at the rates in force on ``day``; None when ``model`` is unpriced."""
+        found = self._target(model, day)
+        if found is None:
+            return None
+        target, estimate = found
+        rows = self._rows.get((target, tier)) if tier != STANDARD else None
+        rate = _pick(rows, day) if rows else None
+        as_standard = rate is None and tier != STANDARD
+        if rate is None:
+            standard = self._rows.get((target, STANDARD))
+            rate = _pick(standard, day) if standard else None
+        if rate is None:
+            return None
+        usd = rate.cost(input, cached, output, cache_write=cache_write, long=long)
+        return Cost(usd, rate.model, rate.tier, estimate, as_standard)
 
     def cost(self, model: str, input: int, cached: int, output: int) -> float | None:
-        """USD for one request, or None when the model is unpriced."""
+        """USD for one standard request at today's rates, or None when the model is unpriced."""
         rate = self.lookup(model)
         return None if rate is None else rate.cost(input, cached, output)
 
     @property
     def checked(self) -> tuple[date, date]:
         """The oldest and the newest last-checked date in the table."""
-        days = [r.last_checked for r in self.rates]
+        days = [r.last_checked for r in (*self.rates, *self.mappings)]
         return min(days), max(days)
 
     def footnote(self) -> str:
         oldest, newest = self.checked
         span = newest.isoformat() if oldest == newest else f"{oldest} to {newest}"
         return f"{NOTICE} Rates from {self.source}, last checked {span}."
+
+
+def price_groups(
+    groups: Iterable[Group | tuple], rates: RateTable, *, at: date | None = None
+) -> list[Cost | None]:
+    """Each group's cost, at the rates of its own day or, with ``at``, of that date."""
+    return [rates.cost_of(g[0], at or g[1], g[2], g[3], g[4], g[5], g[6], g[7]) for g in groups]
+
+
+def with_long_flag(frame, rates: RateTable, *, at: date | None = None):
+    """A polars frame of responses (model, day, input) with a ``long`` column: each response's
+    input over the threshold of the rate it is priced at."""
+    import polars as pl  # the app's frames; the CLI never gets here
+
+    keys = frame.select("model", "day").unique()
+    limits = [rates.threshold(model, at or day) for model, day in keys.iter_rows()]
+    keys = keys.with_columns(pl.Series("_threshold", limits, dtype=pl.Int64))
+    joined = frame.join(keys, on=["model", "day"], how="left", nulls_equal=True)
+    return joined.with_columns(
+        long=pl.col("_threshold").is_not_null() & (pl.col("input") > pl.col("_threshold"))
+    ).drop("_threshold")
+
+
+def price_frame(frame, rates: RateTable, *, at: date | None = None):
+    """A polars frame of groups with ``usd`` (null when unpriced), ``estimate`` and
+    ``as_standard`` added."""
+    import polars as pl
+
+    columns = ("model", "day", "tier", "long", "input", "cached", "cache_write", "output")
+    costs = price_groups(frame.select(columns).iter_rows(), rates, at=at)
+    return frame.with_columns(
+        pl.Series("usd", [c.usd if c else None for c in costs], dtype=pl.Float64),
+        pl.Series("estimate", [bool(c and c.estimate) for c in costs], dtype=pl.Boolean),
+        pl.Series("as_standard", [bool(c and c.as_standard) for c in costs], dtype=pl.Boolean),
+    )
 
 
 def normalise(name: str) -> str:
@@ -143,27 +372,66 @@ def parse_rates(text: str, source: str = "rates.csv", *, today: date | None = No
     missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
         raise RatesError(f"{source}: missing column(s) {', '.join(missing)}")
-    unknown = [c for c in reader.fieldnames or [] if c not in REQUIRED + OPTIONAL]
+    unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
     if unknown:
         raise RatesError(f"{source}: unknown column(s) {', '.join(unknown)}")
-    rates, seen = [], {}
+    rows: list[tuple[int, Rate | Mapping]] = []
     for number, row in enumerate(reader, start=2):  # row 1 is the header
-        rate = _parse_row(row, f"{source} row {number}", today or date.today())
-        for name in (rate.model, *rate.aliases):
+        rows.append((number, _parse_row(row, f"{source} row {number}", today or date.today())))
+    if not rows:
+        raise RatesError(f"{source}: no rates")
+    _check_names(rows, source)
+    _check_spans(rows, source)
+    rates = tuple(r for _, r in rows if isinstance(r, Rate))
+    mappings = tuple(r for _, r in rows if isinstance(r, Mapping))
+    table = RateTable(rates, source, mappings)
+    for number, mapping in ((n, r) for n, r in rows if isinstance(r, Mapping)):
+        if normalise(mapping.maps_to) not in table._names:
+            raise RatesError(
+                f"{source} row {number} ({mapping.model}), column maps_to: "
+                f"{mapping.maps_to!r} has no rate in this table"
+            )
+    return table
+
+
+def _check_names(rows: list[tuple[int, Rate | Mapping]], source: str) -> None:
+    """A name (model, alias or label) belongs to one model only."""
+    owner: dict[str, tuple[str, int]] = {}
+    for number, row in rows:
+        model = normalise(row.model)
+        names = (row.model, *row.aliases) if isinstance(row, Rate) else (row.model,)
+        for name in names:
             key = normalise(name)
-            if key in seen:
+            kind = "rate" if isinstance(row, Rate) else "mapping"
+            held = owner.setdefault(key, (f"{kind}:{model}", number))
+            if held[0] != f"{kind}:{model}":
                 raise RatesError(
                     f"{source} row {number}, column model/aliases: {name!r} is already "
-                    f"priced by row {seen[key]}"
+                    f"priced by row {held[1]}"
                 )
-            seen[key] = number
-        rates.append(rate)
-    if not rates:
-        raise RatesError(f"{source}: no rates")
-    return RateTable(tuple(rates), source)
 
 
-def _parse_row(row: dict, where: str, today: date) -> Rate:
+def _check_spans(rows: list[tuple[int, Rate | Mapping]], source: str) -> None:
+    """The rows of one model and tier never overlap in time: one price per day."""
+    spans: dict[tuple[str, str], list[tuple[int, Rate | Mapping]]] = {}
+    for number, row in rows:
+        tier = row.tier if isinstance(row, Rate) else "mapping"
+        spans.setdefault((normalise(row.model), tier), []).append((number, row))
+    for held in spans.values():
+        held.sort(key=lambda item: item[1].valid_from or date.min)
+        for (before_no, before), (number, after) in zip(held, held[1:], strict=False):
+            if (
+                before.valid_to is None
+                or after.valid_from is None
+                or (after.valid_from <= before.valid_to)
+            ):
+                raise RatesError(
+                    f"{source} row {number} ({after.model}), column valid_from: overlaps "
+                    f"row {before_no} (a price change ends the old row with valid_to)"
+                )
+
+
+def _parse_row(row: dict, where: str, today: date) -> Rate | Mapping:
     def cell(column: str) -> str:
         value = row.get(column)
         return value.strip() if isinstance(value, str) else ""
@@ -179,25 +447,54 @@ def _parse_row(row: dict, where: str, today: date) -> Rate:
         except ValueError:
             kind = "a whole number" if integer else "a number"
             raise RatesError(f"{where}, column {column}: {value!r} is not {kind}") from None
-        if parsed < 0 or parsed != parsed:
+        if parsed < 0 or parsed != parsed or parsed == float("inf"):
             raise RatesError(f"{where}, column {column}: {value!r} must not be negative")
         return parsed
+
+    def day(column: str) -> date | None:
+        value = cell(column)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise RatesError(
+                f"{where}, column {column}: {value!r} is not a YYYY-MM-DD date"
+            ) from None
 
     model = cell("model")
     if not model:
         raise RatesError(f"{where}, column model: empty")
-    where = f"{where} ({model})"
+    where = f"{where} ({model[:100]})"
     url = cell("source_url")
     if not url.startswith("https://"):
-        raise RatesError(f"{where}, column source_url: {url!r} is not an https:// address")
-    try:
-        checked = date.fromisoformat(cell("last_checked"))
-    except ValueError:
-        raise RatesError(
-            f"{where}, column last_checked: {cell('last_checked')!r} is not a YYYY-MM-DD date"
-        ) from None
+        raise RatesError(f"{where}, column source_url: {url[:100]!r} is not an https:// address")
+    if not cell("last_checked"):
+        raise RatesError(f"{where}, column last_checked: '' is not a YYYY-MM-DD date")
+    checked = day("last_checked")
     if checked > today:
         raise RatesError(f"{where}, column last_checked: {checked} is in the future")
+    valid_from, valid_to = day("valid_from"), day("valid_to")
+    if valid_from and valid_to and valid_to < valid_from:
+        raise RatesError(f"{where}, column valid_to: {valid_to} is before valid_from {valid_from}")
+    common = dict(
+        source_url=url,
+        last_checked=checked,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        notes=cell("notes"),
+        origin=cell("origin"),
+    )
+    if cell("maps_to"):
+        priced = [c for c in ("input_usd_per_mtok", "output_usd_per_mtok") if cell(c)]
+        if priced:
+            raise RatesError(f"{where}, column {priced[0]}: a row with maps_to has no prices")
+        return Mapping(model=model, maps_to=cell("maps_to"), **common)
+    tier = cell("tier") or STANDARD
+    if tier not in PRICED_TIERS:
+        raise RatesError(
+            f"{where}, column tier: {tier[:100]!r} is not one of {', '.join(PRICED_TIERS)}"
+        )
     threshold = number("long_context_threshold_tokens", required=False, integer=True)
     in_mult = number("long_context_input_multiplier", required=False)
     out_mult = number("long_context_output_multiplier", required=False)
@@ -209,16 +506,15 @@ def _parse_row(row: dict, where: str, today: date) -> Rate:
     return Rate(
         model=model,
         input=number("input_usd_per_mtok"),
-        cached=number("cached_input_usd_per_mtok"),
+        cached=number("cached_input_usd_per_mtok", required=False),
         output=number("output_usd_per_mtok"),
-        source_url=url,
-        last_checked=checked,
         cache_write=number("cache_write_usd_per_mtok", required=False),
         long_context_threshold=threshold,
         long_context_input_multiplier=in_mult if in_mult is not None else 1.0,
         long_context_output_multiplier=out_mult if out_mult is not None else 1.0,
         aliases=aliases,
-        notes=cell("notes"),
+        tier=tier,
+        **common,
     )
 
 
@@ -229,42 +525,63 @@ def adjusted(
     edits: dict[str, tuple[float, float, float]] | None = None,
 ) -> RateTable:
     """A what-if copy of ``table``: every rate times ``multiplier``, after per-model ``edits``
-    of (input, cached, output) rates. The original is untouched."""
+    of (input, cached, output) rates, which replace the model's standard rates on every date.
+    The original is untouched."""
     edits = edits or {}
     rates = []
     for rate in table.rates:
-        inp, cached, out = edits.get(rate.model, (rate.input, rate.cached, rate.output))
+        edit = edits.get(rate.model) if rate.tier == STANDARD else None
+        inp, cached, out = edit or (rate.input, rate.cached, rate.output)
         rates.append(
             replace(
-                rate, input=inp * multiplier, cached=cached * multiplier, output=out * multiplier
+                rate,
+                input=inp * multiplier,
+                cached=None if cached is None else cached * multiplier,
+                output=out * multiplier,
+                cache_write=None if rate.cache_write is None else rate.cache_write * multiplier,
             )
         )
-    return RateTable(tuple(rates), f"{table.source} (adjusted)")
+    return RateTable(tuple(rates), f"{table.source} (adjusted)", table.mappings)
 
 
 def to_csv(table: RateTable) -> str:
     """The table in rates.csv's own format (what `--rates` reads back)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(REQUIRED + OPTIONAL)
-    for r in table.rates:
-        writer.writerow(
-            [
-                r.model,
-                _num(r.input),
-                _num(r.cached),
-                _num(r.output),
-                r.source_url,
-                r.last_checked.isoformat(),
-                _num(r.cache_write),
-                r.long_context_threshold or "",
-                _num(r.long_context_input_multiplier) if r.long_context_threshold else "",
-                _num(r.long_context_output_multiplier) if r.long_context_threshold else "",
-                ";".join(r.aliases),
-                r.notes,
-            ]
-        )
+    writer.writerow(COLUMNS)
+    for row in (*table.rates, *table.mappings):
+        writer.writerow([row_cells(row)[c] for c in COLUMNS])
     return buffer.getvalue()
+
+
+def row_cells(row: Rate | Mapping) -> dict[str, str]:
+    """A row of the table as rates.csv's cells, by column."""
+    cells = dict.fromkeys(COLUMNS, "")
+    cells.update(
+        model=row.model,
+        valid_from=row.valid_from.isoformat() if row.valid_from else "",
+        valid_to=row.valid_to.isoformat() if row.valid_to else "",
+        origin=row.origin,
+        source_url=row.source_url,
+        last_checked=row.last_checked.isoformat(),
+        notes=row.notes,
+    )
+    if isinstance(row, Mapping):
+        cells["maps_to"] = row.maps_to
+        return cells
+    long = row.long_context_threshold is not None
+    cells.update(
+        tier=row.tier,
+        input_usd_per_mtok=_num(row.input),
+        cached_input_usd_per_mtok=_num(row.cached),
+        cache_write_usd_per_mtok=_num(row.cache_write),
+        output_usd_per_mtok=_num(row.output),
+        long_context_threshold_tokens=str(row.long_context_threshold) if long else "",
+        long_context_input_multiplier=_num(row.long_context_input_multiplier) if long else "",
+        long_context_output_multiplier=_num(row.long_context_output_multiplier) if long else "",
+        aliases=";".join(row.aliases),
+    )
+    return cells
 
 
 def _num(value: float | None) -> str:
