@@ -767,6 +767,28 @@ def account_revoke(name: Annotated[str, typer.Argument(help="Display name.")], d
     out.print(f"Revoked {count} token(s) of {name!r}.")
 
 
+rates_app = typer.Typer(help="The rate table of API-equivalent estimates.", rich_markup_mode=None)
+app.add_typer(rates_app, name="rates")
+
+
+@rates_app.command("update")
+def rates_update(rates: RatesPath = None, db: DbUrl = None, codex_home: CodexHome = None) -> None:
+    """Rewrite the rate table from the installed genai-prices, for every model Codex writes and
+    those of your logs (--codex-home) or store (--db); rows marked as an analyst's own are kept."""
+    from store import rates_update as updater
+    from store.pricing import rates_path
+
+    with _clean_errors():
+        updater.library()  # a one-line error naming the extra when it is missing
+        names = set()
+        if codex_home:
+            names |= updater.models_in_logs(_home(codex_home))
+        if db:
+            names |= updater.models_in_store(db)
+        table = updater.update(rates_path(rates), names)
+    out.print(f"Wrote {len(table.rates) + len(table.mappings)} rows to {table.source}.")
+
+
 hook_app = typer.Typer(
     help="Sync after every Codex turn, through Codex's notify setting.", rich_markup_mode=None
 )

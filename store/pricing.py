@@ -63,6 +63,7 @@ COLUMNS = (
     "long_context_threshold_tokens",
     "long_context_input_multiplier",
     "long_context_output_multiplier",
+    "long_context_cached_multiplier",
     "maps_to",
     "aliases",
     "origin",
@@ -101,6 +102,8 @@ class Rate:
     long_context_threshold: int | None = None
     long_context_input_multiplier: float = 1.0
     long_context_output_multiplier: float = 1.0
+    #: factor on the cached rate of a long request where it differs from the input factor
+    long_context_cached_multiplier: float | None = None
     aliases: tuple[str, ...] = ()
     notes: str = ""
     tier: str = STANDARD
@@ -134,11 +137,9 @@ class Rate:
             long if long is not None else self.is_long(input)
         ):
             factor = self.long_context_input_multiplier
-            in_rate, cached_rate, write_rate = (
-                in_rate * factor,
-                cached_rate * factor,
-                write_rate * factor,
-            )
+            cached_factor = self.long_context_cached_multiplier
+            in_rate, write_rate = in_rate * factor, write_rate * factor
+            cached_rate *= factor if cached_factor is None else cached_factor
             out_rate *= self.long_context_output_multiplier
         fresh = max(input - cached - cache_write, 0)
         return (
@@ -498,7 +499,8 @@ def _parse_row(row: dict, where: str, today: date) -> Rate | Mapping:
     threshold = number("long_context_threshold_tokens", required=False, integer=True)
     in_mult = number("long_context_input_multiplier", required=False)
     out_mult = number("long_context_output_multiplier", required=False)
-    if threshold is None and (in_mult or out_mult):
+    cached_mult = number("long_context_cached_multiplier", required=False)
+    if threshold is None and (in_mult or out_mult or cached_mult):
         raise RatesError(
             f"{where}, column long_context_threshold_tokens: empty but multipliers set"
         )
@@ -512,6 +514,7 @@ def _parse_row(row: dict, where: str, today: date) -> Rate | Mapping:
         long_context_threshold=threshold,
         long_context_input_multiplier=in_mult if in_mult is not None else 1.0,
         long_context_output_multiplier=out_mult if out_mult is not None else 1.0,
+        long_context_cached_multiplier=cached_mult,
         aliases=aliases,
         tier=tier,
         **common,
@@ -579,10 +582,11 @@ def row_cells(row: Rate | Mapping) -> dict[str, str]:
         long_context_threshold_tokens=str(row.long_context_threshold) if long else "",
         long_context_input_multiplier=_num(row.long_context_input_multiplier) if long else "",
         long_context_output_multiplier=_num(row.long_context_output_multiplier) if long else "",
+        long_context_cached_multiplier=_num(row.long_context_cached_multiplier) if long else "",
         aliases=";".join(row.aliases),
     )
     return cells
 
 
 def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.6g}"
+    return "" if value is None else f"{value:.10g}"
