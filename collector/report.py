@@ -28,7 +28,7 @@ from store.fields import (
     iso_utc,
     tier_rank,
 )
-from store.pricing import NOTICE, RateTable
+from store.pricing import NOTICE, Cost, RateTable
 
 PERIODS = {
     "daily": ("days", "date"),
@@ -37,6 +37,8 @@ PERIODS = {
     "session": ("sessions", "session"),
 }
 QUARTER_HOUR_MS = 15 * 60 * 1000
+DAY_MS = 24 * 60 * 60 * 1000
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 #: What the fold takes of a row (``store.fields.ROW_FIELDS``), in the order ``add_rows`` unpacks.
 _FOLDED = itemgetter(TS_MS, MODEL, TIER, INPUT, CACHED, CACHE_WRITE, OUTPUT, REASONING, SESSION)
 #: The figures of a row, a model and the totals, in the order the table shows them.
@@ -97,14 +99,11 @@ class Report:
         self.until = until
         self.rates = rates
         self._buckets: dict[int, tuple] = {}  # UTC quarter hour -> (local day, key, in range)
-        #: model -> the input above which a request is long-context (None: no such rule)
-        self._long_at: dict[str, int | None] = {}
-        # period key -> model -> [input, cached, output, reasoning, responses,
-        #                          input, cached, output of the long-context requests,
-        #                          cache_write]
-        self._cells: dict[str, dict[str, list[int]]] = defaultdict(dict)
-        #: period key -> service tier -> tokens (input + output)
-        self._tiers: dict[str, dict[str, int]] = defaultdict(dict)
+        #: (model, UTC day number) -> the input above which a response is long-context
+        self._long_at: dict[tuple[str, int], int | None] = {}
+        #: period key -> pricing group (model, UTC day number, tier, long) -> [input, cached,
+        #: cache_write, output, reasoning, responses]
+        self._cells: dict[str, dict[tuple, list[int]]] = defaultdict(dict)
         self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
 
     def _bucket(self, quarter: int) -> tuple[date, str | None, bool]:
@@ -123,9 +122,11 @@ class Report:
         bucket = self._buckets[quarter] = (day, key, inside)
         return bucket
 
-    def _threshold(self, model: str) -> int | None:
-        rate = self.rates.lookup(model) if self.rates is not None else None
-        found = self._long_at[model] = rate.long_context_threshold if rate else None
+    def _threshold(self, model: str, day: int) -> int | None:
+        """The long-context threshold of ``model``'s rate on a UTC day (None: no such rule)."""
+        rates = self.rates
+        found = rates.threshold(model, utc_day(day)) if rates is not None else None
+        self._long_at[model, day] = found
         return found
 
     def add(
@@ -148,11 +149,11 @@ class Report:
     def add_rows(self, rows) -> None:
         """Rows as the scanner yields them (``store.fields.Row``).
 
-        Prices are linear in the token counts, so each cell keeps sums and is priced once at the
-        end; requests over a long-context threshold are summed apart, since their rate differs.
+        Prices are linear in the token counts, so each period keeps sums per pricing group (model,
+        UTC day, tier and whether the response was long-context, decided per response) and each
+        group is priced once at the end, at the rates in force on its day.
         """
         buckets, cells, long_at, span_of = self._buckets, self._cells, self._long_at, self._span
-        tiers_of = self._tiers
         for row in map(_FOLDED, rows):
             ts_ms, model, tier, inp, cached, cache_write, out, reasoning, session = row
             quarter = ts_ms // QUARTER_HOUR_MS
@@ -170,93 +171,125 @@ class Report:
                         span[0] = ts_ms
                     if ts_ms > span[1]:
                         span[1] = ts_ms
-            models = cells[key]
-            cell = models.get(model)
+            day = ts_ms // DAY_MS
+            threshold = (
+                long_at[model, day] if (model, day) in long_at else self._threshold(model, day)
+            )
+            group = (model, day, tier, threshold is not None and inp > threshold)
+            groups = cells[key]
+            cell = groups.get(group)
             if cell is None:
-                cell = models[model] = [0, 0, 0, 0, 0, 0, 0, 0, 0]
+                cell = groups[group] = [0, 0, 0, 0, 0, 0]
             cell[0] += inp
             cell[1] += cached
-            cell[2] += out
-            cell[3] += reasoning
-            cell[4] += 1
-            cell[8] += cache_write
-            tiers = tiers_of[key]
-            tiers[tier] = tiers.get(tier, 0) + inp + out
-            threshold = long_at[model] if model in long_at else self._threshold(model)
-            if threshold is not None and inp > threshold:
-                cell[5] += inp
-                cell[6] += cached
-                cell[7] += out
+            cell[2] += cache_write
+            cell[3] += out
+            cell[4] += reasoning
+            cell[5] += 1
 
-    def _unpriced(self) -> dict[str, int]:
-        """Tokens (input + output) of the models without a rate."""
-        found: dict[str, int] = {}
-        for models in self._cells.values():
-            for model, cell in models.items():
-                if self.rates.lookup(model) is None:
-                    found[model] = found.get(model, 0) + cell[0] + cell[2]
-        return dict(sorted(found.items()))
-
-    def _usd(self, model: str, cell: list[int]) -> float | None:
-        rate = self.rates.lookup(model) if self.rates is not None else None
-        if rate is None:
-            return None
-        inp, cached, out, _, _, long_in, long_cached, long_out, _ = cell
-        return rate.cost(inp - long_in, cached - long_cached, out - long_out, long=False) + (
-            rate.cost(long_in, long_cached, long_out, long=True) if long_in else 0.0
-        )
+    def _priced(self, groups: dict[tuple, list[int]]) -> dict[str, dict]:
+        """A period's figures per model, priced group by group, with each group's tier."""
+        models: dict[str, dict] = {}
+        for (model, day, tier, long), cell in groups.items():
+            inp, cached, cache_write, out, reasoning, responses = cell
+            cost = (
+                self.rates.cost_of(model, utc_day(day), tier, long, inp, cached, cache_write, out)
+                if self.rates is not None
+                else None
+            )
+            figures = models.setdefault(model, {**empty_tokens(), "tiers": {}, "tier_usd": {}})
+            _accumulate(figures, _figures(cell, cost))
+            figures["tiers"][tier] = figures["tiers"].get(tier, 0) + inp + out
+            if cost is None:
+                figures.setdefault("unpriced", 0)
+                figures["unpriced"] += inp + out
+                continue
+            figures["tier_usd"][tier] = figures["tier_usd"].get(tier, 0.0) + cost.usd
+            if cost.estimate:
+                figures["estimate"] = True
+            if cost.as_standard:
+                figures.setdefault("as_standard", {})
+                figures["as_standard"][tier] = figures["as_standard"].get(tier, 0) + inp + out
+        return models
 
     def to_json(self) -> dict:
         list_key, row_key = PERIODS[self.period]
         rows = []
-        totals = empty_tokens()
-        total_models: dict[str, dict[str, int]] = {}
-        total_tiers: dict[str, int] = {}
-        for key, models in self._cells.items():
-            tiers = self._tiers[key]
-            row = {row_key: key, **empty_tokens(), "tiers": _in_tier_order(tiers), "models": {}}
-            for tier, tokens in tiers.items():
-                total_tiers[tier] = total_tiers.get(tier, 0) + tokens
+        totals = {**empty_tokens(), "tiers": {}, "tier_api_equivalent_usd": {}}
+        total_models: dict[str, dict] = {}
+        unpriced: dict[str, int] = {}
+        as_standard: dict[str, int] = {}
+        for key, groups in self._cells.items():
+            row = {row_key: key, **empty_tokens(), "tiers": {}, "tier_api_equivalent_usd": {}}
             if self.period == "session":
                 first, last = self._span[key]
                 row["first"] = _iso(first)
                 row["last"] = _iso(last)
-            for model in sorted(models):
-                figures = _figures(models[model], self._usd(model, models[model]))
+            row["models"] = {}
+            for model, priced in sorted(self._priced(groups).items()):
+                figures = {k: priced[k] for k in (*FIGURE_KEYS, "api_equivalent_usd")}
+                if priced.get("estimate"):
+                    figures["estimate"] = True
                 row["models"][model] = figures
                 _accumulate(row, figures)
-                _accumulate(total_models.setdefault(model, empty_tokens()), figures)
+                _add_into(row["tiers"], priced["tiers"])
+                _add_into(row["tier_api_equivalent_usd"], priced["tier_usd"])
+                _add_into(
+                    unpriced, {model: priced.get("unpriced", 0)} if "unpriced" in priced else {}
+                )
+                _add_into(as_standard, priced.get("as_standard", {}))
+                total = total_models.setdefault(model, empty_tokens())
+                _accumulate(total, figures)
+                if figures.get("estimate"):
+                    total["estimate"] = True
             _accumulate(totals, row)
+            _add_into(totals["tiers"], row["tiers"])
+            _add_into(totals["tier_api_equivalent_usd"], row["tier_api_equivalent_usd"])
             rows.append(row)
         rows.sort(key=lambda r: r["first"] if self.period == "session" else r[row_key])
-        totals["tiers"] = _in_tier_order(total_tiers)
         totals["models"] = dict(sorted(total_models.items()))
+        for item in (*rows, totals):
+            item["tiers"] = _in_tier_order(item["tiers"])
+            item["tier_api_equivalent_usd"] = _in_tier_order(item["tier_api_equivalent_usd"])
+            if not self.rates:
+                del item["tier_api_equivalent_usd"]
         document = {list_key: rows, "totals": totals, "timezone": self.zone.key}
         if self.rates:
             _round_usd([*rows, totals, *totals["models"].values()])
             for row in rows:
                 _round_usd(row["models"].values())
             oldest, newest = self.rates.checked
-            document["unpriced"] = self._unpriced()
+            document["unpriced"] = dict(sorted(unpriced.items()))
             document["api_equivalent"] = {
                 "note": NOTICE,
                 "rates": Path(self.rates.source).name,
                 "last_checked": {"oldest": oldest.isoformat(), "newest": newest.isoformat()},
+                "priced_as_standard": _in_tier_order(as_standard),
             }
         return document
 
 
-def _figures(cell: list, usd: float | None) -> dict:
-    inp, cached, out, reasoning, responses = cell[:5]
+def utc_day(number: int) -> date:
+    """The UTC date of a day number (days since 1970-01-01)."""
+    return date.fromordinal(EPOCH_ORDINAL + number)
+
+
+def _add_into(into: dict, more: dict) -> None:
+    for name, value in more.items():
+        into[name] = into.get(name, 0) + value
+
+
+def _figures(cell: list, cost: Cost | None) -> dict:
+    inp, cached, cache_write, out, reasoning, responses = cell
     return {
         "input": inp,
         "cached": cached,
-        "cache_write": cell[8],
+        "cache_write": cache_write,
         "output": out,
         "reasoning": reasoning,
         "total": inp + out,
         "responses": responses,
-        "api_equivalent_usd": usd,
+        "api_equivalent_usd": None if cost is None else cost.usd,
     }
 
 
@@ -279,6 +312,9 @@ def _round_usd(items) -> None:
     for item in items:
         if item["api_equivalent_usd"] is not None:
             item["api_equivalent_usd"] = round(item["api_equivalent_usd"], 6)
+        tiers = item.get("tier_api_equivalent_usd", {})
+        for tier, usd in tiers.items():
+            tiers[tier] = round(usd, 6)
 
 
 def _iso(ts_ms: int) -> str:

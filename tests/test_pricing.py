@@ -60,16 +60,18 @@ def test_long_context_surcharge_applies_per_request(rates):
 @pytest.mark.parametrize(
     "name, priced_as",
     [
-        ("gpt-5.1-codex-max", "gpt-5.1-codex-max"),
-        ("openai/gpt-5.1-codex-max", "gpt-5.1-codex-max"),
-        ("gpt-5.1-codex-max-high", "gpt-5.1-codex-max"),
+        ("gpt-5.1-codex-max", "gpt-5.1"),
+        ("openai/gpt-5.1-codex-max", "gpt-5.1"),
+        ("gpt-5.1-codex-max-high", "gpt-5.1"),
         ("gpt-5 (high)", "gpt-5"),
-        ("GPT-5-Codex", "gpt-5-codex"),
+        ("GPT-5-Codex", "gpt-5"),
+        ("codex-mini-latest", "codex-mini"),
         ("gpt-4o-2024-08-06", "gpt-4o"),
         ("o4-mini-high", "o4-mini"),
         ("gpt-5.3-codex-spark", None),  # a different model, never a look-alike
-        ("gpt-5.6", None),
-        ("codex-auto-review", None),
+        ("gpt-5.6", "gpt-5.6-sol"),
+        ("gpt-5.4-codex", None),
+        ("kimi-k2.5:cloud", None),
         ("unknown", None),
     ],
 )
@@ -101,7 +103,7 @@ def test_unpriced_models_are_reported_with_their_tokens_never_as_zero(rates):
     assert day["api_equivalent_usd"] == pytest.approx(1.25)
     assert data["api_equivalent"]["last_checked"] == {
         "oldest": "2026-04-17",
-        "newest": "2026-07-02",
+        "newest": "2026-11-18",
     }
     only_unknown = Report("daily", resolve_zone("UTC"), rates=rates)
     only_unknown.add(0, "unknown", 10, 0, 1, 0, "s" * 32)
@@ -115,7 +117,8 @@ def test_shipped_rates_have_https_sources_and_no_future_dates():
     for row in rows:
         assert row["source_url"].startswith("https://"), row["model"]
         assert date.fromisoformat(row["last_checked"]) <= date.today(), row["model"]
-    assert len(load_rates().rates) == len(rows)
+    table = load_rates()
+    assert len(table.rates) + len(table.mappings) == len(rows)
 
 
 @pytest.mark.parametrize(
@@ -131,7 +134,7 @@ def test_shipped_rates_have_https_sources_and_no_future_dates():
             "column last_checked: 2026-12-01 is in the future",
         ),
         ("gpt-x,1,0.1,10,https://e.com,yesterday,,,,", "column last_checked: 'yesterday'"),
-        ("gpt-x,1,,10,https://e.com,2026-01-01,,,,", "column cached_input_usd_per_mtok: empty"),
+        ("gpt-x,1,0.1,,https://e.com,2026-01-01,,,,", "column output_usd_per_mtok: empty"),
         ("gpt-x,-1,0.1,10,https://e.com,2026-01-01,,,,", "must not be negative"),
         ("gpt-x,1,0.1,10,https://e.com,2026-01-01,,2,1.5,", "long_context_threshold_tokens"),
         (",1,0.1,10,https://e.com,2026-01-01,,,,", "row 2, column model: empty"),
@@ -143,9 +146,16 @@ def test_malformed_tables_name_the_row_and_column(row, message):
 
 
 def test_duplicate_and_missing_columns_are_errors():
-    with pytest.raises(RatesError, match="row 3, column model/aliases: 'gpt-x' is already"):
+    with pytest.raises(RatesError, match=r"row 3 \(gpt-x\), column valid_from: overlaps row 2"):
         parse_rates(
             HEADER + "gpt-x,1,0.1,10,https://e.com,2026-01-01,,,,\n" * 2, today=date(2026, 11, 1)
+        )
+    with pytest.raises(RatesError, match="row 3, column model/aliases: 'gpt-y' is already"):
+        parse_rates(
+            HEADER
+            + "gpt-x,1,0.1,10,https://e.com,2026-01-01,,,,gpt-y\n"
+            + "gpt-y,1,0.1,10,https://e.com,2026-01-01,,,,\n",
+            today=date(2026, 11, 1),
         )
     with pytest.raises(RatesError, match="missing column.*source_url"):
         parse_rates("model,input_usd_per_mtok\n", today=date(2026, 11, 1))
@@ -185,7 +195,7 @@ def test_table_says_estimate_with_dates_and_flags_unpriced(home):
     result = CliRunner().invoke(app, ["report", "daily", "--codex-home", str(home)])
     text = " ".join(result.output.split())
     assert "API-equivalent (estimate)" in text
-    assert "last checked 2026-04-17 to 2026-07-02" in text
+    assert "last checked 2026-04-17 to 2026-11-18" in text
     assert "Not a bill" in text
     assert "$1.80*" in text
     assert "gpt-5.3-codex-spark (5,100 tokens)" in text
