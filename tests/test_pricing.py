@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import orjson
@@ -12,7 +12,17 @@ from typer.testing import CliRunner
 
 from collector.cli import app
 from collector.report import Report, resolve_zone
-from store.pricing import DEFAULT_RATES, RatesError, load_rates, normalise, parse_rates
+from store.pricing import (
+    DEFAULT_RATES,
+    Group,
+    RatesError,
+    load_rates,
+    normalise,
+    parse_rates,
+    price_frame,
+    price_groups,
+    with_long_flag,
+)
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
 HEADER = (
@@ -223,3 +233,209 @@ def test_own_rates_from_flag_or_environment(home, tmp_path, monkeypatch):
 
 def test_rates_file_is_at_the_project_root():
     assert Path(__file__).resolve().parent.parent / "rates.csv" == DEFAULT_RATES
+
+
+# -- the engine: dated rates, tiers, cache writes, long context, mappings (hand-computed) --------
+
+NOV = date(2026, 11, 1)
+
+
+def _ms(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp).timestamp() * 1000)
+
+
+def test_a_price_change_applies_from_its_utc_day(rates):
+    # gpt-5.6-sol, 100k input of which 60k cached and 10k cache writes, 2k output.
+    # To 2026-08-20: 30k x 5 + 60k x 0.5 + 10k x 6.25 + 2k x 30 = 0.15 + 0.03 + 0.0625 + 0.06
+    # From 2026-08-21: 30k x 4 + 60k x 0.4 + 10k x 5 + 2k x 20 = 0.12 + 0.024 + 0.05 + 0.04
+    rep = Report("daily", resolve_zone("America/New_York"), rates=rates)
+    for stamp in ("2026-08-20T23:59:00+00:00", "2026-08-21T00:01:00+00:00"):
+        rep.add(_ms(stamp), "gpt-5.6-sol", 100_000, 60_000, 2_000, 0, "s" * 32, cache_write=10_000)
+    (day,) = rep.to_json()["days"]  # one local day (New York), two UTC days of prices
+    assert day["date"] == "2026-08-20"
+    assert day["api_equivalent_usd"] == pytest.approx(0.3025 + 0.234)
+    assert rates.cost_of(
+        "gpt-5.6-sol", date(2026, 8, 20), "standard", False, 100_000, 60_000, 10_000, 2_000
+    ).usd == pytest.approx(0.3025)
+    assert rates.cost_of(
+        "gpt-5.6-sol", date(2026, 8, 21), "standard", False, 100_000, 60_000, 10_000, 2_000
+    ).usd == pytest.approx(0.234)
+
+
+def test_priority_on_gpt_5_5_is_2_5x_and_flat_over_272k(rates):
+    # 20k fresh x 12.5 + 80k cached x 1.25 + 3k output x 75 = 0.25 + 0.1 + 0.225
+    cost = rates.cost_of("gpt-5.5", NOV, "priority", False, 100_000, 80_000, 0, 3_000)
+    assert cost.usd == pytest.approx(0.575) and cost.tier == "priority" and not cost.as_standard
+    # Over 272K priority keeps its rates: 100k x 12.5 + 200k x 1.25 + 3k x 75
+    assert rates.cost_of("gpt-5.5", NOV, "priority", True, 300_000, 200_000, 0, 3_000).usd == (
+        pytest.approx(1.725)
+    )
+    # Standard over 272K pays 2x input and cached, 1.5x output: 100k x 10 + 200k x 1 + 3k x 45
+    assert rates.cost_of("gpt-5.5", NOV, "standard", True, 300_000, 200_000, 0, 3_000).usd == (
+        pytest.approx(1.335)
+    )
+
+
+def test_cache_writes_have_their_rate_from_gpt_5_6_and_are_input_before(rates):
+    args = (NOV, "standard", False, 100_000, 60_000, 10_000, 2_000)
+    # gpt-5.6-sol: 30k x 4 + 60k x 0.4 + 10k x 5 (cache write) + 2k x 20
+    assert rates.cost_of("gpt-5.6-sol", *args).usd == pytest.approx(0.234)
+    # gpt-5.4 has no cache-write rate: 40k x 2.5 (fresh and written alike) + 60k x 0.25 + 2k x 15
+    assert rates.cost_of("gpt-5.4", *args).usd == pytest.approx(0.145)
+
+
+def test_a_300k_request_on_gpt_6_sol_is_long_context_as_a_whole(rates):
+    assert rates.threshold("gpt-6-sol", NOV) == 272_000
+    assert rates.rate("gpt-6-sol", NOV).is_long(300_000)
+    assert not rates.rate("gpt-6-sol", NOV).is_long(272_000)
+    # 80k fresh x 4 + 200k cached x 0.4 + 20k cache writes x 5 + 5k output x 15
+    rep = Report("daily", resolve_zone("UTC"), rates=rates)
+    rep.add(
+        _ms("2026-11-01T12:00:00+00:00"),
+        "gpt-6-sol",
+        300_000,
+        200_000,
+        5_000,
+        0,
+        "s" * 32,
+        cache_write=20_000,
+        tier="standard",
+    )
+    # the same at exactly 272K input is not long: 52k x 2 + 200k x 0.2 + 20k x 2.5 + 5k x 10
+    rep.add(
+        _ms("2026-11-01T12:01:00+00:00"),
+        "gpt-6-sol",
+        272_000,
+        200_000,
+        5_000,
+        0,
+        "s" * 32,
+        cache_write=20_000,
+        tier="standard",
+    )
+    assert rep.to_json()["totals"]["api_equivalent_usd"] == pytest.approx(0.575 + 0.244)
+
+
+def test_an_alias_prices_as_its_model(rates):
+    args = (date(2026, 9, 1), "standard", False, 100_000, 60_000, 10_000, 2_000)
+    alias, model = rates.cost_of("gpt-5.6", *args), rates.cost_of("gpt-5.6-sol", *args)
+    assert alias == model and alias.model == "gpt-5.6-sol" and not alias.estimate
+
+
+def test_other_providers_models_stay_unpriced_and_listed(rates):
+    assert rates.cost_of("kimi-k2.5:cloud", NOV, "standard", False, 1000, 0, 0, 10) is None
+    rep = Report("daily", resolve_zone("UTC"), rates=rates)
+    rep.add(_ms("2026-11-01T12:00:00+00:00"), "kimi-k2.5:cloud", 1000, 0, 10, 0, "s" * 32)
+    data = rep.to_json()
+    assert data["unpriced"] == {"kimi-k2.5:cloud": 1010}
+    assert data["totals"]["models"]["kimi-k2.5:cloud"]["api_equivalent_usd"] is None
+
+
+def test_codex_auto_review_is_an_estimate_through_its_dated_mapping(rates):
+    tokens = (100_000, 60_000, 0, 2_000)
+    # to 2026-07-29 as gpt-5.4: 40k x 2.5 + 60k x 0.25 + 2k x 15
+    before = rates.cost_of("codex-auto-review", date(2026, 7, 29), "standard", False, *tokens)
+    assert (before.model, before.estimate) == ("gpt-5.4", True)
+    assert before.usd == pytest.approx(0.145)
+    # from 2026-07-30 as gpt-5.6-luna after its cut: 40k x 0.2 + 60k x 0.02 + 2k x 1.2
+    after = rates.cost_of("codex-auto-review", date(2026, 7, 30), "standard", False, *tokens)
+    assert (after.model, after.estimate) == ("gpt-5.6-luna", True)
+    assert after.usd == pytest.approx(0.0116)
+    rep = Report("daily", resolve_zone("UTC"), rates=rates)
+    rep.add(
+        _ms("2026-07-29T12:00:00+00:00"), "codex-auto-review", 100_000, 60_000, 2_000, 0, "s" * 32
+    )
+    rep.add(
+        _ms("2026-07-30T12:00:00+00:00"), "codex-auto-review", 100_000, 60_000, 2_000, 0, "s" * 32
+    )
+    rep.add(_ms("2026-07-30T12:00:00+00:00"), "gpt-5.4", 100_000, 60_000, 2_000, 0, "s" * 32)
+    data = rep.to_json()
+    assert data["totals"]["models"]["codex-auto-review"]["estimate"] is True
+    assert data["totals"]["models"]["codex-auto-review"]["api_equivalent_usd"] == pytest.approx(
+        0.1566
+    )
+    assert "estimate" not in data["totals"]["models"]["gpt-5.4"]
+    assert data["unpriced"] == {}
+
+
+def test_unknown_and_unpriced_tiers_are_priced_as_standard_and_counted_apart(rates):
+    tokens = (100_000, 60_000, 10_000, 2_000)
+    standard = rates.cost_of("gpt-6-sol", NOV, "standard", False, *tokens)
+    for tier in ("unknown", "ultrafast"):
+        cost = rates.cost_of("gpt-6-sol", NOV, tier, False, *tokens)
+        assert cost.usd == standard.usd and cost.as_standard and cost.tier == "standard"
+    # flex: 30k x 1 + 60k x 0.1 + 10k x 1.25 + 2k x 5
+    assert rates.cost_of("gpt-6-sol", NOV, "flex", False, *tokens).usd == pytest.approx(0.0585)
+    rep = Report("daily", resolve_zone("UTC"), rates=rates)
+    for tier in ("priority", "unknown", "ultrafast"):
+        rep.add(
+            _ms("2026-11-01T12:00:00+00:00"),
+            "gpt-6-sol",
+            100_000,
+            60_000,
+            2_000,
+            0,
+            "s" * 32,
+            cache_write=10_000,
+            tier=tier,
+        )
+    data = rep.to_json()
+    assert data["api_equivalent"]["priced_as_standard"] == {
+        "ultrafast": 102_000,
+        "unknown": 102_000,
+    }
+    # priority 2x: 30k x 4 + 60k x 0.4 + 10k x 5 + 2k x 20
+    assert data["totals"]["tier_api_equivalent_usd"] == {
+        "priority": pytest.approx(0.234),
+        "ultrafast": pytest.approx(0.117),
+        "unknown": pytest.approx(0.117),
+    }
+
+
+def test_priority_before_the_librarys_tier_data_scales_the_standard_price_then(rates):
+    # gpt-5.6-sol priority before 2026-08-21: 2x the launch price (10 / 1 / 12.5 / 60)
+    cost = rates.cost_of(
+        "gpt-5.6-sol", date(2026, 8, 1), "priority", False, 100_000, 60_000, 10_000, 2_000
+    )
+    assert cost.usd == pytest.approx(0.605) and not cost.as_standard
+    assert "before 2026-10-12" in rates.rate("gpt-5.6-sol", date(2026, 8, 1), "priority").notes
+
+
+def test_at_prices_everything_at_one_dates_rates(rates):
+    groups = [
+        Group("gpt-5.6-sol", date(2026, 8, 1), "standard", False, 100_000, 60_000, 10_000, 2_000)
+    ]
+    assert price_groups(groups, rates)[0].usd == pytest.approx(0.3025)
+    assert price_groups(groups, rates, at=date(2026, 11, 1))[0].usd == pytest.approx(0.234)
+
+
+def test_polars_helpers_flag_long_responses_and_price_groups(rates):
+    import polars as pl
+
+    day = date(2026, 11, 1)
+    responses = pl.DataFrame(
+        {
+            "model": ["gpt-6-sol", "gpt-6-sol", "gpt-5", "kimi"],
+            "day": [day] * 4,
+            "input": [300_000, 272_000, 300_000, 300_000],
+        }
+    )
+    assert with_long_flag(responses, rates)["long"].to_list() == [True, False, False, False]
+    groups = pl.DataFrame(
+        {
+            "model": ["gpt-6-sol", "codex-auto-review", "kimi"],
+            "day": [day] * 3,
+            "tier": ["standard", "unknown", "standard"],
+            "long": [True, False, False],
+            "input": [300_000, 100_000, 1],
+            "cached": [200_000, 60_000, 0],
+            "cache_write": [20_000, 0, 0],
+            "output": [5_000, 2_000, 0],
+        }
+    )
+    priced = price_frame(groups, rates)
+    assert priced["usd"].to_list()[0] == pytest.approx(0.575)
+    assert priced["usd"].to_list()[1] == pytest.approx(0.0116)
+    assert priced["usd"].to_list()[2] is None
+    assert priced["estimate"].to_list() == [False, True, False]
+    assert priced["as_standard"].to_list() == [False, True, False]
