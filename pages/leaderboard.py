@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from pages.lib.shared import ESTIMATE_NOTE, db_url, engine, page_view, rates
+from store.pricing import rates_path
 from store.queries import leaderboard
 
 page_view("pages/leaderboard.py")  # routes a deep link through the entry point
@@ -33,15 +34,17 @@ since = datetime.now(UTC) - timedelta(days=days) if days else None
 
 
 @st.cache_data(ttl="10m", show_spinner=False)
-def board(url: str, since_day: str | None, by: str):
+def board(url: str, since_day: str | None, by: str, rates_file: str):
     start = datetime.fromisoformat(since_day) if since_day else None
-    return leaderboard(
-        engine(url), start, rates(), by="usd" if by == "API-equivalent" else "tokens"
-    )
+    by = "usd" if by == "API-equivalent" else "tokens"
+    return leaderboard(engine(url), start, rates(), by=by)
 
 
 ranked = board(
-    db_url(), since.replace(minute=0, second=0, microsecond=0).isoformat() if since else None, by
+    db_url(),
+    since.replace(minute=0, second=0, microsecond=0).isoformat() if since else None,
+    by,
+    str(rates_path()),
 )
 if ranked.is_empty():
     st.info("No one has opted in yet.")

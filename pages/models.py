@@ -8,6 +8,7 @@ from pages.lib.shared import (
     ESTIMATE_NOTE,
     banners,
     chosen_usage,
+    measure_picker,
     page_view,
     period_picker,
     require_viewer,
@@ -30,9 +31,17 @@ st.title("Models")
 if require_viewer(view) and banners(view):
     frame = chosen_usage(view)
     if frame is not None:
-        period = period_picker("Per", "week", "mix_period")
-        st.altair_chart(charts.model_mix(model_mix(frame, period), period), width="stretch")
-        table = by_model(frame)
+        groups = view.groups()
+        left, right = st.columns(2)
+        with left:
+            period = period_picker("Per", "week", "mix_period")
+        with right:
+            measure = measure_picker("mix_measure")
+        mix = model_mix(groups, period)
+        st.altair_chart(charts.model_mix(mix, period, measure), width="stretch")
+        if measure == "cost":
+            st.caption(ESTIMATE_NOTE + " Each day at the prices in force that day.")
+        table = by_model(groups).drop("mapped")
         total = table["total"].sum()
         share = pl.col("total") / total if total else pl.lit(0.0)  # all-zero rows: no share
         st.dataframe(
@@ -51,13 +60,14 @@ if require_viewer(view) and banners(view):
         )
         st.subheader("Service tiers")
         st.dataframe(
-            by_tier(frame),
+            by_tier(groups).drop("as_standard"),
             hide_index=True,
             column_config={
                 "tier": "Tier",
                 "total": st.column_config.NumberColumn("Tokens", format="localized"),
                 "responses": st.column_config.NumberColumn("Responses", format="localized"),
                 "share": st.column_config.ProgressColumn("Share", format="percent"),
+                "usd": st.column_config.NumberColumn("API-equivalent (estimate)", format="dollar"),
             },
         )
         st.caption(

@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import polars as pl
 import streamlit as st
 
 from pages.lib import charts
@@ -11,6 +10,7 @@ from pages.lib.shared import (
     banners,
     chosen_usage,
     compact,
+    measure_picker,
     page_view,
     period_picker,
     require_viewer,
@@ -18,7 +18,7 @@ from pages.lib.shared import (
 )
 from pages.lib.text import inline_text
 from store.fields import EARLIEST
-from store.queries import cache_rate, running_total, summary, timeline
+from store.queries import cache_rate, cost_summary, in_days, running_total, summary, timeline
 
 
 def records(n: int) -> str:
@@ -49,15 +49,19 @@ if require_viewer(view) and banners(view):
             "ahead: kept, but left out of every figure and of the leaderboard.",
             icon=":material/event_busy:",
         )
-    every = view.all_dates()
+    every, groups = view.all_dates(), view.all_groups()
     today = view.today()
-    windows = {
-        "All time": every,
-        "Last 30 days": every.filter(pl.col("day") > today - timedelta(days=30)),
-        "Last 7 days": every.filter(pl.col("day") > today - timedelta(days=7)),
-        "Today": every.filter(pl.col("day") == today),
+    windows = {  # first and last local day, inclusive
+        "All time": (None, None),
+        "Last 30 days": (today - timedelta(days=29), None),
+        "Last 7 days": (today - timedelta(days=6), None),
+        "Today": (today, today),
     }
-    totals = {name: summary(frame) for name, frame in windows.items()}
+    totals = {
+        name: summary(in_days(every, first, last, column="day"))
+        | cost_summary(in_days(groups, first, last))
+        for name, (first, last) in windows.items()
+    }
     whole = totals["All time"]
     st.markdown(
         f"### {whole['total']:,} tokens all time  \n"
@@ -87,8 +91,15 @@ if require_viewer(view) and banners(view):
 
     frame = chosen_usage(view)
     if frame is not None:
-        period = period_picker("Timeline", "day", "period")
-        st.altair_chart(charts.timeline(timeline(frame, period), period), width="stretch")
+        left, right = st.columns(2)
+        with left:
+            period = period_picker("Timeline", "day", "period")
+        with right:
+            measure = measure_picker("measure")
+        per_period = timeline(view.groups(), period)
+        st.altair_chart(charts.timeline(per_period, period, measure), width="stretch")
+        if measure == "cost":
+            st.caption(ESTIMATE_NOTE + " Each day at the prices in force that day.")
         left, right = st.columns(2)
         left.altair_chart(charts.burned(running_total(frame)), width="stretch")
         rate = summary(frame)

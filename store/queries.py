@@ -33,7 +33,7 @@ from store.fields import (
     tier_rank,
 )
 from store.models import Account, ApiToken, Usage
-from store.pricing import RateTable
+from store.pricing import RateTable, price_frame, price_groups, with_long_flag
 
 #: The frame a view starts from: every field of the record but its ``event_id``, which no view
 #: needs (32 bytes a row, in every cached frame); counts as 64-bit integers, the rest as text.
@@ -206,6 +206,7 @@ def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl
     local = frame.with_columns(pl.col("ts").dt.convert_time_zone(zone).alias("local"))
     local = local.with_columns(
         pl.col("local").dt.date().alias("day"),
+        pl.col("ts").dt.date().alias("utc_day"),  # the day whose prices apply
         pl.col("local").dt.weekday().alias("weekday"),  # Monday = 1
         pl.col("local").dt.hour().alias("hour"),
         (pl.col("input").cast(EXACT) + pl.col("output").cast(EXACT)).alias("total"),
@@ -217,20 +218,70 @@ def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl
     return local
 
 
-def priced(frame: pl.DataFrame, rates: RateTable) -> pl.DataFrame:
-    """Add ``usd`` per record (null where the model is unpriced), with each request's own
-    long-context surcharge."""
-    if frame.is_empty():
-        return frame.with_columns(pl.lit(None, pl.Float64).alias("usd"))
-    models = frame["model"].unique().to_list()
-    table = {m: rates.lookup(m) for m in models}
-    usd = [
-        None if table[m] is None else table[m].cost(i, c, o)
-        for m, i, c, o in zip(
-            frame["model"], frame["input"], frame["cached"], frame["output"], strict=True
-        )
-    ]
-    return frame.with_columns(pl.Series("usd", usd, dtype=pl.Float64))
+#: The columns of a priced group (see ``cost_groups``).
+GROUP_SCHEMA = {
+    "local_day": pl.Date,
+    "day": pl.Date,
+    "model": pl.String,
+    "tier": pl.String,
+    "long": pl.Boolean,
+    **{name: pl.Float64 for name in (*COUNT_FIELDS, "total")},
+    "responses": pl.Int64,
+    "usd": pl.Float64,
+    "estimate": pl.Boolean,
+    "as_standard": pl.Boolean,
+}
+
+
+def cost_groups(local: pl.DataFrame, rates: RateTable, *, at: date | None = None) -> pl.DataFrame:
+    """A localized frame summed per local day, UTC day (``day``, whose prices apply), model, tier
+    and long-context flag (decided per response), each group priced by the engine: ``usd`` (null
+    when the model is unpriced), ``estimate`` (priced through a mapping) and ``as_standard`` (a
+    tier with no price of its own). ``at``: every group at that date's prices instead of its own
+    day's. Sums are DOUBLE: a figure for a chart or a table, never an exact count."""
+    if local.is_empty():
+        return pl.DataFrame(schema=GROUP_SCHEMA)
+    responses = local.select(
+        pl.col("day").alias("local_day"),
+        pl.col("utc_day").alias("day"),
+        "model",
+        "tier",
+        *COUNT_FIELDS,
+        "total",
+    )
+    flagged = with_long_flag(responses, rates, at=at)
+    sums = ", ".join(f"sum({name})::DOUBLE {name}" for name in (*COUNT_FIELDS, "total"))
+    groups = _sql(
+        f"""
+        select local_day, day, model, tier, long, {sums}, count(*) responses
+        from t group by all order by local_day, model, tier, long
+        """,
+        t=flagged,
+    )
+    return price_frame(groups, rates, at=at).select(list(GROUP_SCHEMA))
+
+
+def in_days(
+    frame: pl.DataFrame, start: date | None, end: date | None, *, column: str = "local_day"
+) -> pl.DataFrame:
+    """The rows (groups, or a localized frame's records with ``column="day"``) of local days
+    from ``start`` to ``end``, inclusive; None leaves that end open."""
+    if start:
+        frame = frame.filter(pl.col(column) >= start)
+    if end:
+        frame = frame.filter(pl.col(column) <= end)
+    return frame
+
+
+def cost_summary(groups: pl.DataFrame) -> dict:
+    """The API-equivalent of priced groups: ``usd`` (None when nothing is priced), the tokens of
+    unpriced models, and the tokens priced as standard for want of their tier's own price."""
+    priced = groups.filter(pl.col("usd").is_not_null())
+    return {
+        "usd": float(priced["usd"].sum()) if not priced.is_empty() else None,
+        "unpriced_tokens": int(groups.filter(pl.col("usd").is_null())["total"].sum()),
+        "as_standard_tokens": int(priced.filter(pl.col("as_standard"))["total"].sum()),
+    }
 
 
 # -- views (DuckDB SQL over frames) ----------------------------------------------------------
@@ -248,41 +299,36 @@ def _sql(query: str, **frames: pl.DataFrame) -> pl.DataFrame:
 
 
 def summary(local: pl.DataFrame) -> dict:
-    """Totals of a localized, priced frame: tokens, sessions, active days, estimate. Every count is
-    an exact Python int, however large."""
+    """Totals of a localized frame: tokens, sessions, active days. Every count is an exact Python
+    int, however large."""
     if local.is_empty():
-        return {k: 0 for k in (*TOKENS, "total", "sessions", "active_days", "responses")} | {
-            "usd": None,
-            "unpriced_tokens": 0,
-        }
+        return {k: 0 for k in (*TOKENS, "total", "sessions", "active_days", "responses")}
     row = _sql(
         """
         select sum(input) input, sum(cached) cached, sum(cache_write) cache_write,
                sum(output) output, sum(reasoning) reasoning, sum(total) total,
                count(distinct session) sessions, count(distinct day) active_days,
-               count(*) responses,
-               sum(usd) usd,
-               coalesce(sum(total) filter (where usd is null), 0) unpriced_tokens
+               count(*) responses
         from t
         """,
         t=local,
     ).row(0, named=True)
     # HUGEINT and DECIMAL(38,0) sums arrive as Decimal: exact, and handed out as ints.
-    return {k: v if k == "usd" else int(v) for k, v in row.items()}
+    return {k: int(v) for k, v in row.items()}
 
 
-def timeline(local: pl.DataFrame, period: str) -> pl.DataFrame:
-    """Tokens per period start and model (period: day, week or month; weeks start on Monday)."""
+def timeline(groups: pl.DataFrame, period: str) -> pl.DataFrame:
+    """Tokens and API-equivalent per period start and model (period: day, week or month; weeks
+    start on Monday), from priced groups."""
     unit = {"day": "day", "week": "week", "month": "month"}[period]
     return _sql(
         f"""
-        select date_trunc('{unit}', day)::DATE period, model,
-               sum(input)::DOUBLE input, sum(cached)::DOUBLE cached,
-               sum(cache_write)::DOUBLE cache_write, sum(output)::DOUBLE output,
-               sum(reasoning)::DOUBLE reasoning, sum(total)::DOUBLE total, sum(usd) usd
+        select date_trunc('{unit}', local_day)::DATE period, model,
+               sum(input) input, sum(cached) cached, sum(cache_write) cache_write,
+               sum(output) output, sum(reasoning) reasoning, sum(total) total, sum(usd) usd
         from t group by all order by period, model
         """,
-        t=local,
+        t=groups,
     )
 
 
@@ -365,129 +411,159 @@ def streaks(local: pl.DataFrame, today: date) -> dict:
     }
 
 
-def model_mix(local: pl.DataFrame, period: str) -> pl.DataFrame:
-    """Each model's share of the tokens of each period."""
+def model_mix(groups: pl.DataFrame, period: str) -> pl.DataFrame:
+    """Each model's tokens, share of the period's tokens and API-equivalent, per period."""
     unit = {"day": "day", "week": "week", "month": "month"}[period]
     return _sql(
         f"""
         with cells as (
-            select date_trunc('{unit}', day)::DATE period, model, sum(total)::DOUBLE tokens
+            select date_trunc('{unit}', local_day)::DATE period, model, sum(total) tokens,
+                   sum(usd) usd
             from t group by all
         )
         select period, model, tokens,
-               tokens / nullif(sum(tokens) over (partition by period), 0) share
+               tokens / nullif(sum(tokens) over (partition by period), 0) share, usd
         from cells order by period, model
         """,
-        t=local,
+        t=groups,
     )
 
 
-def by_model(local: pl.DataFrame) -> pl.DataFrame:
-    """Totals per model, largest first."""
+def by_model(groups: pl.DataFrame) -> pl.DataFrame:
+    """Totals per model, largest first, with the API-equivalent (null when unpriced) and whether
+    it is an estimate through a mapping."""
     return _sql(
         """
-        select model, sum(input)::DOUBLE input, sum(cached)::DOUBLE cached,
-               sum(cache_write)::DOUBLE cache_write, sum(output)::DOUBLE output,
-               sum(reasoning)::DOUBLE reasoning, sum(total)::DOUBLE total, count(*) responses,
-               sum(usd) usd
-        from t group by model order by total desc
+        select model, sum(input) input, sum(cached) cached, sum(cache_write) cache_write,
+               sum(output) output, sum(reasoning) reasoning, sum(total) total,
+               sum(responses)::BIGINT responses, sum(usd) usd, bool_or(estimate) mapped
+        from t group by model order by total desc, model
         """,
-        t=local,
+        t=groups,
     )
 
 
-def by_tier(local: pl.DataFrame) -> pl.DataFrame:
-    """Tokens and responses per service tier, in ``TIERS`` order."""
+def by_tier(groups: pl.DataFrame) -> pl.DataFrame:
+    """Tokens, responses and API-equivalent per service tier, in ``TIERS`` order; ``as_standard``
+    says the tier had no price of its own and was priced as standard."""
     table = _sql(
         """
-        select tier, sum(total)::DOUBLE total, count(*) responses,
-               sum(total)::DOUBLE / nullif(sum(sum(total)::DOUBLE) over (), 0) share
+        select tier, sum(total) total, sum(responses)::BIGINT responses,
+               sum(total) / nullif(sum(sum(total)) over (), 0) share, sum(usd) usd,
+               bool_or(as_standard) as_standard
         from t group by tier
         """,
-        t=local,
+        t=groups,
     )
     order = sorted(table["tier"].to_list(), key=tier_rank)
     return table.sort(pl.col("tier").replace_strict(order, list(range(len(order)))))
 
 
-def estimate_groups(local: pl.DataFrame, rates: RateTable) -> pl.DataFrame:
-    """Token sums per model and long-context flag: all a what-if estimate needs to be recomputed
-    at once when a rate changes."""
-    if local.is_empty():
-        return pl.DataFrame(
-            schema={
-                "model": pl.String,
-                "long": pl.Boolean,
-                "input": pl.Float64,
-                "cached": pl.Float64,
-                "output": pl.Float64,
-            }
-        )
-    flagged = local.with_columns(
-        pl.Series(
-            "long",
-            [
-                bool(rate and rate.is_long(i))
-                for rate, i in zip(
-                    (rates.lookup(m) for m in local["model"]), local["input"], strict=True
-                )
-            ],
-            dtype=pl.Boolean,
-        )
-    )
-    return _sql(
+def unpriced(groups: pl.DataFrame) -> dict[str, int]:
+    """Tokens per model that no rate prices, largest first."""
+    table = _sql(
         """
-        select model, long, sum(input)::DOUBLE input, sum(cached)::DOUBLE cached,
-               sum(output)::DOUBLE output
-        from t group by all order by model, long
+        select model, sum(total) tokens from t where usd is null
+        group by model order by tokens desc, model
         """,
-        t=flagged,
+        t=groups,
     )
+    return {m: int(n) for m, n in table.iter_rows()}
 
 
-def estimate(groups: pl.DataFrame, rates: RateTable, *, cached_share: float | None = None) -> dict:
-    """The API-equivalent of ``groups`` under ``rates``; with ``cached_share``, as if that share
-    of all input had been served from the cache."""
-    per_model: dict[str, float | None] = {}
-    unpriced: dict[str, int] = {}
-    for row in groups.iter_rows(named=True):
-        rate = rates.lookup(row["model"])
-        if rate is None:
-            tokens = int(row["input"] + row["output"])
-            unpriced[row["model"]] = unpriced.get(row["model"], 0) + tokens
-            per_model.setdefault(row["model"], None)
-            continue
-        cached = row["cached"] if cached_share is None else round(row["input"] * cached_share)
-        usd = rate.cost(row["input"], cached, row["output"], long=row["long"])
-        per_model[row["model"]] = (per_model.get(row["model"]) or 0.0) + usd
-    total = sum(v for v in per_model.values() if v is not None)
-    return {"usd": total, "per_model": per_model, "unpriced": unpriced}
+def repriced(
+    groups: pl.DataFrame,
+    rates: RateTable,
+    *,
+    at: date | None = None,
+    cached_share: float | None = None,
+) -> pl.DataFrame:
+    """``groups`` priced again under ``rates`` (a what-if table); with ``cached_share``, as if
+    that share of all input had been served from the cache (cache writes keep what is left)."""
+    if cached_share is not None:
+        cached = (pl.col("input") * cached_share).round()
+        groups = groups.with_columns(
+            cached.alias("cached"),
+            pl.min_horizontal("cache_write", pl.col("input") - cached).alias("cache_write"),
+        )
+    return price_frame(groups.drop("usd", "estimate", "as_standard"), rates, at=at)
+
+
+def cache_writes(groups: pl.DataFrame, rates: RateTable, *, at: date | None = None) -> dict:
+    """Cache writes: their tokens, their share of input and what they cost (the engine prices
+    the groups' cache writes alone)."""
+    inp, writes = float(groups["input"].sum()), float(groups["cache_write"].sum())
+    only_writes = groups.with_columns(
+        pl.col("cache_write").alias("input"),
+        pl.lit(0.0).alias("cached"),
+        pl.lit(0.0).alias("output"),
+    )
+    usd = repriced(only_writes, rates, at=at)["usd"].sum()
+    return {"tokens": writes, "share": writes / inp if inp else 0.0, "usd": float(usd or 0.0)}
+
+
+def per_model_usd(groups: pl.DataFrame) -> dict[str, float | None]:
+    """API-equivalent per model (None for an unpriced one), largest first."""
+    table = by_model(groups).sort("usd", descending=True, nulls_last=True)
+    return dict(zip(table["model"], table["usd"], strict=True))
+
+
+def price_change_days(rates: RateTable) -> list[date]:
+    """The days on which some price or mapping of ``rates`` starts or ends, latest first: between
+    two of them every day has the same prices, so usage can be summed per span and priced once."""
+    days = set()
+    for row in (*rates.rates, *rates.mappings):
+        if row.valid_from:
+            days.add(row.valid_from)
+        if row.valid_to:
+            days.add(row.valid_to + timedelta(days=1))
+    return sorted(days, reverse=True)
+
+
+def _price_span(ts: sa.ColumnElement, rates: RateTable) -> sa.ColumnElement:
+    """The first day of the span of equal prices a record falls in (see ``price_change_days``)."""
+    starts = price_change_days(rates)
+    first = EARLIEST.date()  # before every change: priced as on any day before the first one
+    if not starts:
+        return sa.literal(first.isoformat())
+    return sa.case(
+        *((ts >= datetime(d.year, d.month, d.day, tzinfo=UTC), d.isoformat()) for d in starts),
+        else_=first.isoformat(),
+    )
 
 
 def leaderboard(
-    engine: Engine, since: datetime | None, rates: RateTable, by: str = "tokens"
+    engine: Engine,
+    since: datetime | None,
+    rates: RateTable,
+    by: str = "tokens",
+    *,
+    at: date | None = None,
 ) -> pl.DataFrame:
     """Opted-in accounts only: rank (by tokens or by ``usd``), display name, tokens, estimate
     and model mix, of records that pass the plausibility checks and that the record type would
-    accept (dates and counts). Nothing about when anyone works."""
+    accept (dates and counts). Nothing about when anyone works. Records are summed in the store
+    per account, model, tier, span of equal prices and largest long-context threshold exceeded,
+    then priced by the engine (``at``: at that date's prices)."""
     u, a = Usage.__table__, Account.__table__
-    # The largest threshold each request exceeds: enough to price every model's long context.
+    # The largest threshold each request exceeds: enough to tell any rate's long context.
     thresholds = sorted(
         {r.long_context_threshold for r in rates.rates if r.long_context_threshold}, reverse=True
     )
-    long_flag = (
+    over = (
         sa.case(*((u.c.input > t, t) for t in thresholds), else_=0) if thresholds else sa.literal(0)
     )
+    span = _price_span(u.c.ts, rates)
+    counts = ("input", "cached", "cache_write", "output")
     query = (
         sa.select(
             a.c.id,
             a.c.name,
             u.c.model,
-            long_flag.label("over"),
-            *(
-                sa.func.sum(sa.cast(u.c[k], sa.Double)).label(k)
-                for k in ("input", "cached", "output")
-            ),
+            u.c.tier,
+            span.label("span"),
+            over.label("over"),
+            *(sa.func.sum(sa.cast(u.c[k], sa.Double)).label(k) for k in counts),
         )
         .join(a, a.c.id == u.c.account_id)
         .where(
@@ -496,7 +572,7 @@ def leaderboard(
             _dated_as_usage(u.c.ts),
             _counts_as_usage(u),
         )
-        .group_by(a.c.id, a.c.name, u.c.model, long_flag)
+        .group_by(a.c.id, a.c.name, u.c.model, u.c.tier, span, over)
     )
     if since is not None:
         query = query.where(u.c.ts >= since)
@@ -512,14 +588,17 @@ def leaderboard(
                 "models": pl.String,
             }
         )
-    records = []
-    for account, name, model, over, inp, cached, out in rows:
-        rate = rates.lookup(model)
-        long = bool(
-            rate and rate.long_context_threshold and over and over >= rate.long_context_threshold
-        )
-        usd = rate.cost(inp, cached, out, long=long) if rate else None
-        records.append((account, name, model, inp + out, usd))
+    groups = []
+    for _, _, model, tier, day, largest, inp, cached, writes, out in rows:
+        day = date.fromisoformat(day) if isinstance(day, str) else day
+        limit = rates.threshold(model, at or day)
+        long = bool(limit is not None and largest and largest >= limit)
+        groups.append((model, day, tier, long, inp, cached, writes, out))
+    costs = price_groups(groups, rates, at=at)
+    records = [
+        (account, name, model, inp + out, cost.usd if cost else None)
+        for (account, name, model, *_, inp, _c, _w, out), cost in zip(rows, costs, strict=True)
+    ]
     frame = pl.DataFrame(
         records,
         schema={

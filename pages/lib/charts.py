@@ -14,19 +14,29 @@ def _models(frame: pl.DataFrame) -> alt.Color:
     return alt.Color("model:N", title="Model", scale=alt.Scale(domain=domain, scheme="tableau20"))
 
 
-def timeline(frame: pl.DataFrame, period: str) -> alt.Chart:
-    """Tokens per period, stacked by model."""
+#: What a timeline or a mix can measure: its field, axis title and number format.
+MEASURES = {
+    "tokens": ("total", "Tokens (input + output)", "~s", ","),
+    "cost": ("usd", "USD, API-equivalent (estimate)", "$,.2f", "$,.2f"),
+}
+
+
+def timeline(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.Chart:
+    """Tokens, or their API-equivalent in USD, per period, stacked by model."""
+    field, axis_title, axis_format, tip_format = MEASURES[measure]
     fmt = {"day": "%b %d", "week": "%b %d", "month": "%b %Y"}[period]
+    title = f"Tokens per {period}" if measure == "tokens" else f"API-equivalent per {period}"
     return (
-        alt.Chart(frame, title=f"Tokens per {period}")
+        alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
             x=alt.X("period:T", title=None, axis=alt.Axis(format=fmt)),
-            y=alt.Y("sum(total):Q", title="Tokens (input + output)", axis=alt.Axis(format="~s")),
+            y=alt.Y(f"sum({field}):Q", title=axis_title, axis=alt.Axis(format=axis_format)),
             color=_models(frame),
             tooltip=[
                 alt.Tooltip("period:T", title=period.title(), format="%Y-%m-%d"),
                 "model:N",
+                alt.Tooltip(f"{field}:Q", format=tip_format, title=axis_title),
                 alt.Tooltip("total:Q", format=",", title="Tokens"),
                 alt.Tooltip("input:Q", format=","),
                 alt.Tooltip("cached:Q", format=","),
@@ -159,22 +169,29 @@ def _for_vega(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def model_mix(frame: pl.DataFrame, period: str) -> alt.Chart:
-    """Each model's share of each period's tokens."""
+def model_mix(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.Chart:
+    """Each model's share of each period's tokens, or each model's API-equivalent in USD
+    stacked per period."""
+    if measure == "cost":
+        field, axis_title, axis_format, tip_format = MEASURES["cost"]
+        y = alt.Y(f"{field}:Q", stack="zero", title=axis_title, axis=alt.Axis(format=axis_format))
+        title = f"API-equivalent by model per {period}"
+    else:
+        y = alt.Y("share:Q", stack="normalize", title="Share of tokens", axis=alt.Axis(format="%"))
+        title = f"Model mix per {period}"
     return (
-        alt.Chart(frame, title=f"Model mix per {period}")
+        alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
             x=alt.X("period:T", title=None),
-            y=alt.Y(
-                "share:Q", stack="normalize", title="Share of tokens", axis=alt.Axis(format="%")
-            ),
+            y=y,
             color=_models(frame),
             tooltip=[
                 alt.Tooltip("period:T", format="%Y-%m-%d", title=period.title()),
                 "model:N",
                 alt.Tooltip("share:Q", format=".1%"),
                 alt.Tooltip("tokens:Q", format=","),
+                alt.Tooltip("usd:Q", format="$,.2f", title="USD (estimate)"),
             ],
         )
         .properties(height=320)

@@ -14,15 +14,16 @@ import streamlit as st
 from pages.lib.text import inline_text
 from store.accounts import account_for_token, token_digest
 from store.db import open_store
-from store.pricing import RateTable, load_rates
+from store.pricing import RateTable, load_rates, rates_path
 from store.queries import (
     Filters,
     choices,
+    cost_groups,
     flag_counts,
+    in_days,
     load_usage,
     localize,
     misdated_count,
-    priced,
     signed_in_name,
 )
 from store.settings import default_db_url
@@ -76,10 +77,26 @@ def engine(url: str):
 def local_usage(
     url: str, accounts: tuple[int, ...], models: tuple, labels: tuple, tiers: tuple, zone: str
 ) -> pl.DataFrame:
-    """``usage`` in the viewer's time zone, each record priced once."""
+    """``usage`` in the viewer's time zone."""
     chosen = Filters(accounts=accounts, models=models, labels=labels, tiers=tiers)
-    raw = load_usage(engine(url), chosen)
-    return priced(localize(raw, zone), rates())
+    return localize(load_usage(engine(url), chosen), zone)
+
+
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
+def priced_groups(
+    url: str,
+    accounts: tuple[int, ...],
+    models: tuple,
+    labels: tuple,
+    tiers: tuple,
+    zone: str,
+    at: date | None,
+    rates_file: str,
+) -> pl.DataFrame:
+    """The same usage summed into groups and priced by the engine with the rates of
+    ``rates_file`` (``at``: at that date's prices; None: at the prices of each day)."""
+    local = local_usage(url, accounts, models, labels, tiers, zone)
+    return cost_groups(local, _rates_at(rates_file), at=at)
 
 
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
@@ -95,9 +112,14 @@ def set_aside(url: str, accounts: tuple[int, ...]) -> dict:
     return {"flags": flag_counts(store, accounts), "misdated": misdated_count(store, accounts)}
 
 
-@st.cache_data(ttl=TTL, show_spinner=False)
 def rates() -> RateTable:
-    return load_rates()
+    """The rate table in use: CODEXTIME_RATES, or the project's rates.csv."""
+    return _rates_at(str(rates_path()))
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def _rates_at(path: str) -> RateTable:
+    return load_rates(path)
 
 
 # -- the viewer and the filters -------------------------------------------------------------
@@ -126,17 +148,21 @@ class View:
         return self.available.get("first") is None
 
     def frame(self) -> pl.DataFrame:
-        """Records in the chosen date range, in local time, priced."""
-        every = self.all_dates()
-        if self.start:
-            every = every.filter(pl.col("day") >= self.start)
-        if self.end:
-            every = every.filter(pl.col("day") <= self.end)
-        return every
+        """Records in the chosen date range, in local time."""
+        return in_days(self.all_dates(), self.start, self.end, column="day")
 
     def all_dates(self) -> pl.DataFrame:
         """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
         return local_usage(self.url, self.accounts, self.models, self.labels, self.tiers, self.zone)
+
+    def all_groups(self, at: date | None = None) -> pl.DataFrame:
+        """Priced groups of every date (see ``priced_groups``)."""
+        keys = (self.url, self.accounts, self.models, self.labels, self.tiers, self.zone)
+        return priced_groups(*keys, at, str(rates_path()))
+
+    def groups(self, at: date | None = None) -> pl.DataFrame:
+        """Priced groups of the chosen date range."""
+        return in_days(self.all_groups(at), self.start, self.end)
 
     def set_aside(self) -> dict:
         """The viewer's flagged and misdated records, all time (see ``set_aside``)."""
@@ -322,6 +348,32 @@ def period_picker(label: str, default: str, key: str) -> str:
         label, list(names), default=default, key=key, format_func=names.__getitem__
     )
     return picked or default
+
+
+PRICES_OF_THE_TIME = "At the prices of the time"
+TODAYS_PRICES = "At today's prices"
+
+
+def prices_picker(key: str = "prices") -> date | None:
+    """Which prices an estimate uses: each day's own (None), or today's (today's date)."""
+    picked = st.segmented_control(
+        "Prices",
+        [PRICES_OF_THE_TIME, TODAYS_PRICES],
+        default=PRICES_OF_THE_TIME,
+        key=key,
+        help="Prices change: each response at the price in force on its own day, or every "
+        "response at the price in force today.",
+    )
+    return date.today() if picked == TODAYS_PRICES else None
+
+
+def measure_picker(key: str) -> str:
+    """Tokens or their API-equivalent in USD (an estimate)."""
+    names = {"tokens": "Tokens", "cost": "API-equivalent (USD)"}
+    picked = st.segmented_control(
+        "Show", list(names), default="tokens", key=key, format_func=names.__getitem__
+    )
+    return picked or "tokens"
 
 
 def compact(n: float | int | None) -> str:
