@@ -79,7 +79,8 @@ MODEL_PAGE = "https://developers.openai.com/api/docs/models/{}"
 PRICING_PAGE = "https://developers.openai.com/api/docs/pricing"
 _TIER_CHECKED = re.compile(r"Flex/priority/fast rates verified on (\d{4}-\d{2}-\d{2})")
 #: Marks a tier row from before the library's tier data starts (docs/pricing.md).
-BEFORE_TIER_DATA = "before {start} genai-prices prices every tier as standard"
+BEFORE_TIER_MARK = "genai-prices prices every tier as standard"
+BEFORE_TIER_DATA = "before {start} " + BEFORE_TIER_MARK
 
 
 class MissingLibrary(RatesError):
