@@ -38,6 +38,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
+import shutil
 import stat
 import subprocess
 import sys
@@ -63,6 +66,24 @@ _OLD_OPTIONS = _OPTIONS[:3]
 _LAUNCHER = ["-I", "-m", HOOK_MODULE, "run"]
 _LAUNCHERS = (_LAUNCHER, ["-m", HOOK_MODULE, "run"])
 _NEW_FILE_MODE = 0o600  # config.toml can hold provider keys and MCP secrets
+HOOK_KINDS = ("stop", "notify")
+#: The first Codex release with lifecycle hooks on by default (``[features] hooks``) and reviewed
+#: by the user in ``/hooks`` before they run.
+LIFECYCLE_HOOKS_SINCE = (0, 130, 0)
+#: Seconds Codex gives the Stop hook; it returns in well under one (the sync runs detached).
+STOP_TIMEOUT = 30
+#: What follows the Python in a Stop hook command of ours.
+_STOP_LAUNCHER = ["-I", "-m", HOOK_MODULE, "stop"]
+#: What install added for the Stop hook: the file, hooks.json's ``hooks`` key, its ``Stop`` key,
+#: or only a group.
+_MADE = ("file", "hooks", "event", "group")
+_APPROVE = "approve it in Codex's /hooks (Codex runs a new or changed hook only after that)."
+_EDITED = (
+    "the codextime Stop hook there was edited by hand; remove its group yourself (left unchanged)"
+)
+_DRAIN_CHUNK = 4096
+_JSON = json.JSONDecoder()
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
 #: Processes this (short-lived) process started and deliberately does not wait for.
 _launched: list[subprocess.Popen[bytes]] = []
 
@@ -155,6 +176,26 @@ def _mentions_us(value: object) -> bool:
 
 
 def is_installed(codex_home: Path) -> bool:
+    """Whether Codex runs the hook, as ``notify`` or as a Stop hook (False if unreadable)."""
+    return installed_kind(codex_home) is not None
+
+
+def installed_kind(codex_home: Path) -> str | None:
+    """Which kind of hook is installed ("stop" first, then "notify"), None if none is or the
+    files can't be read."""
+    try:
+        return (
+            "stop"
+            if _stop_installed(codex_home)
+            else "notify"
+            if _notify_installed(codex_home)
+            else None
+        )
+    except HookError:
+        return None
+
+
+def _notify_installed(codex_home: Path) -> bool:
     """Whether config.toml's top-level ``notify`` runs the hook (False if unreadable)."""
     try:
         data = tomllib.loads(config_path(codex_home).read_text(encoding="utf-8"))
@@ -166,13 +207,13 @@ def is_installed(codex_home: Path) -> bool:
 # -- install / uninstall -------------------------------------------------------------------------
 
 
-def install(codex_home: Path, command: list[str]) -> str:
+def install(codex_home: Path, command: list[str], kind: str | None = None) -> str:
     """Make Codex start ``command`` (the sync) after each turn; return what was done, in one line.
 
-    An existing ``notify`` program is kept: the hook runs it too, and ``uninstall`` restores it.
-    Installing again is a no-op, or refreshes the sync command while keeping the saved program.
-    ``command`` runs as given (with ``CODEX_HOME`` set), so it should carry any flag telling the
-    sync it was started by the hook, e.g. to exit quietly when ``sync_lock`` is busy.
+    ``kind`` is "stop" (a lifecycle hook Codex runs once the user approves it in ``/hooks``) or
+    "notify"; None picks ``default_kind``. ``command`` runs as given (with ``CODEX_HOME`` set), so
+    it should carry any flag telling the sync it was started by the hook, e.g. to exit quietly
+    when ``sync_lock`` is busy. Installing again is a no-op, or refreshes the sync command.
     """
     if not command or not all(isinstance(c, str) and c for c in command):
         raise HookError("the sync command must be a non-empty list of non-empty strings")
@@ -180,8 +221,24 @@ def install(codex_home: Path, command: list[str]) -> str:
         raise HookError(f"the sync command's program must be an absolute path: {command[0]}")
     if not sys.executable:
         raise HookError("cannot tell which Python runs codextime (sys.executable is empty)")
+    kind = kind or default_kind(codex_home)
+    if kind not in HOOK_KINDS:
+        raise HookError(f"unknown hook kind {kind!r}: use one of {', '.join(HOOK_KINDS)}")
+    other = installed_kind(codex_home)
+    if other not in (None, kind):
+        raise HookError(
+            f"the codextime hook is already installed as {other}; run `codextime hook "
+            f"uninstall` first to switch to {kind}"
+        )
     _check_isolated_import()
+    if kind == "stop":
+        return _install_stop(codex_home, command)
+    return _install_notify(codex_home, command)
 
+
+def _install_notify(codex_home: Path, command: list[str]) -> str:
+    """Point ``notify`` at the hook. An existing ``notify`` program is kept: the hook runs it
+    too, and ``uninstall`` restores it."""
     path = config_path(codex_home)
     made_config = not os.path.lexists(path)
     target, text, mode = _read(path)
@@ -249,8 +306,18 @@ def _check_isolated_import() -> None:
 
 
 def uninstall(codex_home: Path) -> str:
-    """Remove the hook, putting back the user's previous ``notify`` exactly (or no key at all);
-    a config.toml that install created, and that holds nothing else, is removed."""
+    """Remove the hook, whichever kind is installed, putting every file back as it was."""
+    removed_stop = _uninstall_stop(codex_home)
+    if removed_stop is None:
+        return _uninstall_notify(codex_home)
+    if _notify_installed(codex_home):  # both kinds, e.g. installed by an older and a newer run
+        return f"{removed_stop} {_uninstall_notify(codex_home)}"
+    return removed_stop
+
+
+def _uninstall_notify(codex_home: Path) -> str:
+    """Remove the notify hook, putting back the user's previous ``notify`` exactly (or no key at
+    all); a config.toml that install created, and that holds nothing else, is removed."""
     import tomlkit
 
     path = config_path(codex_home)
@@ -338,6 +405,12 @@ def _write(
         raise HookError(
             f"{path}: could not edit notify alone without a change elsewhere; left unchanged"
         )
+    _replace(path, target, old_text, new_text, mode)
+
+
+def _replace(path: Path, target: Path, old_text: str, new_text: str, mode: int) -> None:
+    """Write ``new_text`` over the real file ``target`` (named ``path``) atomically, keeping its
+    mode; a read-only file or folder is one clear error and the file stays as it was."""
     if new_text == old_text and target.exists():
         return
     _check_writable(path, target)
@@ -451,6 +524,474 @@ def _chained_program(previous: str) -> list[str]:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+# -- the Stop lifecycle hook ---------------------------------------------------------------------
+
+
+class StopLayout(NamedTuple):
+    """The arguments of the Stop hook command, as ``install`` wrote them."""
+
+    codex_home: str
+    #: What install added, so uninstall takes exactly that away (one of ``_MADE``).
+    made: str
+    #: The sync command to start.
+    sync: list[str]
+
+
+def parse_stop_layout(args: list[str]) -> StopLayout | None:
+    """The layout of the arguments after ``stop``, or None if they are not one."""
+    if (
+        len(args) > 5
+        and args[0] == "--codex-home"
+        and args[2] == "--made"
+        and args[3] in _MADE
+        and args[4] == "--"
+    ):
+        return StopLayout(args[1], args[3], args[5:])
+    return None
+
+
+def stop_command(codex_home: Path, command: list[str], made: str) -> str:
+    """The Stop hook's ``command``: one string, which Codex hands to the user's shell."""
+    home = str(Path(codex_home).absolute())
+    argv = [sys.executable, *_STOP_LAUNCHER, "--codex-home", home, "--made", made, "--", *command]
+    if sys.platform == "win32":
+        return subprocess.list2cmdline(argv)  # Codex runs it with `cmd /C`
+    return " ".join(_shell_word(arg) for arg in argv)
+
+
+def _shell_word(arg: str) -> str:
+    """``arg`` as one word that sh, bash, zsh and fish all read back unchanged (Codex runs the
+    command with ``$SHELL -lc``): bare when plain, else in single quotes, which none of them
+    expand. A quote, backslash or control character would need shell-specific escaping: refused."""
+    if re.fullmatch(r"[\w@%+=:,./-]+", arg, re.ASCII):
+        return arg
+    if "'" in arg or "\\" in arg or not arg.isprintable():
+        raise HookError(
+            f"cannot pass {arg!r} through Codex's shell safely (quote, backslash or control "
+            "character); use the notify hook"
+        )
+    return f"'{arg}'"
+
+
+def installed_stop_layout(command: object) -> StopLayout | None:
+    """The layout of a Stop hook command written by ``install`` (whichever Python it names);
+    None for any other command."""
+    if not isinstance(command, str):
+        return None
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return None
+    if argv[1 : 1 + len(_STOP_LAUNCHER)] != _STOP_LAUNCHER:
+        return None
+    return parse_stop_layout(argv[1 + len(_STOP_LAUNCHER) :])
+
+
+def stop_group(command: str) -> dict[str, Any]:
+    """The ``[[hooks.Stop]]`` group that runs ``command``, as Codex reads it from either file.
+
+    No ``async``: Codex releases that know the key skip an async handler altogether ("async hooks
+    are not supported yet"), so the hook is a plain one that returns at once instead.
+    """
+    return {"hooks": [{"type": "command", "command": command, "timeout": STOP_TIMEOUT}]}
+
+
+def hooks_json_path(codex_home: Path) -> Path:
+    return Path(codex_home) / "hooks.json"
+
+
+def stop_hook_file(codex_home: Path) -> Path:
+    """Where the Stop hook goes: hooks.json when the folder already declares its hooks there (and
+    not in config.toml), else config.toml. Codex reads both but warns when one folder uses both."""
+    json_file = hooks_json_path(codex_home)
+    if not os.path.lexists(json_file):
+        return config_path(codex_home)
+    _, text, _ = _read(config_path(codex_home))
+    declared = _parse(config_path(codex_home), text).get("hooks", {})
+    events = (
+        {k: v for k, v in declared.items() if k != "state"} if isinstance(declared, dict) else 1
+    )
+    return config_path(codex_home) if events else json_file
+
+
+# -- which kind a Codex supports
+
+
+def codex_version() -> tuple[int, int, int] | None:
+    """The version ``codex --version`` reports, None when there is no ``codex`` on PATH or it
+    says nothing usable."""
+    program = shutil.which("codex")
+    if program is None:
+        return None
+    try:
+        done = subprocess.run(
+            [program, "--version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"\b(\d+)\.(\d+)\.(\d+)\b", done.stdout)
+    if done.returncode != 0 or found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def hooks_switched_off(codex_home: Path) -> bool:
+    """Whether config.toml turns lifecycle hooks off (``[features] hooks = false``, or the older
+    ``codex_hooks = false`` when ``hooks`` is not set); False if it can't be read."""
+    try:
+        data = tomllib.loads(config_path(codex_home).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    features = data.get("features")
+    if not isinstance(features, dict):
+        return False
+    return features.get("hooks", features.get("codex_hooks")) is False
+
+
+def supports_stop_hook(codex_home: Path, version: tuple[int, int, int] | None) -> bool:
+    """Whether a Codex of ``version`` runs a Stop hook from ``codex_home``: a release with
+    lifecycle hooks on by default and reviewed in ``/hooks``, not switched off in its config.
+    An unknown version is not trusted to: notify works in every release."""
+    return (
+        version is not None
+        and version >= LIFECYCLE_HOOKS_SINCE
+        and not hooks_switched_off(codex_home)
+    )
+
+
+def default_kind(codex_home: Path) -> str:
+    """ "stop" where the installed Codex supports lifecycle hooks, else "notify"."""
+    return "stop" if supports_stop_hook(codex_home, codex_version()) else "notify"
+
+
+# -- install / uninstall the Stop hook
+
+
+def _install_stop(codex_home: Path, command: list[str]) -> str:
+    """Add the Stop hook group after any the user has (theirs keep their positions, which is
+    what their approvals in ``/hooks`` are keyed by)."""
+    path = stop_hook_file(codex_home)
+    is_json = path.name == "hooks.json"
+    made_file = not os.path.lexists(path)
+    target, text, mode = _read(path)
+    before = _load(path, text, is_json)
+    groups = _stop_groups(path, before)
+    found = _our_stop_group(groups)
+    if found is not None:
+        index, layout, old = found
+        wanted = stop_command(codex_home, command, layout.made)
+        if old == wanted:
+            return f"The codextime Stop hook is already installed in {path}; nothing changed."
+        new_text = _swap_command(path, text, old, wanted, is_json)
+        _check_stop_edit(path, new_text, is_json, before, index, stop_group(wanted))
+        _replace(path, target, text, new_text, mode)
+        return f"Updated the codextime Stop hook in {path}; {_APPROVE}"
+    made = _json_made(before) if is_json else "file" if made_file else "group"
+    wanted = stop_command(codex_home, command, made)
+    new_text = (_json_added if is_json else _toml_added)(text, wanted, made)
+    _check_stop_edit(path, new_text, is_json, before, len(groups), stop_group(wanted))
+    _replace(path, target, text, new_text, mode)
+    return f"Installed the codextime Stop hook in {path}: Codex syncs after each turn; {_APPROVE}"
+
+
+def _uninstall_stop(codex_home: Path) -> str | None:
+    """Remove the Stop hook from whichever file holds it; None when neither does."""
+    for path in (hooks_json_path(codex_home), config_path(codex_home)):
+        if not os.path.lexists(path):
+            continue
+        is_json = path.name == "hooks.json"
+        target, text, mode = _read(path)
+        current = _load(path, text, is_json)
+        found = _our_stop_group(_stop_groups(path, current))
+        if found is None:
+            continue
+        index, layout, command = found
+        new_text = (_json_removed if is_json else _toml_removed)(path, text, current, command)
+        after = _load(path, new_text, is_json)
+        if after != _without_group(current, index, like=after):
+            raise HookError(f"{path}: {_EDITED}")
+        if layout.made == "file" and new_text == "":
+            _remove(path, target)
+            return f"Removed the codextime Stop hook and the {path} it had created."
+        _replace(path, target, text, new_text, mode)
+        return f"Removed the codextime Stop hook from {path}."
+    return None
+
+
+def _stop_installed(codex_home: Path) -> bool:
+    """Whether hooks.json or config.toml holds our Stop hook; HookError if one can't be read."""
+    for path in (hooks_json_path(codex_home), config_path(codex_home)):
+        if os.path.lexists(path):
+            _, text, _ = _read(path)
+            data = _load(path, text, path.name == "hooks.json")
+            if _our_stop_group(_stop_groups(path, data)) is not None:
+                return True
+    return False
+
+
+def _parse_json(path: Path, text: str) -> dict[str, Any]:
+    """hooks.json as Codex reads it: an object, no key given twice (where this edits)."""
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except ValueError as exc:
+        raise HookError(f"{path}: not valid JSON ({_one_line(exc)}); left unchanged") from None
+    if not isinstance(data, dict):
+        raise HookError(f"{path}: not a JSON object; left unchanged")
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError("a key is given twice")
+    return dict(pairs)
+
+
+def _stop_groups(path: Path, data: dict[str, Any]) -> list[Any]:
+    """The Stop groups declared in a parsed file ([] when none); HookError if the shape is not
+    the one Codex reads."""
+    hooks = data.get("hooks", {})
+    groups = hooks.get("Stop", []) if isinstance(hooks, dict) else None
+    if not isinstance(groups, list):
+        raise HookError(f"{path}: hooks or hooks.Stop is not what Codex expects; left unchanged")
+    return groups
+
+
+def _our_stop_group(groups: list[Any]) -> tuple[int, StopLayout, str] | None:
+    """The position, layout and command of the group install added, if there is one."""
+    for index, group in enumerate(groups):
+        handlers = group.get("hooks") if isinstance(group, dict) else None
+        if isinstance(handlers, list) and len(handlers) == 1 and isinstance(handlers[0], dict):
+            command = handlers[0].get("command")
+            layout = installed_stop_layout(command)
+            if layout is not None:
+                return index, layout, command
+    return None
+
+
+def _without_group(data: dict[str, Any], index: int, like: dict[str, Any]) -> dict[str, Any]:
+    """``data`` less its Stop group ``index``; an emptied ``Stop`` or ``hooks`` goes too, unless
+    ``like`` has it (the file had it before)."""
+    hooks = dict(data["hooks"])
+    hooks["Stop"] = [g for i, g in enumerate(hooks["Stop"]) if i != index]
+    had = like.get("hooks") if isinstance(like.get("hooks"), dict) else {}
+    if not hooks["Stop"] and "Stop" not in had:
+        del hooks["Stop"]
+    result = {**data, "hooks": hooks}
+    if not hooks and "hooks" not in like:
+        del result["hooks"]
+    return result
+
+
+def _check_stop_edit(
+    path: Path,
+    new_text: str,
+    is_json: bool,
+    before: dict[str, Any],
+    index: int,
+    group: dict[str, Any],
+) -> None:
+    """Refuse an edit that means anything but ``before`` with ``group`` at Stop ``index`` (added
+    after the others, or replacing ours)."""
+    groups = _stop_groups(path, before)
+    rest = before if index == len(groups) else _without_group(before, index, like=before)
+    try:
+        after = _load(path, new_text, is_json)
+        ok = after["hooks"]["Stop"][index] == group
+        ok = ok and _without_group(after, index, like=before) == rest
+    except (HookError, KeyError, IndexError, TypeError):
+        ok = False
+    if not ok:
+        raise HookError(
+            f"{path}: could not add the Stop hook without a change elsewhere (is hooks.Stop "
+            "written as an inline array?); left unchanged"
+        )
+
+
+def _load(path: Path, text: str, is_json: bool) -> dict[str, Any]:
+    """The parsed hooks.json or config.toml; HookError (one line) if it is not valid."""
+    if is_json:
+        return _parse_json(path, text)
+    _parse(path, text)
+    return tomllib.loads(text)
+
+
+def _toml_block(command: str, newline: str) -> str:
+    """The text install appends to config.toml: one Stop group, every line ending ``newline``."""
+    lines = [
+        "# codextime: a background sync after each turn (`codextime hook uninstall` removes it)",
+        "[[hooks.Stop]]",
+        "[[hooks.Stop.hooks]]",
+        'type = "command"',
+        f"command = {json.dumps(command, ensure_ascii=False)}",
+        f"timeout = {STOP_TIMEOUT}",
+    ]
+    return newline.join(lines) + newline
+
+
+def _newline_of(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _toml_added(text: str, command: str, made: str) -> str:
+    """``text`` with the Stop group appended after a blank line; a file without a final newline
+    gets a block without one, which tells uninstall to take both separating newlines away."""
+    newline = _newline_of(text)
+    block = _toml_block(command, newline)
+    if not text:
+        return block
+    if text.endswith("\n"):
+        return text + newline + block
+    return text + newline + newline + block[: -len(newline)]
+
+
+def _toml_removed(path: Path, text: str, current: dict[str, Any], command: str) -> str:
+    """``text`` less the block ``_toml_added`` appended (wherever it now stands)."""
+    newline = _newline_of(text)
+    block = _toml_block(command, newline)
+    unterminated = newline + newline + block[: -len(newline)]
+    if text == block:
+        return ""
+    if text.endswith(unterminated):
+        return text[: -len(unterminated)]
+    if newline + block in text:
+        return text.replace(newline + block, "", 1)
+    raise HookError(f"{path}: {_EDITED}")
+
+
+def _swap_command(path: Path, text: str, old: str, new: str, is_json: bool) -> str:
+    """``text`` with the Stop hook's command string ``old`` written as ``new`` (an update)."""
+    quoted_old = json.dumps(old, ensure_ascii=False)
+    if text.count(quoted_old) != 1:
+        raise HookError(f"{path}: {_EDITED}")
+    return text.replace(quoted_old, json.dumps(new, ensure_ascii=False))
+
+
+def _json_made(data: dict[str, Any]) -> str:
+    """What install adds to hooks.json: the ``hooks`` key, its ``Stop`` key, or one group."""
+    if "hooks" not in data:
+        return "hooks"
+    return "event" if "Stop" not in data["hooks"] else "group"
+
+
+def _json_piece(command: str, made: str) -> str:
+    """The text install writes into hooks.json for ``made``, compact and on one line."""
+    group = json.dumps(stop_group(command), ensure_ascii=False)
+    return {"hooks": f'"hooks": {{"Stop": [{group}]}}', "event": f'"Stop": [{group}]'}.get(
+        made, group
+    )
+
+
+def _json_added(text: str, command: str, made: str) -> str:
+    """``text`` with the piece for ``made`` written after the last member of the root object
+    ("hooks"), of ``hooks`` ("event") or after the last group of ``Stop`` ("group")."""
+    opening, ends, _ = _json_container(text, made)
+    at, separator = (ends[-1], ", ") if ends else (opening + 1, "")
+    return text[:at] + separator + _json_piece(command, made) + text[at:]
+
+
+def _json_removed(path: Path, text: str, current: dict[str, Any], command: str) -> str:
+    """``text`` less the piece install wrote; when the user has since added keys or groups
+    beside it, only our group goes."""
+    made = installed_stop_layout(command).made  # type: ignore[union-attr]
+    if made == "hooks" and set(current["hooks"]) != {"Stop"}:
+        made = "event"
+    if made in ("hooks", "event") and len(current["hooks"]["Stop"]) != 1:
+        made = "group"
+    opening, ends, keys = _json_container(text, made)
+    if made == "group":
+        index = current["hooks"]["Stop"].index(stop_group(command))
+    else:
+        index = keys.index("hooks" if made == "hooks" else "Stop")
+    ours_end, before = ends[index], ends[index - 1] if index else None
+    start, piece = (before, ", ") if before is not None else (opening + 1, "")
+    piece += _json_piece(command, made)
+    if text[start:ours_end] != piece:
+        raise HookError(f"{path}: {_EDITED}")
+    return text[:start] + text[ours_end:]
+
+
+def _json_container(text: str, made: str) -> tuple[int, list[int], list[str]]:
+    """Where the object or array that ``made`` adds to opens, where each of its members or
+    elements ends, and its keys ([] for the array): the root object ("hooks"), the ``hooks``
+    object ("event") or the ``Stop`` array ("group")."""
+    opening = _skip_space(text, 0)
+    if made != "hooks":
+        opening = _member_spans(text, opening)["hooks"][0]
+        if made == "group":
+            opening = _member_spans(text, opening)["Stop"][0]
+            return opening, _element_ends(text, opening), []
+    spans = _member_spans(text, opening)
+    return opening, [end for _, end in spans.values()], list(spans)
+
+
+def _skip_space(text: str, at: int) -> int:
+    return _JSON_SPACE.match(text, at).end()
+
+
+def _member_spans(text: str, opening: int) -> dict[str, tuple[int, int]]:
+    """The members of the JSON object opening at ``opening``, in order: key -> where its value
+    starts and ends."""
+    spans: dict[str, tuple[int, int]] = {}
+    at = _skip_space(text, opening + 1)
+    while text[at] != "}":
+        key, after_key = json.decoder.scanstring(text, at + 1)
+        value = _skip_space(text, _skip_space(text, after_key) + 1)
+        _, end = _JSON.raw_decode(text, value)
+        spans[key] = (value, end)
+        at = _skip_space(text, end)
+        at = _skip_space(text, at + 1) if text[at] == "," else at
+    return spans
+
+
+def _element_ends(text: str, opening: int) -> list[int]:
+    """Where each element of the JSON array opening at ``opening`` ends."""
+    ends: list[int] = []
+    at = _skip_space(text, opening + 1)
+    while text[at] != "]":
+        _, end = _JSON.raw_decode(text, at)
+        ends.append(end)
+        at = _skip_space(text, end)
+        at = _skip_space(text, at + 1) if text[at] == "," else at
+    return ends
+
+
+# -- the Stop hook Codex runs
+
+
+def run_stop(argv: list[str], stdin: IO[bytes] | None = None) -> int:
+    """Start the sync, detached, then drain and discard the hook's input; return at once.
+
+    Codex writes the turn's details to standard input, the last assistant message among them:
+    that is never parsed, kept or logged, only read in small chunks and dropped so Codex's write
+    completes. Nothing is printed (Codex would read it as the hook's answer). The status is 0, or
+    1 when the sync could not be started; never 2, which Codex takes as "continue the turn".
+    """
+    layout = parse_stop_layout(argv)
+    if layout is None:
+        log_line("hook: Stop hook arguments are not in the layout `install` writes; reinstall")
+        status = 1
+    else:
+        status = _start_sync(layout.sync, layout.codex_home)
+    _discard(stdin if stdin is not None else sys.stdin.buffer)
+    return status
+
+
+def _discard(stream: IO[bytes]) -> None:
+    """Read ``stream`` to its end in fixed small chunks, keeping none of them."""
+    with suppress(OSError, ValueError):
+        if stream.isatty():
+            return
+        while stream.read(_DRAIN_CHUNK):
+            pass
 
 
 # -- the program Codex runs ----------------------------------------------------------------------
@@ -671,6 +1212,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["run"]:
         return run(args[1:])
+    if args[:1] == ["stop"]:
+        return run_stop(args[1:])
     log_line("hook: expected `run` as the first argument")
     return 2
 

@@ -55,6 +55,13 @@ def reap_launched():
     hook._launched.clear()
 
 
+@pytest.fixture(autouse=True)
+def no_codex_on_path(monkeypatch):
+    """These tests are about the notify hook: the kind ``install`` picks by default must not
+    depend on which Codex the machine running them has."""
+    monkeypatch.setattr(hook, "codex_version", lambda: None)
+
+
 @pytest.fixture
 def codex_home(tmp_path: Path) -> Path:
     home = tmp_path / "codex-home"
