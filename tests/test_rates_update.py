@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, date, datetime, timedelta
 
+import genai_prices  # the dev extra
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -17,7 +18,6 @@ from store.fields import CACHE_WRITE, CACHED, INPUT, MODEL, OUTPUT, TIER, TS_MS
 from store.pricing import STANDARD, load_rates, normalise, parse_rates, to_csv
 from store.rates_update import BEFORE_TIER_MARK, RESEARCH_RATES, build_table
 
-genai_prices = pytest.importorskip("genai_prices", reason="genai-prices (the dev extra)")
 TODAY = date(2026, 11, 30)
 #: (input, cached, cache_write, output): a short request and one over 272K input
 SIZES = ((100_000, 60_000, 10_000, 2_000), (300_000, 200_000, 20_000, 5_000))
