@@ -26,8 +26,6 @@ from collector.demo.writer import Cli034, Ctx, Mark
 DEFAULT_END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 #: Size of the default demo set: holds every era and feature, yet is written in a second.
 SMALL_TARGET_BYTES = 4_000_000
-
-
 DAY_MS = 86_400_000
 #: UTC offsets (minutes) a corpus may be "written" in, with a zone name for 2026 turn_contexts.
 OFFSETS: tuple[tuple[int, str], ...] = (
@@ -39,8 +37,6 @@ OFFSETS: tuple[tuple[int, str], ...] = (
     (-300, "America/Bogota"),
     (60, "Africa/Lagos"),
 )
-
-
 GUARDIAN_MODEL = "codex-auto-review"
 
 

@@ -23,7 +23,7 @@ class NotADemoHome(CodexHomeError):
 
 
 def is_demo_home(path: Path) -> bool:
-    """Whether ``path`` holds a home this module generated (its marker file says so)."""
+    """Whether ``path`` holds a home the demo generator wrote (its marker file says so)."""
     marker = Path(path) / MARKER_NAME
     try:
         doc = orjson.loads(marker.read_bytes())
