@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -125,6 +126,9 @@ class Destination:
         """What the destination looks like now, cheaply; None when there is no such sign."""
         return None
 
+    def close(self) -> None:
+        """Let go of what was opened (the sync is over)."""
+
 
 class StoreDestination(Destination):
     """The store at ``url``, the embedded account's records; opened only when needed: a sync
@@ -137,6 +141,9 @@ class StoreDestination(Destination):
         self.label = label
         self.file = sqlite_file(url)
         self._opened: tuple | None = None  # (engine, account id, sink)
+        self._sqlite: tuple | None = None  # (sqlite3 connection, account id)
+        #: Whether the standard library's path may still be tried (a SQLite file, not refused).
+        self.file_ready = self.file is not None
 
     def _open(self) -> tuple:
         if self._opened is None:
@@ -147,16 +154,50 @@ class StoreDestination(Destination):
             self._opened = (engine, account, store_sink(engine, account, self.label))
         return self._opened
 
+    def _fast(self) -> tuple | None:
+        """(connection, account id) through the standard library, for a SQLite file the store
+        layer has already made current; None otherwise (or after a failure: the full layer then
+        says what is wrong)."""
+        if self._sqlite is None and self.file is not None and self._opened is None:
+            from collector import sqlite_sink
+
+            try:
+                self._sqlite = sqlite_sink.open_ready(self.file)
+            except (sqlite_sink.StoreNotReady, sqlite3.Error):
+                self.file_ready = False
+        return self._sqlite
+
     def __call__(self, rows: list[Row]) -> int:
-        return self._open()[2](rows)
+        fast = self._fast() if self.file_ready else None
+        if fast is None:
+            return self._open()[2](rows)
+        from collector.sqlite_sink import insert_rows
+
+        try:
+            return insert_rows(*fast, rows, self.label)
+        except (sqlite3.Error, ValueError) as exc:
+            raise SyncError(
+                f"cannot write to the store {self.url}: {_first_line(exc)}; {NOTHING_LOST}"
+            ) from exc
 
     def held(self, last: Tally | None) -> int:
         if self.file and last and last.mark is not None and last.mark == self.mark():
             return last.records
+        fast = self._fast() if self.file_ready else None
+        if fast is not None:
+            from collector.sqlite_sink import usage_count as count
+
+            return count(*fast)
         from store.accounts import usage_count
 
         engine, account, _ = self._open()
         return usage_count(engine, account)
+
+    def close(self) -> None:
+        """Close the standard library's connection, if one was opened."""
+        if self._sqlite is not None:
+            self._sqlite[0].close()
+            self._sqlite = None
 
     def mark(self) -> list | None:
         """The SQLite file's identity, size and time: any write or a new file changes them (the
@@ -275,6 +316,8 @@ def sync(
             raise SyncError(
                 f"cannot take the sync lock {lock}: {exc.strerror or exc}; nothing was sent"
             ) from exc
+        if isinstance(sink, Destination):
+            held.callback(sink.close)
         return _sync_locked(codex_home, sink, state_file, full, progress)
 
 
