@@ -153,11 +153,13 @@ def _flag(con: sqlite3.Connection, account: int, first_ms: int, last_ms: int) ->
         "since": since.strftime("%Y-%m-%d %H:%M:%S.%f"),
         "until": (until + day).strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
+    # ``+account_id``: not by the account's index, which would visit its whole history, but by
+    # the time index, which visits the days inserted into: the cost follows the new rows.
     for reason, bound, bucket in FLAGS:
         con.execute(
-            f"UPDATE usage SET flag = :reason WHERE account_id = :account AND flag IS NULL "
+            f"UPDATE usage SET flag = :reason WHERE +account_id = :account AND flag IS NULL "
             f"AND ts >= :since AND ts < :until AND {bucket} IN ("
-            f"SELECT {bucket} FROM usage WHERE account_id = :account "
+            f"SELECT {bucket} FROM usage WHERE +account_id = :account "
             f"AND ts >= :since AND ts < :until GROUP BY {bucket} "
             "HAVING total(input) + total(output) > :bound)",
             {**bounds, "reason": reason, "bound": bound},
