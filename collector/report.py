@@ -39,6 +39,7 @@ PERIODS = {
 QUARTER_HOUR_MS = 15 * 60 * 1000
 DAY_MS = 24 * 60 * 60 * 1000
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_VARIES = object()  # a model whose long-context threshold depends on the day, or not looked up
 #: What the fold takes of a row (``store.fields.ROW_FIELDS``), in the order ``add_rows`` unpacks.
 _FOLDED = itemgetter(TS_MS, MODEL, TIER, INPUT, CACHED, CACHE_WRITE, OUTPUT, REASONING, SESSION)
 #: The figures of a row, a model and the totals, in the order the table shows them.
@@ -98,16 +99,19 @@ class Report:
         self.since = since
         self.until = until
         self.rates = rates
-        self._buckets: dict[int, tuple] = {}  # UTC quarter hour -> (local day, key, in range)
-        #: (model, UTC day number) -> the input above which a response is long-context
-        self._long_at: dict[tuple[str, int], int | None] = {}
-        #: period key -> pricing group (model, UTC day number, tier, long) -> [input, cached,
+        #: UTC quarter hour -> (local day, period key, in range, UTC day number, its groups)
+        self._buckets: dict[int, tuple] = {}
+        #: model -> the input above which its responses are long-context, when that is the same
+        #: on every day (None: no such rule); _VARIES when it depends on the day
+        self._long_at: dict[str, object] = {}
+        #: (period key, UTC day number) -> pricing group (model, tier, long) -> [input, cached,
         #: cache_write, output, reasoning, responses]
-        self._cells: dict[str, dict[tuple, list[int]]] = defaultdict(dict)
+        self._cells: dict[tuple[str, int], dict[tuple, list[int]]] = {}
         self._span: dict[str, list[int]] = {}  # session -> [first ms, last ms]
 
-    def _bucket(self, quarter: int) -> tuple[date, str | None, bool]:
-        """A UTC quarter hour's local day, its period key and whether it is in range."""
+    def _bucket(self, quarter: int) -> tuple:
+        """A UTC quarter hour's local day, its period key, whether it is in range, its UTC day
+        number and the pricing groups of that key and day (None for sessions)."""
         moment = datetime.fromtimestamp(quarter * QUARTER_HOUR_MS / 1000, UTC)
         day = moment.astimezone(self.zone).date()
         inside = not ((self.since and day < self.since) or (self.until and day > self.until))
@@ -119,15 +123,20 @@ class Report:
             key = day.isoformat()[:7]
         else:
             key = None  # sessions are keyed by session
-        bucket = self._buckets[quarter] = (day, key, inside)
+        utc = quarter * QUARTER_HOUR_MS // DAY_MS
+        groups = self._cells.setdefault((key, utc), {}) if inside and key is not None else None
+        bucket = self._buckets[quarter] = (day, key, inside, utc, groups)
         return bucket
 
-    def _threshold(self, model: str, day: int) -> int | None:
-        """The long-context threshold of ``model``'s rate on a UTC day (None: no such rule)."""
-        rates = self.rates
-        found = rates.threshold(model, utc_day(day)) if rates is not None else None
-        self._long_at[model, day] = found
-        return found
+    def _threshold(self, model: str, day: int):
+        """The long-context threshold of ``model``'s rate on a UTC day (None: no such rule),
+        remembered for the model when it is the same on every day."""
+        if self.rates is None:
+            self._long_at[model] = None
+            return None
+        every = self.rates.thresholds(model)
+        self._long_at[model] = every.pop() if len(every) == 1 else _VARIES
+        return self.rates.threshold(model, utc_day(day))
 
     def add(
         self,
@@ -160,9 +169,9 @@ class Report:
             bucket = buckets.get(quarter) or self._bucket(quarter)
             if not bucket[2]:
                 continue
-            key = bucket[1]
-            if key is None:
-                key = session
+            groups = bucket[4]
+            if groups is None:
+                groups = cells.setdefault((session, bucket[3]), {})
                 span = span_of.get(session)
                 if span is None:
                     span_of[session] = [ts_ms, ts_ms]
@@ -171,12 +180,10 @@ class Report:
                         span[0] = ts_ms
                     if ts_ms > span[1]:
                         span[1] = ts_ms
-            day = ts_ms // DAY_MS
-            threshold = (
-                long_at[model, day] if (model, day) in long_at else self._threshold(model, day)
-            )
-            group = (model, day, tier, threshold is not None and inp > threshold)
-            groups = cells[key]
+            threshold = long_at.get(model, _VARIES)
+            if threshold is _VARIES:
+                threshold = self._threshold(model, bucket[3])
+            group = (model, tier, threshold is not None and inp > threshold)
             cell = groups.get(group)
             if cell is None:
                 cell = groups[group] = [0, 0, 0, 0, 0, 0]
@@ -187,30 +194,38 @@ class Report:
             cell[4] += reasoning
             cell[5] += 1
 
-    def _priced(self, groups: dict[tuple, list[int]]) -> dict[str, dict]:
-        """A period's figures per model, priced group by group, with each group's tier."""
+    def _priced(self, days: list[tuple[int, dict[tuple, list[int]]]]) -> dict[str, dict]:
+        """A period's figures per model, priced group by group on each UTC day, with each
+        group's tier."""
         models: dict[str, dict] = {}
-        for (model, day, tier, long), cell in groups.items():
-            inp, cached, cache_write, out, reasoning, responses = cell
-            cost = (
-                self.rates.cost_of(model, utc_day(day), tier, long, inp, cached, cache_write, out)
-                if self.rates is not None
-                else None
-            )
-            figures = models.setdefault(model, {**empty_tokens(), "tiers": {}, "tier_usd": {}})
-            _accumulate(figures, _figures(cell, cost))
-            figures["tiers"][tier] = figures["tiers"].get(tier, 0) + inp + out
-            if cost is None:
-                figures.setdefault("unpriced", 0)
-                figures["unpriced"] += inp + out
-                continue
-            figures["tier_usd"][tier] = figures["tier_usd"].get(tier, 0.0) + cost.usd
-            if cost.estimate:
-                figures["estimate"] = True
-            if cost.as_standard:
-                figures.setdefault("as_standard", {})
-                figures["as_standard"][tier] = figures["as_standard"].get(tier, 0) + inp + out
+        for day, groups in days:
+            for (model, tier, long), cell in groups.items():
+                self._price_into(models, model, utc_day(day), tier, long, cell)
         return models
+
+    def _price_into(self, models: dict, model: str, day: date, tier: str, long: bool, cell) -> None:
+        """Add one pricing group's figures, tokens per tier and cost to its model's."""
+        inp, cached, cache_write, out = cell[0], cell[1], cell[2], cell[3]
+        rates = self.rates
+        cost = (
+            rates.cost_of(model, day, tier, long, inp, cached, cache_write, out) if rates else None
+        )
+        figures = models.get(model)
+        if figures is None:
+            figures = models[model] = {
+                **empty_tokens(),
+                **{"tiers": {}, "tier_usd": {}, "unpriced": None, "as_standard": {}},
+            }
+        _accumulate(figures, _figures(cell, cost))
+        _add_into(figures["tiers"], {tier: inp + out})
+        if cost is None:
+            figures["unpriced"] = (figures["unpriced"] or 0) + inp + out
+            return
+        _add_into(figures["tier_usd"], {tier: cost.usd})
+        if cost.estimate:
+            figures["estimate"] = True
+        if cost.as_standard:
+            _add_into(figures["as_standard"], {tier: inp + out})
 
     def to_json(self) -> dict:
         list_key, row_key = PERIODS[self.period]
@@ -219,14 +234,18 @@ class Report:
         total_models: dict[str, dict] = {}
         unpriced: dict[str, int] = {}
         as_standard: dict[str, int] = {}
-        for key, groups in self._cells.items():
+        by_key: dict[str, list] = defaultdict(list)
+        for (key, day), groups in self._cells.items():
+            if groups:
+                by_key[key].append((day, groups))
+        for key, days in by_key.items():
             row = {row_key: key, **empty_tokens(), "tiers": {}, "tier_api_equivalent_usd": {}}
             if self.period == "session":
                 first, last = self._span[key]
                 row["first"] = _iso(first)
                 row["last"] = _iso(last)
             row["models"] = {}
-            for model, priced in sorted(self._priced(groups).items()):
+            for model, priced in sorted(self._priced(days).items()):
                 figures = {k: priced[k] for k in (*FIGURE_KEYS, "api_equivalent_usd")}
                 if priced.get("estimate"):
                     figures["estimate"] = True
@@ -234,10 +253,9 @@ class Report:
                 _accumulate(row, figures)
                 _add_into(row["tiers"], priced["tiers"])
                 _add_into(row["tier_api_equivalent_usd"], priced["tier_usd"])
-                _add_into(
-                    unpriced, {model: priced.get("unpriced", 0)} if "unpriced" in priced else {}
-                )
-                _add_into(as_standard, priced.get("as_standard", {}))
+                if priced["unpriced"] is not None:
+                    _add_into(unpriced, {model: priced["unpriced"]})
+                _add_into(as_standard, priced["as_standard"])
                 total = total_models.setdefault(model, empty_tokens())
                 _accumulate(total, figures)
                 if figures.get("estimate"):

@@ -265,6 +265,21 @@ class RateTable:
         rate = self.rate(model, day)
         return rate.long_context_threshold if rate else None
 
+    def thresholds(self, model: str) -> set[int | None]:
+        """Every long-context threshold ``model``'s standard rates have on any day (through its
+        mappings): a caller may decide long-context per model when there is just one."""
+        key = normalise(model)
+        targets = (
+            {self._names[key]}
+            if key in self._names
+            else {self._names.get(normalise(m.maps_to)) for m in self._maps.get(key, ())}
+        )
+        return {
+            rate.long_context_threshold
+            for target in targets
+            for rate in self._rows.get((target, STANDARD), ())
+        } or {None}
+
     def cost_of(
         self,
         model: str,
