@@ -893,75 +893,77 @@ def _json_piece(command: str, made: str) -> str:
 def _json_added(text: str, command: str, made: str) -> str:
     """``text`` with the piece for ``made`` written after the last member of the root object
     ("hooks"), of ``hooks`` ("event") or after the last group of ``Stop`` ("group")."""
-    opening, ends, _ = _json_container(text, made)
-    at, separator = (ends[-1], ", ") if ends else (opening + 1, "")
+    opening, members = _json_container(text, made)
+    at, separator = (members[-1][1][1], ", ") if members else (opening + 1, "")
     return text[:at] + separator + _json_piece(command, made) + text[at:]
 
 
 def _json_removed(path: Path, text: str, current: dict[str, Any], command: str) -> str:
-    """``text`` less the piece install wrote; when the user has since added keys or groups
-    beside it, only our group goes."""
+    """``text`` less the piece install wrote; when the user has since added keys beside it or
+    rewritten the file, only our group goes, and the rest stays as the user wrote it."""
     made = installed_stop_layout(command).made  # type: ignore[union-attr]
-    if made == "hooks" and set(current["hooks"]) != {"Stop"}:
-        made = "event"
-    if made in ("hooks", "event") and len(current["hooks"]["Stop"]) != 1:
-        made = "group"
-    opening, ends, keys = _json_container(text, made)
-    if made == "group":
-        index = current["hooks"]["Stop"].index(stop_group(command))
+    if made in ("hooks", "event") and current["hooks"]["Stop"] == [stop_group(command)]:
+        opening, spans = _json_container(text, "event" if made == "event" else "hooks")
+        keys = [key for key, _ in spans]
+        index = keys.index("Stop" if made == "event" else "hooks")
+        start = spans[index - 1][1][1] if index else opening + 1
+        piece = (", " if index else "") + _json_piece(command, made)
+        if text[start : spans[index][1][1]] == piece:
+            return text[:start] + text[start + len(piece) :]
+    _, elements = _json_container(text, "group")
+    index = current["hooks"]["Stop"].index(stop_group(command))
+    spans = [span for _, span in elements]
+    if index:  # from the end of the group before ours: the comma goes with ours
+        start, end = spans[index - 1][1], spans[index][1]
+    elif len(spans) > 1:  # ours first: the comma after it goes with it
+        start, end = spans[0][0], spans[1][0]
     else:
-        index = keys.index("hooks" if made == "hooks" else "Stop")
-    ours_end, before = ends[index], ends[index - 1] if index else None
-    start, piece = (before, ", ") if before is not None else (opening + 1, "")
-    piece += _json_piece(command, made)
-    if text[start:ours_end] != piece:
-        raise HookError(f"{path}: {_EDITED}")
-    return text[:start] + text[ours_end:]
+        start, end = spans[0]
+    return text[:start] + text[end:]
 
 
-def _json_container(text: str, made: str) -> tuple[int, list[int], list[str]]:
-    """Where the object or array that ``made`` adds to opens, where each of its members or
-    elements ends, and its keys ([] for the array): the root object ("hooks"), the ``hooks``
-    object ("event") or the ``Stop`` array ("group")."""
+def _json_container(text: str, made: str) -> tuple[int, list[tuple[str, tuple[int, int]]]]:
+    """Where the object or array that ``made`` adds to opens, and its members, in order, as
+    (key, (value start, value end)) ("" for an array's elements): the root object ("hooks"), the
+    ``hooks`` object ("event") or the ``Stop`` array ("group")."""
     opening = _skip_space(text, 0)
     if made != "hooks":
-        opening = _member_spans(text, opening)["hooks"][0]
+        opening = dict(_member_spans(text, opening))["hooks"][0]
         if made == "group":
-            opening = _member_spans(text, opening)["Stop"][0]
-            return opening, _element_ends(text, opening), []
-    spans = _member_spans(text, opening)
-    return opening, [end for _, end in spans.values()], list(spans)
+            opening = dict(_member_spans(text, opening))["Stop"][0]
+            return opening, [("", span) for span in _element_spans(text, opening)]
+    return opening, _member_spans(text, opening)
 
 
 def _skip_space(text: str, at: int) -> int:
     return _JSON_SPACE.match(text, at).end()
 
 
-def _member_spans(text: str, opening: int) -> dict[str, tuple[int, int]]:
-    """The members of the JSON object opening at ``opening``, in order: key -> where its value
-    starts and ends."""
-    spans: dict[str, tuple[int, int]] = {}
+def _member_spans(text: str, opening: int) -> list[tuple[str, tuple[int, int]]]:
+    """The members of the JSON object opening at ``opening``, in order: (key, (where its value
+    starts, where it ends))."""
+    spans = []
     at = _skip_space(text, opening + 1)
     while text[at] != "}":
         key, after_key = json.decoder.scanstring(text, at + 1)
         value = _skip_space(text, _skip_space(text, after_key) + 1)
         _, end = _JSON.raw_decode(text, value)
-        spans[key] = (value, end)
+        spans.append((key, (value, end)))
         at = _skip_space(text, end)
         at = _skip_space(text, at + 1) if text[at] == "," else at
     return spans
 
 
-def _element_ends(text: str, opening: int) -> list[int]:
-    """Where each element of the JSON array opening at ``opening`` ends."""
-    ends: list[int] = []
+def _element_spans(text: str, opening: int) -> list[tuple[int, int]]:
+    """Where each element of the JSON array opening at ``opening`` starts and ends."""
+    spans = []
     at = _skip_space(text, opening + 1)
     while text[at] != "]":
         _, end = _JSON.raw_decode(text, at)
-        ends.append(end)
+        spans.append((at, end))
         at = _skip_space(text, end)
         at = _skip_space(text, at + 1) if text[at] == "," else at
-    return ends
+    return spans
 
 
 # -- the Stop hook Codex runs

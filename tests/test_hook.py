@@ -103,12 +103,12 @@ def wait_for(path: Path, timeout: float = 15.0) -> str:
 
 
 def recorder(tmp_path: Path) -> Path:
-    """A tiny program that writes its arguments and a few environment variables to argv[1]."""
+    """A tiny program that writes its arguments and its environment to argv[1]."""
     script = tmp_path / "bin" / "record.py"
     script.parent.mkdir(exist_ok=True)
     script.write_text(
         "import json, os, sys\n"
-        "env = {'CODEX_HOME': os.environ.get('CODEX_HOME')}\n"
+        "env = dict(os.environ)\n"
         "print('recorder ran', flush=True)\n"
         "with open(sys.argv[1], 'w') as fh:\n"
         "    fh.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n.done')\n"
@@ -395,7 +395,7 @@ def test_the_sync_gets_no_payload_and_the_payload_is_written_nowhere(codex_home,
 
     sync = json.loads(wait_for(sync_out))
     assert sync["argv"] == [str(sync_out)]
-    assert sync["env"] == {"CODEX_HOME": str(codex_home)}
+    assert sync["env"]["CODEX_HOME"] == str(codex_home)
     assert CANARY in wait_for(chained_out)
     for proc in hook._launched:
         proc.wait(timeout=10)
