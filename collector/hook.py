@@ -1,4 +1,14 @@
-"""Sync after every Codex turn, through the ``notify`` program of Codex's config.toml.
+"""Sync after every Codex turn: as Codex's Stop lifecycle hook, or through its ``notify`` program.
+
+The Stop hook (the default where ``codex --version`` is recent enough and ``[features]`` doesn't
+turn hooks off) is one ``[[hooks.Stop]]`` group appended after the user's own, in config.toml, or
+in hooks.json when that folder already declares its hooks there. Its command (one string, run by
+``$SHELL -lc``) is ``python -I -m collector.hook stop --codex-home H --made M -- <sync...>``. Codex
+runs it only once the user approves it in ``/hooks``; the approval is never written here.
+``run_stop`` starts the sync detached, drains its standard input unread (it carries the last
+assistant message), prints nothing and never exits 2 (Codex's "continue the turn").
+
+The notify hook is described below.
 
 Codex runs the top-level ``notify`` array of ``$CODEX_HOME/config.toml`` (program and arguments)
 after each agent turn, with one more argument appended: a JSON payload that carries the user's
