@@ -439,3 +439,23 @@ def test_polars_helpers_flag_long_responses_and_price_groups(rates):
     assert priced["usd"].to_list()[2] is None
     assert priced["estimate"].to_list() == [False, True, False]
     assert priced["as_standard"].to_list() == [False, True, False]
+
+
+def test_long_context_follows_the_rate_of_each_day_when_a_threshold_changes():
+    table = parse_rates(
+        "model,valid_from,valid_to,input_usd_per_mtok,cached_input_usd_per_mtok,"
+        "output_usd_per_mtok,long_context_threshold_tokens,long_context_input_multiplier,"
+        "long_context_output_multiplier,source_url,last_checked\n"
+        "gpt-x,,2026-01-31,1,0.1,10,,,,https://e.com/x,2026-01-01\n"
+        "gpt-x,2026-02-01,,1,0.1,10,100000,2,1.5,https://e.com/x,2026-01-01\n",
+        today=NOV,
+    )
+    assert table.thresholds("gpt-x") == {None, 100_000}
+    rep = Report("daily", resolve_zone("UTC"), rates=table)
+    for stamp in ("2026-01-31T12:00:00+00:00", "2026-02-01T12:00:00+00:00"):
+        rep.add(_ms(stamp), "gpt-x", 200_000, 0, 0, 0, "s" * 32)
+    # 200k x 1 on the last day without a threshold, 200k x 2 on the first day with one
+    assert [d["api_equivalent_usd"] for d in rep.to_json()["days"]] == [
+        pytest.approx(0.2),
+        pytest.approx(0.4),
+    ]
