@@ -69,9 +69,12 @@ CODEX_MODELS = (
     "gpt-6.2-sol",
     "gpt-6.2-astra",
 )
-#: The OpenAI names a log may carry that are worth asking the library about; other providers'
+#: The OpenAI names a log may carry that are worth asking the library about, in the plain letters
+#: of model names (a log's text is hostile and ends up in the table as an alias); other providers'
 #: models (kimi-k2.5:cloud, qwen3.5:cloud) are never matched to an OpenAI price.
-CODEX_FAMILIES = re.compile(r"^(?:gpt-5|gpt-6|gpt-4\.1|o3$|o4-mini$|codex-mini-latest$)")
+CODEX_FAMILIES = re.compile(
+    r"(?:gpt-5|gpt-6|gpt-4\.1)[a-z0-9.-]{0,60}|o3|o4-mini|codex-mini-latest", re.ASCII
+)
 #: The service tiers the library prices (``fast`` is priority's other name there).
 LIBRARY_TIERS = ("priority", "flex")
 KEYS = ("input_mtok", "cache_read_mtok", "cache_write_mtok", "output_mtok")
@@ -120,7 +123,8 @@ def build_table(
     research = load_rates(RESEARCH_RATES, today=today)
     kept = [row for row in kept if row.origin == ANALYST]
     owned = {normalise(row.model) for row in kept}
-    wanted = sorted({*CODEX_MODELS, *(n for n in names if CODEX_FAMILIES.match(normalise(n)))})
+    logged = {normalise(n) for n in names}
+    wanted = sorted({*CODEX_MODELS, *(n for n in logged if CODEX_FAMILIES.fullmatch(n))})
     by_model: dict[str, tuple[object, list[str]]] = {}
     lacking = []
     for name in wanted:

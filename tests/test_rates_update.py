@@ -185,3 +185,17 @@ def test_rates_update_without_the_library_names_the_extra(monkeypatch, tmp_path)
     assert result.exit_code == 2
     assert "pip install 'codextime[rates]'" in " ".join(result.output.split())
     assert not (tmp_path / "r.csv").exists()
+
+
+def test_only_plain_openai_names_of_the_logs_reach_the_table():
+    hostile = [
+        "gpt-5.1-codex\n,evil",
+        "gpt-5\x1b[31m",
+        "kimi-k2.5:cloud",
+        "openai/GPT-5.5-codex-high",
+    ]
+    table = build_table(hostile, today=TODAY)
+    aliases = {a for r in table.rates for a in r.aliases}
+    assert "gpt-5.5-codex" in aliases  # normalised, then matched by the library to gpt-5.5
+    assert not any("\n" in a or "\x1b" in a or ":" in a for a in aliases)
+    assert table.rate("kimi-k2.5:cloud", TODAY) is None
