@@ -28,13 +28,20 @@ class Grown:
     files: list[tuple[Path, int, float]] = field(default_factory=list)  # path, size, mtime
     responses: list[tuple[int, str, int, int, int, int]] = field(default_factory=list)
     bytes_added: int = 0
+    #: Files written from nothing (a new session), and folders made for them: removed again.
+    created: list[Path] = field(default_factory=list)
 
     def restore(self) -> None:
-        """Cut every grown file back to its old length and mtime."""
+        """Cut every grown file back to its old length and mtime; remove what was created."""
         for path, size, mtime in self.files:
             with path.open("r+b") as fh:
                 fh.truncate(size)
             os.utime(path, (mtime, mtime))
+        for path in reversed(self.created):
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
 
     def totals(self) -> dict[str, int]:
         sums = {"input": 0, "cached": 0, "output": 0, "reasoning": 0}
@@ -242,3 +249,63 @@ def grow(home: Path, budget: int, *, files: int = 4, seed: int = 1) -> Grown:
             fh.write(b"".join(app.lines))
         grown.bytes_added += size
     return grown
+
+
+def newest(home: Path) -> Path:
+    """The most recent root rollout (plain, not a fork or a subagent): the newest era's shape."""
+    for path in sorted(home.glob("sessions/*/*/*/rollout-*.jsonl"), key=lambda p: p.name)[::-1]:
+        if read_tail(path) is not None:
+            return path
+    raise ValueError(f"no plain root rollout with usage under {home}/sessions")
+
+
+def new_session(home: Path, *, size: int = 11_000, seed: int = 1) -> Grown:
+    """Write one new session of about ``size`` bytes in the shape of the newest rollout (its
+    meta, turn context, rate limits, ordinals and usage records), started after it, in the day
+    folder of its start: what Codex leaves after one short session."""
+    rng = random.Random(seed)
+    model_path = newest(home)
+    tail = read_tail(model_path)
+    assert tail is not None  # (newest() checked)
+    meta = orjson.loads(model_path.read_bytes().split(b"\n", 1)[0])
+    thread = _uuid7(rng, tail.last_ms)
+    zero = {k: 0 for k in tail.total}
+    tail = Tail(
+        dict(zero),
+        dict(zero),
+        tail.model,
+        tail.turn_context,
+        tail.rate_limits,
+        -1 if tail.ordinal is not None else None,
+        tail.last_ms,
+        tail.usage_records,
+        thread,
+    )
+    app = Appender(tail, rng, base64.b64encode(rng.randbytes(60_000)).decode())
+    start = app.now
+    payload = {**meta["payload"], "id": thread, "session_id": thread, "timestamp": iso(start)}
+    if isinstance(payload.get("base_instructions"), dict):  # (kept short: the file is ~size)
+        payload["base_instructions"] = {"text": app.text(600)}
+    app.line("session_meta", payload)
+    grown = Grown()
+    while not grown.responses or sum(map(len, app.lines)) < size:
+        app.turn(grown, rng.randint(1, 3))
+    day = time.gmtime(start // 1000)
+    folder = home / "sessions" / time.strftime("%Y/%m/%d", day)
+    for parent in (folder.parent.parent, folder.parent, folder):
+        if not parent.exists():
+            parent.mkdir()
+            grown.created.append(parent)
+    path = folder / f"rollout-{time.strftime('%Y-%m-%dT%H-%M-%S', day)}-{thread}.jsonl"
+    data = b"".join(app.lines)
+    path.write_bytes(data)
+    grown.created.append(path)
+    grown.bytes_added = len(data)
+    return grown
+
+
+def _uuid7(rng: random.Random, ms: int) -> str:
+    """A version-7 uuid for ``ms``, as Codex names threads."""
+    raw = ms.to_bytes(6, "big") + rng.randbytes(10)
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-7{h[13:16]}-{'89ab'[rng.randrange(4)]}{h[17:20]}-{h[20:32]}"

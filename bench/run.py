@@ -2,8 +2,9 @@
 
 Every command runs N times in a fresh, empty user environment (HOME and XDG folders in a temporary
 directory), so no cache or sync state of an earlier run, or of the person running the bench, is
-reused; the OS page cache is warm after the first run, and the best of N is reported. Peak memory
-is that of the whole process tree.
+reused; the OS page cache is warm after the first run. codextime's report and ccusage take turns,
+so on a shared machine both see the same load, and the median of N is compared (the best is shown
+too). Peak memory is that of the whole process tree.
 
 Usage: ``python bench/run.py [--home DIR] [--runs 3]``; see bench/README.md.
 """
@@ -17,6 +18,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from append import Grown, grow
+from append import Grown, grow, new_session
 
 try:
     import psutil
@@ -144,28 +146,37 @@ class Timing:
         return min(self.samples, key=lambda s: s.wall)
 
     @property
+    def median(self) -> float:
+        return statistics.median(s.wall for s in self.samples)
+
+    @property
     def peak(self) -> int:
         return max(s.peak_rss for s in self.samples)
 
 
-def repeat(label: str, runs: int, scratch: Path, make: Callable[[Sandbox], tuple]) -> Timing:
-    """Run a command ``runs`` times, each in a fresh sandbox."""
-    timing = Timing(label)
+def paired(
+    runs: int, scratch: Path, commands: list[tuple[str, Callable[[Sandbox], tuple]]]
+) -> list[Timing]:
+    """Run each command ``runs`` times, each run in a fresh sandbox, taking turns (a, b, a,
+    b, ...): on a shared machine, both see the same load and their medians compare fairly."""
+    timings = [Timing(label) for label, _ in commands]
     for _ in range(runs):
-        box = Sandbox(scratch)
-        try:
-            cmd, env = make(box)
-            sample = measure(cmd, env)
+        for timing, (label, make) in zip(timings, commands, strict=True):
+            if timing.samples and not timing.ok:
+                continue  # (failed once: its output was shown)
+            box = Sandbox(scratch)
+            try:
+                cmd, env = make(box)
+                sample = measure(cmd, env)
+            finally:
+                box.close()
             timing.samples.append(sample)
             print(
                 f"  {label}: {sample.wall:.2f} s, {sample.peak_rss / 2**20:.0f} MiB, rc={sample.rc}"
             )
             if sample.rc != 0:
                 print(sample.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
-                break
-        finally:
-            box.close()
-    return timing
+    return timings
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,11 +186,13 @@ def repeat(label: str, runs: int, scratch: Path, make: Callable[[Sandbox], tuple
 def sync_runs(
     codextime: str, home: Path, runs: int, scratch: Path, grow_files: int, grow_bytes: int
 ) -> tuple[list[Timing], list[dict], Grown | None]:
-    full, again, grown_t = (
+    full, again, fresh, grown_t = (
         Timing("codextime sync (full)"),
         Timing("codextime sync (re-sync, nothing new)"),
+        Timing("codextime sync (after one new session)"),
         Timing("codextime sync (after ~1 % appended)"),
     )
+    timings = [full, again, fresh, grown_t]
     stores: list[dict] = []
     grown = None
     for i in range(runs):
@@ -196,8 +209,10 @@ def sync_runs(
                 )
                 if sample.rc != 0:
                     print(sample.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
-                    return [full, again, grown_t], stores, grown
+                    return timings, stores, grown
             stores.append({"step": "full", **store_sums(db)})
+            # Before the growth: a grown file cut back after its sync would be read again whole.
+            stores.append(new_session_run(cmd, box, home, db, fresh, seed=i + 1))
             grown = grow(home, grow_bytes, files=grow_files, seed=i + 1)
             try:
                 sample = measure(cmd, box.env)
@@ -223,7 +238,31 @@ def sync_runs(
             f"+{grown.bytes_added / 1e6:.1f} MB, {len(grown.responses)} responses, "
             f"{len(grown.files)} files"
         )
-    return [full, again, grown_t], stores, grown
+    return timings, stores, grown
+
+
+def new_session_run(
+    cmd: list[str], box: Sandbox, home: Path, db: Path, timing: Timing, seed: int
+) -> dict:
+    """One sync after one new session file was written (removed again afterwards); the store's
+    sums after it, with what the session added."""
+    session = new_session(home, seed=seed)
+    try:
+        sample = measure(cmd, box.env)
+        timing.samples.append(sample)
+        print(
+            f"  sync after a new session of {session.bytes_added / 1e3:.1f} KB: "
+            f"{sample.wall:.2f} s, {sample.peak_rss / 2**20:.0f} MiB, rc={sample.rc}"
+        )
+        timing.note = f"{session.bytes_added / 1e3:.1f} KB, {len(session.responses)} responses"
+        return {
+            "step": "new session",
+            **store_sums(db),
+            "grown": session.totals(),
+            "grown_responses": len(session.responses),
+        }
+    finally:
+        session.restore()
 
 
 def store_sums(db: Path) -> dict:
@@ -352,21 +391,25 @@ def fmt_mib(n: int) -> str:
 
 
 def table(timings: list[Timing], reference: Timing | None) -> list[str]:
+    """One row per command: median and best wall time, every run, peak memory, and the median's
+    ratio to ccusage's median (the runs were paired, so both saw the same load)."""
     lines = [
-        "| run | best wall (s) | all runs (s) | peak RSS (MiB) | time vs ccusage | note |",
-        "|---|---:|---|---:|---:|---|",
+        "| run | median wall (s) | best (s) | all runs (s) | peak RSS (MiB) | median vs ccusage "
+        "| note |",
+        "|---|---:|---:|---|---:|---:|---|",
     ]
-    ref = reference.best.wall if reference is not None and reference.ok else None
+    ref = reference.median if reference is not None and reference.ok else None
     for t in timings:
         if not t.samples:
-            lines.append(f"| {t.label} | – | – | – | – | not run |")
+            lines.append(f"| {t.label} | – | – | – | – | – | not run |")
             continue
         runs = " / ".join(f"{s.wall:.2f}" for s in t.samples)
-        ratio = f"{t.best.wall / ref:.2f}×" if ref else "–"
+        ratio = f"{t.median / ref:.2f}×" if ref else "–"
         status = "" if t.ok else f"FAILED rc={t.samples[-1].rc}"
         note = "; ".join(x for x in (t.note, status) if x)
         lines.append(
-            f"| {t.label} | {t.best.wall:.2f} | {runs} | {fmt_mib(t.peak)} | {ratio} | {note} |"
+            f"| {t.label} | {t.median:.2f} | {t.best.wall:.2f} | {runs} | {fmt_mib(t.peak)} "
+            f"| {ratio} | {note} |"
         )
     return lines
 
@@ -425,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", type=Path, default=DEFAULT_HOME, help="the corpus (a CODEX_HOME)")
     ap.add_argument("--truth", type=Path, help="truth.json [default: <home>/../truth.json]")
-    ap.add_argument("--runs", type=int, default=3, help="runs per command; the best is reported")
+    ap.add_argument("--runs", type=int, default=3, help="runs per command; the median is compared")
     ap.add_argument("--codextime", default=str(REPO / ".venv" / "bin" / "codextime"))
     ap.add_argument("--ccusage", help="ccusage command [default: native binary in bench/]")
     ap.add_argument("--skip", action="append", default=[], choices=("report", "ccusage", "sync"))
@@ -448,37 +491,28 @@ def main(argv: list[str] | None = None) -> int:
     report_doc = cc_doc = None
     stores: list[dict] = []
     cc_cmd = None
+    cc_timing = None
     try:
+        commands: list[tuple[str, Callable[[Sandbox], tuple]]] = []
         if "report" not in args.skip:
-            cmd = [
-                args.codextime,
-                "report",
-                "daily",
-                "--json",
-                "--timezone",
-                "UTC",
-                "--codex-home",
-                str(home),
-            ]
-            t = repeat("codextime report daily", args.runs, scratch, lambda b: (cmd, b.env))
-            timings.append(t)
-            if t.ok:
-                report_doc = json.loads(t.best.stdout)
-        cc_timing = None
+            cmd = [args.codextime, "report", "daily", "--json", "--timezone", "UTC"]
+            cmd += ["--codex-home", str(home)]
+            commands.append(("codextime report daily", lambda b, cmd=cmd: (cmd, b.env)))
         if "ccusage" not in args.skip:
             cc_cmd = find_ccusage(args.ccusage)
             if cc_cmd is None:
                 print("ccusage not found; skipped (see bench/README.md)", file=sys.stderr)
             else:
-                cmd = [*cc_cmd, "codex", "daily", "--json", "--offline"]
-
-                def cc_env(box: Sandbox) -> tuple[list[str], dict[str, str]]:
-                    return cmd, {**box.env, "CODEX_HOME": str(home), "TZ": "UTC"}
-
-                cc_timing = repeat("ccusage codex daily", args.runs, scratch, cc_env)
-                timings.append(cc_timing)
-                if cc_timing.ok:
-                    cc_doc = json.loads(cc_timing.best.stdout)
+                cc = [*cc_cmd, "codex", "daily", "--json", "--offline"]
+                cc_env = {"CODEX_HOME": str(home), "TZ": "UTC"}
+                commands.append(("ccusage codex daily", lambda b: (cc, {**b.env, **cc_env})))
+        timings += paired(args.runs, scratch, commands)
+        for t in timings:
+            if t.label.startswith("ccusage"):
+                cc_timing = t
+                cc_doc = json.loads(t.best.stdout) if t.ok else None
+            elif t.ok:
+                report_doc = json.loads(t.best.stdout)
         if "sync" not in args.skip:
             grow_bytes = int(truth_doc["stats"]["jsonl_bytes"] * args.grow_percent / 100)
             sync_t, stores, _ = sync_runs(
@@ -519,7 +553,8 @@ def render(
         f"(seed {truth_doc.get('seed')}).",
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; ccusage {ccusage_version(cc_cmd) if cc_cmd else '–'}; "
-        f"best of {args.runs} runs, each in a fresh HOME/XDG sandbox.",
+        f"medians of {args.runs} paired runs (codextime and ccusage taking turns), each in a fresh "
+        "HOME/XDG sandbox.",
         "",
         *table(timings, cc_timing),
         "",
@@ -578,21 +613,19 @@ def ccusage_notes(cc: dict, truth: dict) -> list[str]:
 def store_notes(stores: list[dict], truth: dict) -> list[str]:
     if not stores:
         return []
-    want = sum_days(truth)
+    expect = sum_days(truth)
     lines = ["## Store after sync", ""]
-    for s in stores[:2]:
+    for s in stores[:3]:  # the first sandbox's: full, new session, grown
         if "error" in s:
             lines.append(f"- {s['step']}: could not read the store ({s['error']})")
             continue
-        expect = dict(want)
-        if s["step"] == "grown":
-            for f in FIELDS:
-                expect[f] += s["grown"][f]
+        for f in FIELDS:  # each step adds to what the steps before stored
+            expect[f] += s.get("grown", {}).get(f, 0)
         got = {f: s[f] for f in FIELDS}
         verdict = "OK" if all(got[f] == expect[f] for f in FIELDS) else "DIFFERS"
         lines.append(
             f"- after {s['step']} sync: {s['rows']:,} rows in `{s['table']}`, sums {verdict}"
-            + (f" (truth + {s['grown_responses']} appended responses)" if "grown" in s else "")
+            + (f" (+ {s['grown_responses']} responses written)" if "grown" in s else "")
             + (
                 ""
                 if verdict == "OK"
