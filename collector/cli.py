@@ -19,6 +19,7 @@ import orjson
 import typer
 
 from collector.config import save_config, setting
+from collector.demo import is_demo_home
 from collector.discover import CodexHomeError, default_codex_home
 from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import Scan, ScanResult, ScanStats
@@ -65,7 +66,6 @@ class _LazyConsole:
 out = _LazyConsole()
 err = _LazyConsole(stderr=True)
 
-DEMO_MARKER = "codextime-demo.json"
 #: A sync started by the hook that runs longer than this (seconds) is stopped.
 BACKGROUND_TIME_LIMIT = 10 * 60
 DEMO_LABEL = "demo"
@@ -192,10 +192,6 @@ def _home(codex_home: Path | None) -> Path:
     return (codex_home or default_codex_home()).expanduser()
 
 
-def _is_demo(home: Path) -> bool:
-    return (home / DEMO_MARKER).is_file()
-
-
 _CONTROL = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "?")
 
 
@@ -293,7 +289,7 @@ def report(
             for result in _read(plan):
                 rep.add_rows(result.rows)
             _note_refused(plan.stats)
-            demo = _is_demo(home)
+            demo = is_demo_home(home)
     _show(rep.to_json(), period.value, json=json, demo=demo)
 
 
@@ -420,7 +416,7 @@ def scan(
     """The privacy receipt: what a sync would send, and what was skipped and why."""
     with _clean_errors():
         home = _home(codex_home)
-        label = _checked_label(label) or (DEMO_LABEL if _is_demo(home) else None)
+        label = _checked_label(label) or (DEMO_LABEL if is_demo_home(home) else None)
         plan = Scan(home, keep_cursors=False)
         if json:
             from store.record import record_from_row
@@ -444,7 +440,7 @@ def scan(
 def _print_summary(home: Path, stats: ScanStats) -> None:
     out.print(
         f"Codex home: {shown(home)}"
-        + ("  [magenta](demo data)[/magenta]" if _is_demo(home) else "")
+        + ("  [magenta](demo data)[/magenta]" if is_demo_home(home) else "")
     )
     out.print(
         f"Files: {stats.files:,} rollout files ({stats.collapsed:,} duplicate copies collapsed), "
@@ -521,7 +517,9 @@ def sync_command(
 
     with _clean_errors(), _time_limit(BACKGROUND_TIME_LIMIT if background else None):
         home = _home(codex_home)
-        label = _checked_label(setting("label", label)) or (DEMO_LABEL if _is_demo(home) else None)
+        label = _checked_label(setting("label", label)) or (
+            DEMO_LABEL if is_demo_home(home) else None
+        )
         server = None if db else setting("server", server)
         try:
             if server:
@@ -582,7 +580,7 @@ def _sync_into_store(
     from store.settings import default_db_url
 
     url = db or default_db_url()
-    store = StoreDestination(url, label or (DEMO_LABEL if _is_demo(home) else None))
+    store = StoreDestination(url, label or (DEMO_LABEL if is_demo_home(home) else None))
     with _progress("Syncing") as update:
         return sync(home, store, state_path(home, url), full=full, progress=update)
 
@@ -790,21 +788,38 @@ def rates_update(rates: RatesPath = None, db: DbUrl = None, codex_home: CodexHom
 
 
 hook_app = typer.Typer(
-    help="Sync after every Codex turn, through Codex's notify setting.", rich_markup_mode=None
+    help="Sync after every Codex turn, as Codex's Stop hook or through its notify setting.",
+    rich_markup_mode=None,
 )
 app.add_typer(hook_app, name="hook")
 
 
 @hook_app.command("install")
-def hook_install(codex_home: CodexHome = None) -> None:
-    """Make Codex start a background sync after each turn (keeps any notify program you had)."""
+def hook_install(
+    codex_home: CodexHome = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="stop (Codex's Stop lifecycle hook, run once you approve it in Codex's /hooks) "
+            "or notify [default: stop where the installed Codex supports lifecycle hooks, "
+            "else notify].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Make Codex start a background sync after each turn (keeps any notify program or hook
+    you had).
+
+    Example: codextime hook install --kind notify
+    """
     from collector import hook
 
     home = _home(codex_home)
     with _clean_errors():
         try:
             message = hook.install(
-                home, [sys.executable, "-I", "-m", "collector", "sync", "--background"]
+                home, [sys.executable, "-I", "-m", "collector", "sync", "--background"], kind=kind
             )
         except hook.HookError as exc:
             raise Failure(str(exc)) from None
@@ -813,7 +828,7 @@ def hook_install(codex_home: CodexHome = None) -> None:
 
 @hook_app.command("uninstall")
 def hook_uninstall(codex_home: CodexHome = None) -> None:
-    """Remove the hook and put back the notify program you had before, exactly."""
+    """Remove the hook (Stop or notify), putting every file back as it was."""
     from collector import hook
 
     with _clean_errors():
@@ -839,8 +854,6 @@ def demo(
     from collector.demo import generate
 
     with _clean_errors():
-        if out_dir.exists() and any(out_dir.iterdir()) and not _is_demo(out_dir):
-            raise Failure(f"{out_dir} exists and is not a demo folder; choose another --out")
         generate(out_dir, seed=seed, days=days, end=datetime.now(UTC))
     out.print(f"Demo Codex home written to {out_dir} (marked as demo data).")
     out.print(f"Try: codextime report daily --codex-home {out_dir}")
@@ -872,7 +885,7 @@ def start(
 
             data = Path(user_data_dir("codextime"))
             home = data / "demo-codex-home"
-            if not _is_demo(home):
+            if not is_demo_home(home):
                 generate(home, end=datetime.now(UTC))
             db = db or f"sqlite:///{data / 'demo.db'}"
             err.print(
@@ -889,7 +902,7 @@ def start(
         since = datetime.now(zone).date() - timedelta(days=13)
         rep = Report("daily", zone, since=since, rates=load_rates())
         rep.add_rows(usage_rows(open_store(db), since=since))
-    _show(rep.to_json(), "daily", json=False, demo=_is_demo(home))
+    _show(rep.to_json(), "daily", json=False, demo=is_demo_home(home))
     if open_app:
         _run_dashboard(db, port)
 

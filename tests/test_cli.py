@@ -210,3 +210,14 @@ def test_help_shows_the_default_notes_as_written():
     assert "[default: $CODEX_HOME or ~/.codex]" in shown
     assert "[default: this machine's]" in shown
     assert "not a bill and not an official price" in shown
+
+
+def test_a_home_whose_demo_marker_does_not_parse_is_not_demo_data(home):
+    from collector.demo import MARKER_NAME
+
+    (home / MARKER_NAME).write_text('{"demo": tru')
+    table = runner.invoke(app, ["report", "daily", "--codex-home", str(home)])
+    assert table.exit_code == 0, table.output
+    assert "DEMO DATA" not in table.output
+    records = orjson.loads(runner.invoke(app, ["scan", "--json", "--codex-home", str(home)]).stdout)
+    assert records["records"] and {r["label"] for r in records["records"]} == {None}
