@@ -20,23 +20,18 @@ from pages.lib.shared import (
     rates,
     require_viewer,
     usd,
+    usd_or_reason,
 )
 from pages.lib.text import inline_text
 from pages.lib.whatif import STALE_AFTER, can_assume, is_stale, with_assumptions
 from store.pricing import Mapping, Rate, RateTable, row_cells, to_csv
 from store.queries import by_model, by_tier, cache_writes, cost_summary, repriced
 
-NO_PRICE = "— (no published price)"
-STALE_MARK = "⚠ stale"
-MAPPED = "estimate: priced through a dated mapping"
+STALE_MARK = "⚠"
+MAPPED = "estimate (priced as another model)"
 AS_STANDARD = "priced as standard"
 #: Headings of the count columns of the tier and model tables.
 COUNT_HEADINGS = {"total": "tokens", "responses": "responses", "cache_write": "cache writes"}
-
-
-def usd_or_reason(value: float | None) -> str:
-    """A price, or the reason there is none (never $0)."""
-    return NO_PRICE if value is None else usd(value)
 
 
 def shown_with_estimate(
@@ -126,16 +121,15 @@ if require_viewer(view) and banners(view):
         help="Input written to the prompt cache, priced at the cache-write rate.",
     )
     cache.caption(f"Cache writes cost {usd(writes['usd'])} of the estimate.")
-    st.caption(f"Prices: {when}. " + ESTIMATE_NOTE)
+    st.caption(f"Prices: {when}; an estimate, not a bill and not an official price.")
     counts = {
         name: st.column_config.NumberColumn(heading, format="localized")
         for name, heading in COUNT_HEADINGS.items()
     }
-    left, right = st.columns(2)
-    left.markdown("**By service tier**")
-    left.dataframe(tier_rows(groups), hide_index=True, column_config=counts)
-    right.markdown("**By model**")
-    right.dataframe(model_rows(groups), hide_index=True, column_config=counts)
+    st.markdown("**By service tier**")
+    st.dataframe(tier_rows(groups), hide_index=True, column_config=counts)
+    st.markdown("**By model**")
+    st.dataframe(model_rows(groups), hide_index=True, column_config=counts, width="stretch")
     unpriced = groups.filter(pl.col("usd").is_null())
     if not unpriced.is_empty():
         listed = ", ".join(
@@ -237,6 +231,9 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
+        "": st.column_config.TextColumn("", width=30, help="⚠: stale (see below)"),
+        "from": st.column_config.TextColumn("from", width=95),
+        "to": st.column_config.TextColumn("to", width=95),
         "source": st.column_config.LinkColumn("source", display_text="source"),
         "last checked": st.column_config.DateColumn("last checked", format="YYYY-MM-DD"),
     },
@@ -249,6 +246,6 @@ st.caption(
 )
 if stale:
     st.caption(
-        f"{STALE_MARK}: {stale} row(s) not checked against their source for more than "
+        f"{STALE_MARK} stale: {stale} row(s) not checked against their source for more than "
         f"{STALE_AFTER.days} days; the price may have changed since."
     )

@@ -5,6 +5,7 @@ import streamlit as st
 
 from pages.lib import charts
 from pages.lib.shared import (
+    COST_NOTE,
     ESTIMATE_NOTE,
     banners,
     chosen_usage,
@@ -12,6 +13,7 @@ from pages.lib.shared import (
     page_view,
     period_picker,
     require_viewer,
+    usd_or_reason,
 )
 from store.queries import by_model, by_tier, model_mix
 
@@ -40,18 +42,19 @@ if require_viewer(view) and banners(view):
         mix = model_mix(groups, period)
         st.altair_chart(charts.model_mix(mix, period, measure), width="stretch")
         if measure == "cost":
-            st.caption(ESTIMATE_NOTE + " Each day at the prices in force that day.")
+            st.caption(COST_NOTE)
         table = by_model(groups).drop("mapped")
+        shown_usd = pl.Series("usd", [usd_or_reason(v) for v in table["usd"]])
         total = table["total"].sum()
         share = pl.col("total") / total if total else pl.lit(0.0)  # all-zero rows: no share
         st.dataframe(
-            table.with_columns(share.alias("share")),
+            table.with_columns(share.alias("share"), shown_usd),
             hide_index=True,
             width="stretch",
             column_config={
                 "model": "Model",
                 "share": st.column_config.ProgressColumn("Share", format="percent"),
-                "usd": st.column_config.NumberColumn("API-equivalent (estimate)", format="dollar"),
+                "usd": st.column_config.TextColumn("API-equivalent (estimate)"),
                 **{
                     k: st.column_config.NumberColumn(heading, format="localized")
                     for k, heading in COUNT_HEADINGS.items()
@@ -67,7 +70,7 @@ if require_viewer(view) and banners(view):
                 "total": st.column_config.NumberColumn("Tokens", format="localized"),
                 "responses": st.column_config.NumberColumn("Responses", format="localized"),
                 "share": st.column_config.ProgressColumn("Share", format="percent"),
-                "usd": st.column_config.NumberColumn("API-equivalent (estimate)", format="dollar"),
+                "usd": st.column_config.TextColumn("API-equivalent (estimate)"),
             },
         )
         st.caption(

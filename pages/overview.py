@@ -6,6 +6,7 @@ import streamlit as st
 
 from pages.lib import charts
 from pages.lib.shared import (
+    COST_NOTE,
     ESTIMATE_NOTE,
     banners,
     chosen_usage,
@@ -99,7 +100,7 @@ if require_viewer(view) and banners(view):
         per_period = timeline(view.groups(), period)
         st.altair_chart(charts.timeline(per_period, period, measure), width="stretch")
         if measure == "cost":
-            st.caption(ESTIMATE_NOTE + " Each day at the prices in force that day.")
+            st.caption(COST_NOTE)
         left, right = st.columns(2)
         left.altair_chart(charts.burned(running_total(frame)), width="stretch")
         rate = summary(frame)

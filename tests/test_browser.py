@@ -248,3 +248,33 @@ def test_markup_in_stored_names_shows_as_text_and_fetches_nothing(page: Page, tm
             settle(page)
             assert page.locator("[data-testid='stException']").count() == 0
     assert not [url for url in asked if "attacker.invalid" in url]
+
+
+def test_the_overview_timeline_switches_to_cost(page: Page, app_url):
+    """The timeline's tokens/cost switch: the chart's axis becomes USD, labelled an estimate."""
+    page.set_viewport_size({"width": 1400, "height": 2000})
+    page.goto(app_url)
+    settle(page)
+    page.get_by_text("API-equivalent (USD)", exact=True).first.click()
+    settle(page)
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    expect(chart).to_contain_text("API-equivalent per day")
+    expect(chart).to_contain_text("USD, API-equivalent (estimate)")
+    expect(page.get_by_text("not a bill and not an official price").first).to_be_visible()
+    page.screenshot(path=SHOTS / "overview_cost.png", full_page=True)
+
+
+def test_the_api_equivalent_prices_switch(page: Page, app_url):
+    page.set_viewport_size({"width": 1400, "height": 2600})
+    page.goto(f"{app_url}/api_equivalent")
+    settle(page)
+    total = page.locator("[data-testid='stMetric']").filter(has_text="API-equivalent (estimate)")
+    then = total.locator("[data-testid='stMetricValue']").first.inner_text()
+    stale = page.locator("[data-testid='stCaptionContainer']").filter(has_text="⚠ stale")
+    expect(stale).to_contain_text("not checked against their source for more than 90 days")
+    page.get_by_text("At today's prices", exact=True).first.click()
+    settle(page)
+    expect(page.get_by_text("Prices: at today's prices").first).to_be_visible()
+    today = total.locator("[data-testid='stMetricValue']").first.inner_text()
+    assert today.startswith("$") and then.startswith("$")
+    page.screenshot(path=SHOTS / "api_equivalent_today.png", full_page=True)

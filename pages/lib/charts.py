@@ -11,9 +11,18 @@ GREENS = ["#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39"]  # GitHub's cal
 
 def _models(frame: pl.DataFrame) -> alt.Color:
     domain = sorted(frame["model"].unique().to_list()) if "model" in frame.columns else []
-    return alt.Color("model:N", title="Model", scale=alt.Scale(domain=domain, scheme="tableau20"))
+    # Two columns once the list is long: one column of many models is cut at the chart's height.
+    columns = 2 if len(domain) > 12 else 1
+    return alt.Color(
+        "model:N",
+        title="Model",
+        scale=alt.Scale(domain=domain, scheme="tableau20"),
+        legend=alt.Legend(columns=columns, symbolLimit=0),
+    )
 
 
+#: How a period's start is written on an axis.
+PERIOD_FORMATS = {"day": "%b %d", "week": "%b %d", "month": "%b %Y"}
 #: What a timeline or a mix can measure: its field, axis title and number format.
 MEASURES = {
     "tokens": ("total", "Tokens (input + output)", "~s", ","),
@@ -24,7 +33,7 @@ MEASURES = {
 def timeline(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.Chart:
     """Tokens, or their API-equivalent in USD, per period, stacked by model."""
     field, axis_title, axis_format, tip_format = MEASURES[measure]
-    fmt = {"day": "%b %d", "week": "%b %d", "month": "%b %Y"}[period]
+    fmt = PERIOD_FORMATS[period]
     title = f"Tokens per {period}" if measure == "tokens" else f"API-equivalent per {period}"
     return (
         alt.Chart(frame, title=title)
@@ -183,7 +192,7 @@ def model_mix(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
-            x=alt.X("period:T", title=None),
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=PERIOD_FORMATS[period])),
             y=y,
             color=_models(frame),
             tooltip=[

@@ -32,6 +32,11 @@ ESTIMATE_NOTE = (
     "API-equivalent = these tokens priced at OpenAI's published API list prices: an educational "
     "estimate, **not a bill and not an official price**. Codextime is not affiliated with OpenAI."
 )
+#: Under a chart in USD.
+COST_NOTE = (
+    "USD: API-equivalent at OpenAI's published API list prices, each day at the prices in force "
+    "that day: an estimate, **not a bill and not an official price**."
+)
 DEMO_LABEL = "demo"
 TTL = "10m"
 #: The session's key for the signed-in account's id. An id, never a name: a name can be given up
@@ -387,3 +392,12 @@ def compact(n: float | int | None) -> str:
 
 def usd(value: float | None) -> str:
     return "–" if value is None else f"${value:,.2f}"
+
+
+#: Where a model has no price: the estimate is never $0, it is missing, and says why.
+NO_PRICE = "— no published price"
+
+
+def usd_or_reason(value: float | None) -> str:
+    """A price, or the reason there is none."""
+    return NO_PRICE if value is None else usd(value)
