@@ -544,11 +544,15 @@ def adjusted(
 ) -> RateTable:
     """A what-if copy of ``table``: every rate times ``multiplier``, after per-model ``edits``
     of (input, cached, output) rates, which replace the model's standard rates on every date.
+    The model's other tiers keep their ratio to the standard rates they stood beside (priority
+    at 2x stays 2x the edited rate), so an edit reaches usage at every tier.
     The original is untouched."""
     edits = edits or {}
     rates = []
     for rate in table.rates:
-        edit = edits.get(rate.model) if rate.tier == STANDARD else None
+        edit = edits.get(rate.model)
+        if edit is not None and rate.tier != STANDARD:
+            edit = _tier_edit(table, rate, edit)
         inp, cached, out = edit or (rate.input, rate.cached, rate.output)
         rates.append(
             replace(
@@ -560,6 +564,37 @@ def adjusted(
             )
         )
     return RateTable(tuple(rates), f"{table.source} (adjusted)", table.mappings)
+
+
+def _tier_edit(
+    table: RateTable, rate: Rate, edit: tuple[float, float, float]
+) -> tuple[float, float | None, float] | None:
+    """``edit`` of a model's standard rates carried to one of its tier rows, by the ratio of that
+    row to the standard row in force when it starts; None when no standard row stands beside it."""
+    day = rate.valid_from or date.min
+    standard = next(
+        (
+            r
+            for r in table.rates
+            if r.model == rate.model
+            and r.tier == STANDARD
+            and (r.in_force(day) or not r.valid_from)
+        ),
+        None,
+    )
+    if standard is None:
+        return None
+
+    def scaled(new: float, tier_rate: float | None, base: float | None) -> float | None:
+        if tier_rate is None:
+            return None
+        return new * tier_rate / base if base else tier_rate
+
+    return (
+        scaled(edit[0], rate.input, standard.input),
+        scaled(edit[1], rate.cached, standard.cached),
+        scaled(edit[2], rate.output, standard.output),
+    )
 
 
 def to_csv(table: RateTable) -> str:

@@ -16,6 +16,7 @@ from store.pricing import (
     DEFAULT_RATES,
     Group,
     RatesError,
+    adjusted,
     load_rates,
     normalise,
     parse_rates,
@@ -459,3 +460,22 @@ def test_long_context_follows_the_rate_of_each_day_when_a_threshold_changes():
         pytest.approx(0.2),
         pytest.approx(0.4),
     ]
+
+
+def test_a_what_if_edit_reaches_every_tier_of_the_model():
+    """Editing gpt-5.5's rates in the what-if moves its priority and flex rows by the same
+    ratio (priority stays 2.5x standard), so usage at any tier sees the edit."""
+    table = load_rates()
+    edited = adjusted(table, edits={"gpt-5.5": (10.0, 1.0, 60.0)})  # twice the list price
+    day = date(2026, 11, 1)
+    for tier, (inp, cached, out) in {
+        "standard": (10.0, 1.0, 60.0),
+        "priority": (25.0, 2.5, 150.0),
+        "flex": (5.0, 0.5, 30.0),
+    }.items():
+        (rate,) = [
+            r for r in edited.rates if r.model == "gpt-5.5" and r.tier == tier and r.in_force(day)
+        ]
+        assert (rate.input, rate.cached, rate.output) == pytest.approx((inp, cached, out)), tier
+    untouched = [r for r in edited.rates if r.model == "gpt-5.4" and r.tier == "priority"]
+    assert untouched == [r for r in table.rates if r.model == "gpt-5.4" and r.tier == "priority"]
