@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import signal
 import sys
@@ -21,11 +20,9 @@ import typer
 from collector.config import save_config, setting
 from collector.demo import is_demo_home
 from collector.discover import CodexHomeError, default_codex_home
-from collector.report import PERIODS, Report, ReportError, parse_day, resolve_zone
 from collector.scan import Scan, ScanResult, ScanStats
 from collector.workers import WorkerError
 from store.fields import LABEL_MAX, has_control_chars
-from store.pricing import RatesError, load_rates
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -130,7 +127,8 @@ def main() -> None:
     if isinstance(code, str):
         sys.stderr.write(code + "\n")
         code = 1
-    logging.shutdown()
+    if "logging" in sys.modules:  # imported by the commands that log (serve) only
+        sys.modules["logging"].shutdown()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -139,15 +137,21 @@ def main() -> None:
     os._exit(code or 0)
 
 
-#: ``collector.sync.SyncError``, told by name: most commands never import that module.
-_SYNC_ERROR = ("collector.sync", "SyncError")
+#: Errors whose message is the whole story, told by (module, name): a command imports only the
+#: modules it uses, so a sync never loads the report's or the rates' code.
+_ONE_LINE_ERRORS = {
+    ("collector.sync", "SyncError"),
+    ("store.db", "StoreError"),
+    ("collector.report", "ReportError"),
+    ("store.pricing", "RatesError"),
+}
 
 
 @contextmanager
 def _clean_errors() -> Iterator[None]:
     try:
         yield
-    except (Failure, CodexHomeError, ReportError, RatesError) as exc:
+    except (Failure, CodexHomeError) as exc:
         err.print(f"[red]error:[/red] {shown(exc)}", soft_wrap=True)
         raise typer.Exit(2) from None
     except WorkerError as exc:  # a helper killed (out of memory, a signal): nothing is half-done
@@ -156,7 +160,7 @@ def _clean_errors() -> Iterator[None]:
     except Exception as exc:
         # The store's errors, recognised without importing SQLAlchemy on every command.
         kind = type(exc)
-        if (kind.__module__, kind.__name__) in (("store.db", "StoreError"), _SYNC_ERROR):
+        if (kind.__module__, kind.__name__) in _ONE_LINE_ERRORS:
             message = str(exc)
         elif kind.__name__ == "Busy" and kind.__module__ == "collector.hook":
             message = f"{exc}; try again when it has finished"
@@ -172,7 +176,7 @@ def _clean_errors() -> Iterator[None]:
 @contextmanager
 def _progress(label: str) -> Iterator:
     """A bar on a terminal; nothing at all when stderr is a pipe or a file."""
-    if not sys.stderr.isatty() or not err.is_terminal:
+    if not _stderr_is_terminal():
         yield None
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -186,6 +190,12 @@ def _progress(label: str) -> Iterator:
             bar.update(task, completed=done, total=total, refresh=True)
 
         yield update
+
+
+def _stderr_is_terminal() -> bool:
+    """Whether stderr shows on a terminal, asked of rich only when it might: a sync piped to a
+    file or run by the hook never imports rich."""
+    return sys.stderr.isatty() and err.is_terminal
 
 
 def _home(codex_home: Path | None) -> Path:
@@ -270,6 +280,9 @@ def report(
     Each row also shows its API-equivalent: the tokens priced at published API list rates. That is
     an estimate for a sense of scale, not a bill and not an official price.
     """
+    from collector.report import Report, parse_day, resolve_zone
+    from store.pricing import load_rates
+
     with _clean_errors():
         zone = resolve_zone(timezone)
         first, last = parse_day(since), parse_day(until)
@@ -306,6 +319,8 @@ def _table(data: dict, period: str) -> Table:
     """Periods as rows with one dim sub-row per model, totals last, notes on the estimate below."""
     from rich import box
     from rich.table import Table
+
+    from collector.report import PERIODS
 
     list_key, row_key = PERIODS[period]
     title = {"daily": "Day", "weekly": "Week of", "monthly": "Month", "session": "Session"}[period]
@@ -535,7 +550,7 @@ def sync_command(
     if background:
         return
     _report_sync(result)
-    if err.is_terminal:
+    if _stderr_is_terminal():
         err.print(
             f"Synced: {result.new:,} new records ({result.sent:,} read, "
             f"{result.stats.bytes_read / 1e6:,.1f} MB from {result.stats.files_read:,} files)"
@@ -872,7 +887,9 @@ def start(
     weeks, and open the dashboard."""
     from datetime import timedelta
 
+    from collector.report import Report, resolve_zone
     from store.db import open_store, usage_rows
+    from store.pricing import load_rates
     from store.settings import default_db_url
 
     with _clean_errors():

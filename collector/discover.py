@@ -26,7 +26,8 @@ NOT_REGULAR = "not a regular file (a FIFO, socket or device named like a log)"
 
 
 class LogFile(NamedTuple):  # a tuple: thousands are made on every run
-    path: Path
+    #: The file's path as text: a ``Path`` costs more to make than the file's stat.
+    location: str
     #: The file name without ``.zst``: the same for every copy of one rollout.
     key: str
     size: int
@@ -34,8 +35,12 @@ class LogFile(NamedTuple):  # a tuple: thousands are made on every run
     archived: bool
 
     @property
+    def path(self) -> Path:
+        return Path(self.location)
+
+    @property
     def compressed(self) -> bool:
-        return self.path.name.endswith(".zst")
+        return self.location.endswith(".zst")
 
 
 @dataclass
@@ -78,7 +83,7 @@ def discover(codex_home: Path) -> Discovery:
                 skipped[NOT_REGULAR] += 1
                 continue
             key = entry.name.removesuffix(".zst")
-            found = LogFile(Path(entry.path), key, st.st_size, st.st_mtime_ns, archived)
+            found = LogFile(entry.path, key, st.st_size, st.st_mtime_ns, archived)
             other = best.get(key)
             if other is not None:
                 collapsed += 1

@@ -34,7 +34,7 @@ CARRY_LIMIT = 8 << 20
 LONG_LINE_LIMIT = 64 << 20
 
 
-def zst_content_size(path: Path) -> int | None:
+def zst_content_size(path: str | Path) -> int | None:
     """The decompressed size a zstd frame declares in its header, if it declares one."""
     try:
         with open_regular(path) as fh:
@@ -55,7 +55,7 @@ class LineReader:
 
     def __init__(
         self,
-        path: Path,
+        path: str | Path,
         start: int = 0,
         chunk: int = CHUNK,
         *,

@@ -20,6 +20,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
+import orjson
+
 from collector.discover import LogFile, discover, rollout_id
 from collector.keys import event_hash, hash_key, session_hash
 from collector.parse import FileMeta, RolloutParser, Vec, older_state, valid_state
@@ -47,32 +49,80 @@ _EVENT_ID = itemgetter(EVENT_ID)  # a row's event_id
 NO_TOTAL = -1
 
 
-@dataclass
 class Cursor:
-    """Where a file was read up to, and the parser's state there."""
+    """Where a file was read up to, and the parser's state there.
 
-    size: int
-    mtime_ns: int
-    offset: int
-    parser: dict
+    The saved form keeps the parser state as JSON text, decoded only for a file that is read on
+    from its cursor: a sync loads thousands of cursors and reads on from a few.
+    """
+
+    __slots__ = ("size", "mtime_ns", "offset", "thread", "_parser", "_encoded")
+
+    def __init__(
+        self,
+        size: int,
+        mtime_ns: int,
+        offset: int,
+        parser: dict | None = None,
+        *,
+        encoded: str | None = None,
+        thread: str | None = None,
+    ) -> None:
+        self.size, self.mtime_ns, self.offset = size, mtime_ns, offset
+        self._parser, self._encoded = parser, encoded
+        #: The file's thread id (from the parser state's meta), known without decoding it.
+        self.thread = _meta_thread(parser) if parser is not None else thread
+
+    @property
+    def parser(self) -> dict | None:
+        """The parser state; None when its saved text does not decode (damage: read again)."""
+        if self._parser is None and self._encoded is not None:
+            try:
+                self._parser = orjson.loads(self._encoded)
+            except orjson.JSONDecodeError:
+                self._encoded = None
+        return self._parser
+
+    def moved(self, size: int, mtime_ns: int) -> Cursor:
+        """The same read position and state for a file whose size or time changed."""
+        return Cursor(
+            size, mtime_ns, self.offset, self._parser, encoded=self._encoded, thread=self.thread
+        )
 
     def to_json(self) -> list:
-        return [self.size, self.mtime_ns, self.offset, self.parser]
+        """``[size, mtime_ns, offset, thread, parser state as JSON text]``."""
+        encoded = self._encoded
+        if encoded is None:
+            encoded = orjson.dumps(self._parser).decode()
+        return [self.size, self.mtime_ns, self.offset, self.thread, encoded]
 
     @classmethod
     def from_json(cls, data: object) -> Cursor:
-        """The cursor ``to_json`` wrote; ValueError for anything else. Only what every run uses
-        is checked here (cheap, for thousands of files); a file read on from its cursor has its
-        parser state checked in full first (``valid_state``)."""
-        if not (isinstance(data, list) and len(data) == 4):
-            raise ValueError("a cursor is a list of four items")
-        size, mtime_ns, offset, parser = data
+        """The cursor ``to_json`` wrote (or the four-item form of state version 2, the parser
+        state as JSON itself); ValueError for anything else. Only what every run uses is checked
+        here (cheap, for thousands of files); a file read on from its cursor has its parser
+        state checked in full first (``valid_state``)."""
+        if not (isinstance(data, list) and len(data) in (4, 5)):
+            raise ValueError("a cursor is a list of five items")
+        size, mtime_ns, offset = data[:3]
         if not all(type(n) is int and n >= 0 for n in (size, mtime_ns, offset)):
             raise ValueError("a cursor's size, time and offset are whole numbers")
-        meta = parser.get("meta") if isinstance(parser, dict) else None
-        if not (isinstance(meta, list) and meta and isinstance(meta[0], str | None)):
+        if len(data) == 4:
+            parser = data[3]
+            meta = parser.get("meta") if isinstance(parser, dict) else None
+            if not (isinstance(meta, list) and meta and isinstance(meta[0], str | None)):
+                raise ValueError("a cursor's parser state is damaged")
+            return cls(size, mtime_ns, offset, parser)
+        thread, encoded = data[3:]
+        if not (isinstance(thread, str | None) and isinstance(encoded, str)):
             raise ValueError("a cursor's parser state is damaged")
-        return cls(size, mtime_ns, offset, parser)
+        return cls(size, mtime_ns, offset, encoded=encoded, thread=thread)
+
+
+def _meta_thread(parser: dict) -> str | None:
+    """The thread id a parser state's meta names, if any."""
+    meta = parser.get("meta")
+    return meta[0] if isinstance(meta, list) and meta and isinstance(meta[0], str) else None
 
 
 class Limits(NamedTuple):
@@ -222,13 +272,11 @@ class Scan:
             if start is not False:
                 todo.append((f, start))
             elif cursor is not None and (cursor.size, cursor.mtime_ns) != (f.size, f.mtime_ns):
-                self.refreshed[f.key] = Cursor(f.size, f.mtime_ns, cursor.offset, cursor.parser)
+                self.refreshed[f.key] = cursor.moved(f.size, f.mtime_ns)
         #: Files whose thread ids the cursors tell: an ancestor not read in full in this run can
         #: still be read for its children's sake.
         self.by_thread = {
-            c.parser["meta"][0]: f
-            for f in found.files
-            if (c := cursors.get(f.key)) is not None and c.parser["meta"][0]
+            c.thread: f for f in found.files if (c := cursors.get(f.key)) is not None and c.thread
         }
         self.workers = workers or os.cpu_count() or 1
         self.batches = _batches(todo, hash_key(), keep_cursors, Limits.now() if todo else None)
@@ -285,7 +333,7 @@ def _resume_point(f: LogFile, cursor: Cursor | None) -> Cursor | None | bool:
         return False  # the very file that was read, unchanged
     if f.compressed:
         # Compressing a synced file changes its size and time, not its content.
-        declared = zst_content_size(f.path)
+        declared = zst_content_size(f.location)
         if declared is not None and declared == cursor.offset:
             return False
         return cursor
@@ -328,7 +376,7 @@ def scan_file(
     """
     parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
     # Exact repeats of the token_count line before (R4) are left out while reading.
-    reader = LineReader(f.path, start.offset if start else 0, drop_repeats=True)
+    reader = LineReader(f.location, start.offset if start else 0, drop_repeats=True)
     feed = parser.feed_candidate
     responses = []
     batches = reader.batches()
@@ -411,7 +459,7 @@ def total_at_cut(f: LogFile, end: int, bases: dict[str, LogFile], hops: int = 0)
     line that begins before ``end``, else the base's own seed, recursively (R12)."""
     parser = RolloutParser()
     first = True
-    for lines in LineReader(f.path, stop=end).batches():
+    for lines in LineReader(f.location, stop=end).batches():
         for line in lines:
             parser.feed_candidate(line)
             if first:

@@ -33,7 +33,10 @@ Sink = Callable[[list[Row]], int]
 SAVE_EVERY_SECONDS = 5.0
 #: Rows handed to the sink at a time, at most (one transaction, or a few uploads, each).
 SINK_ROWS = 20_000
-STATE_VERSION = 2
+#: Version 3 keeps each parser state as JSON text, decoded only for a file read on from it.
+STATE_VERSION = 3
+#: Versions whose cursors are still read (version 2's parser states are JSON themselves).
+READABLE_VERSIONS = (2, STATE_VERSION)
 
 
 #: What a failed sync says last: the cursors only move past what the destination confirmed.
@@ -237,6 +240,8 @@ class SavedState:
     cursors: dict[str, Cursor] = field(default_factory=dict)
     tally: Tally | None = None
     warning: str | None = None
+    #: Written by an older version in a form still read: saved again in the current one.
+    outdated: bool = False
 
 
 def load_state(path: Path) -> SavedState:
@@ -244,7 +249,8 @@ def load_state(path: Path) -> SavedState:
     start), an unreadable file means a full re-read."""
     try:
         data = orjson.loads(path.read_bytes())
-        if data.get("version") != STATE_VERSION:
+        version = data.get("version")
+        if version not in READABLE_VERSIONS:
             return SavedState()
         saved = data["files"].items()
         tally = Tally.from_json(data.get("held"))
@@ -261,8 +267,9 @@ def load_state(path: Path) -> SavedState:
             cursors[key] = Cursor.from_json(value)
         except ValueError:
             damaged += 1
+    outdated = version != STATE_VERSION
     if not damaged:
-        return SavedState(cursors, tally)
+        return SavedState(cursors, tally, outdated=outdated)
     logs = "log is" if damaged == 1 else "logs are"
     return SavedState(
         cursors,
@@ -270,6 +277,7 @@ def load_state(path: Path) -> SavedState:
         f"{path}: {damaged:,} damaged entr{'y' if damaged == 1 else 'ies'} in the sync state left "
         f"out; {'its' if damaged == 1 else 'their'} {logs} read again from the start "
         "(no duplicates result)",
+        outdated,
     )
 
 
@@ -361,7 +369,7 @@ def _sync_locked(
     done = 0
     last_save = time.monotonic()
     cursors.update(plan.refreshed)
-    dirty = bool(plan.refreshed) or cursors is not saved.cursors
+    dirty = bool(plan.refreshed) or cursors is not saved.cursors or saved.outdated
 
     def advance(nbytes: int) -> None:
         nonlocal done

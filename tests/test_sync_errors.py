@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +133,11 @@ DAMAGED_ENTRIES = {
     "meta not a list": [10, 5, 0, {"meta": 5}],
     "vector of text": [10, 5, 0, {"meta": [None, None, None, None, False, None, False],
                                   "prev_total": ["a", "b", "c", "d", "e"]}],
+    # The current form keeps the parser state as JSON text, decoded only for a log that grew.
+    "thread id not text": [10, 5, 0, 7, "{}"],
+    "parser text not JSON": [10, 5, 0, None, "{not json"],
+    "parser text of a list": [10, 5, 0, None, "[1, 2]"],
+    "parser text of a damaged state": [10, 5, 0, None, '{"v": 2, "meta": 5}'],
 }  # fmt: skip
 
 
@@ -173,3 +179,53 @@ def test_the_cli_warns_of_a_damaged_entry_in_one_line(tmp_path):
     assert again.exit_code == 0, again.output
     assert again.stderr.count("\n") == 1 and again.stderr.startswith("warning: ")
     assert "1 damaged entry" in again.stderr and "read again from the start" in again.stderr
+
+
+def test_a_state_of_version_2_is_read_on_and_saved_again_as_the_current_one(tmp_path):
+    """Cursors saved by the previous version (parser states as JSON themselves) keep working:
+    only the grown log is read, from its cursor, and the state is rewritten in the new form."""
+    home = tmp_path / "codex"
+    db = f"sqlite:///{tmp_path / 'usage.db'}"
+    grown, other = session(home, 1), session(home, 2)
+    assert sync(home, db).exit_code == 0
+    state = state_path(home, db)
+    current = orjson.loads(state.read_bytes())
+    files = {k: [*v[:3], orjson.loads(v[4])] for k, v in current["files"].items()}
+    state.write_bytes(orjson.dumps({**current, "version": 2, "files": files}))
+    before = grown.stat().st_size
+    with grown.open("ab") as fh:
+        last = usage(900, 0, 90, 0)
+        fh.write(
+            orjson.dumps(token_count("2026-03-01T11:05:00.000Z", usage(3903, 600, 243, 30), last))
+            + b"\n"
+        )
+
+    result = sync_mod.sync(home, StoreDestination(db, None), state)
+    assert (result.stats.files_read, result.new, result.stats.problems) == (1, 1, [])
+    assert result.stats.bytes_read == grown.stat().st_size - before
+    assert stored(db) == 7
+    rewritten = orjson.loads(state.read_bytes())
+    assert rewritten["version"] == sync_mod.STATE_VERSION
+    assert rewritten["files"][other.name] == current["files"][other.name]
+
+
+def test_a_sync_with_nothing_new_loads_neither_rich_nor_the_report(tmp_path):
+    """A sync piped to a file (or run by the hook) with nothing to say imports only what it
+    uses: rich, the report and the rate table cost it a third of its time."""
+    home = tmp_path / "codex"
+    db = f"sqlite:///{tmp_path / 'usage.db'}"
+    session(home, 1)
+    assert sync(home, db).exit_code == 0
+    script = (
+        "import sys\n"
+        "from collector.cli import app\n"
+        f"app(['sync', '--codex-home', {str(home)!r}, '--db', {db!r}], standalone_mode=False)\n"
+        "print(sorted({m.split('.')[0] if m.startswith('rich') else m for m in sys.modules\n"
+        "    if m.startswith(('rich', 'collector.report', 'store.pricing', 'sqlalchemy'))}))\n"
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    env.pop("FORCE_COLOR", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
