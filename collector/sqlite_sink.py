@@ -2,17 +2,18 @@
 
 A sync that brings a few new rows would otherwise spend most of its time loading SQLAlchemy,
 SQLModel and pydantic (about half a second). This path is taken only for a store file that the
-full store layer has already created and brought up to date (every migration in ``SCHEMA`` applied,
-the local account present); anything else, a new file or an older schema, goes through
-``store.db`` as before. The statement, the values and the plausibility flags are those of
-``store.db.insert_usage``: the same rows end up stored, each (account, event_id) once.
+full store layer has already created and brought up to date (every migration of
+``store.sql.MIGRATION_NAMES`` applied, the local account present); anything else, a new file or an
+older schema, goes through ``store.db`` as before. The statement, the values and the plausibility
+flags are ``store.sql``'s, as in ``store.db.insert_usage``: the same rows end up stored, each
+(account, event_id) once.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from store.fields import (
@@ -26,7 +27,6 @@ from store.fields import (
     MODEL,
     OUTPUT,
     REASONING,
-    RECORD_FIELDS,
     SESSION,
     TIER,
     TIERS,
@@ -34,28 +34,20 @@ from store.fields import (
     Row,
     has_control_chars,
 )
+from store.sql import (
+    LOCAL_ACCOUNT,
+    MIGRATION_NAMES,
+    SQLITE_TS_FORMAT,
+    days_around,
+    flag_sql,
+    insert_sql,
+)
 
-#: The migrations (``store.migrations.MIGRATIONS``) whose schema this module writes to; a store with
-#: any other set applied is left to the full store layer (a test keeps the two lists equal).
-SCHEMA = (
-    "m001_accounts_and_usage",
-    "m002_api_tokens",
-    "m003_usage_flag",
-    "m004_account_names_unique_regardless_of_case",
-    "m005_usage_tier_and_cache_write",
-)
-LOCAL_ACCOUNT = "local"
-#: The columns an insert fills, in order: the owner, then the record's fields.
-USAGE_COLUMNS = ("account_id", *RECORD_FIELDS)
-INSERT = (
-    f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) VALUES ({', '.join('?' * len(USAGE_COLUMNS))})"
-    " ON CONFLICT (account_id, event_id) DO NOTHING"
-)
-#: (reason, bound, bucket): ``store.plausibility``'s bounds and SQLite buckets, narrowest first.
-FLAGS = (
-    ("tokens_per_minute", 120_000_000, "substr(ts, 1, 16)"),
-    ("tokens_per_day", 10_000_000_000, "substr(ts, 1, 10)"),
-)
+#: The insert, as ``store.db.insert_usage`` runs it on SQLite.
+INSERT = insert_sql("sqlite")
+#: The plausibility flags, as ``store.plausibility.flag_implausible`` sets them on SQLite.
+FLAGS = flag_sql("sqlite")
+
 _HASH = re.compile(r"[0-9a-f]{32}")
 
 
@@ -71,8 +63,8 @@ def open_ready(path: Path) -> tuple[sqlite3.Connection, int]:
     con = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=30, isolation_level=None)
     try:
         applied = tuple(r[0] for r in con.execute("SELECT name FROM _migrations ORDER BY name"))
-        if applied != SCHEMA:
-            raise StoreNotReady(f"{path}: schema {applied[-1:]} is not {SCHEMA[-1]}")
+        if applied != MIGRATION_NAMES:
+            raise StoreNotReady(f"{path}: schema {applied[-1:]} is not {MIGRATION_NAMES[-1]}")
         found = con.execute("SELECT id FROM account WHERE name = ?", (LOCAL_ACCOUNT,)).fetchone()
         if found is None:
             raise StoreNotReady(f"{path}: no local account yet")
@@ -87,7 +79,7 @@ def open_ready(path: Path) -> tuple[sqlite3.Connection, int]:
 
 def sqlite_utc(ts_ms: int) -> str:
     """A row's time as ``store.db`` keeps SQLite datetimes (UTC text, no offset)."""
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime(SQLITE_TS_FORMAT)
 
 
 def record_values(account: int, row: Row, label: str | None) -> tuple:
@@ -141,29 +133,16 @@ def insert_rows(con: sqlite3.Connection, account: int, rows: list[Row], label: s
 
 def _flag(con: sqlite3.Connection, account: int, first_ms: int, last_ms: int) -> None:
     """``store.plausibility.flag_implausible`` over the whole UTC days of the rows inserted."""
-    day = timedelta(days=1)
-    since = datetime.fromtimestamp(first_ms / 1000, UTC).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    until = datetime.fromtimestamp(last_ms / 1000, UTC).replace(
-        hour=0, minute=0, second=0, microsecond=0
+    since, until = days_around(
+        datetime.fromtimestamp(first_ms / 1000, UTC), datetime.fromtimestamp(last_ms / 1000, UTC)
     )
     bounds = {
         "account": account,
-        "since": since.strftime("%Y-%m-%d %H:%M:%S.%f"),
-        "until": (until + day).strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "since": since.strftime(SQLITE_TS_FORMAT),
+        "until": until.strftime(SQLITE_TS_FORMAT),
     }
-    # ``+account_id``: not by the account's index, which would visit its whole history, but by
-    # the time index, which visits the days inserted into: the cost follows the new rows.
-    for reason, bound, bucket in FLAGS:
-        con.execute(
-            f"UPDATE usage SET flag = :reason WHERE +account_id = :account AND flag IS NULL "
-            f"AND ts >= :since AND ts < :until AND {bucket} IN ("
-            f"SELECT {bucket} FROM usage WHERE +account_id = :account "
-            f"AND ts >= :since AND ts < :until GROUP BY {bucket} "
-            "HAVING total(input) + total(output) > :bound)",
-            {**bounds, "reason": reason, "bound": bound},
-        )
+    for reason, bound, update in FLAGS:
+        con.execute(update, {**bounds, "reason": reason, "bound": bound})
 
 
 def usage_count(con: sqlite3.Connection, account: int) -> int:

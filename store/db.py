@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
 from store.migrations import migrate
 from store.models import Account, Usage
-from store.plausibility import days_around, flag_implausible
+from store.plausibility import flag_implausible
 from store.settings import default_db_url
+from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, days_around, insert_sql
+from store.sql import USAGE_COLUMNS as USAGE_COLUMNS  # named here too, for callers of this module
 
-LOCAL_ACCOUNT = "local"
 #: Rows per executemany call.
 BATCH = 5000
 #: Counts are stored as BIGINT: a value past this cannot be stored (the record type's bounds are far
@@ -70,11 +71,6 @@ def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
         return found.id
 
 
-#: The columns an insert fills: the owner and the record's fields (the key is the database's, and
-#: the plausibility flag is set after the insert, from the stored figures).
-USAGE_COLUMNS = ("account_id", *RECORD_FIELDS)
-
-
 def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     """Insert record dicts (the record's fields); return how many were new.
 
@@ -87,11 +83,7 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     are judged one after the other.
     """
     postgres = engine.dialect.name == "postgresql"
-    marks = ", ".join(["%s" if postgres else "?"] * len(USAGE_COLUMNS))
-    sql = (
-        f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) VALUES ({marks}) "
-        "ON CONFLICT (account_id, event_id) DO NOTHING"
-    )
+    sql = insert_sql(engine.dialect.name)
     timestamp = _utc if postgres else _sqlite_utc
     new = 0
     first = last = None
@@ -142,7 +134,7 @@ def _utc(ts: datetime) -> datetime:
 
 def _sqlite_utc(ts: datetime) -> str:
     """The text form SQLAlchemy keeps SQLite datetimes in (UTC, no offset), so reads agree."""
-    return _utc(ts).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return _utc(ts).strftime(SQLITE_TS_FORMAT)
 
 
 def usage_rows(

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from store.accounts import NameTaken, create_account, update_account
 from store.api import create_app
 from store.db import account_id, insert_usage, open_store
-from store.plausibility import MAX_TOKENS_PER_DAY, MAX_TOKENS_PER_MINUTE
 from store.settings import ServerSettings
+from store.sql import MAX_TOKENS_PER_DAY, MAX_TOKENS_PER_MINUTE
 from tests.test_api import post, rec, sign_up
 
 

@@ -14,7 +14,7 @@ import pytest
 from collector import sqlite_sink
 from collector.sync import StoreDestination, SyncError, sync
 from store import db as store_db
-from store import plausibility
+from store import sql
 from store.migrations import MIGRATIONS
 from store.record import record_from_row
 from tests.test_sync_errors import session
@@ -26,14 +26,30 @@ def row(ts_ms: int, inp: int = 1000, *, event: str = EVENT, model: str = "gpt-6"
     return (ts_ms, model, "priority", inp, 200, 30, 50, 10, event, "f" * 32)
 
 
-def test_the_mirrored_contract_equals_the_store_layers():
-    assert tuple(sorted(fn.__name__ for fn in MIGRATIONS)) == sqlite_sink.SCHEMA
-    assert sqlite_sink.USAGE_COLUMNS == store_db.USAGE_COLUMNS
-    assert sqlite_sink.LOCAL_ACCOUNT == store_db.LOCAL_ACCOUNT
+def test_one_definition_of_the_insert_and_flags_serves_both_write_paths():
+    """The standard library's path and the store layer write with ``store.sql``'s statements;
+    its migration names are the store layer's."""
+    assert tuple(sorted(fn.__name__ for fn in MIGRATIONS)) == sql.MIGRATION_NAMES
+    assert sql.insert_sql("sqlite") == sqlite_sink.INSERT
+    assert sql.flag_sql("sqlite") == sqlite_sink.FLAGS
+    assert store_db.USAGE_COLUMNS is sql.USAGE_COLUMNS
     assert [bound for _, bound, _ in sqlite_sink.FLAGS] == [
-        plausibility.MAX_TOKENS_PER_MINUTE,
-        plausibility.MAX_TOKENS_PER_DAY,
+        sql.MAX_TOKENS_PER_MINUTE,
+        sql.MAX_TOKENS_PER_DAY,
     ]
+
+
+@pytest.mark.parametrize("statement", range(len(sql.FLAG_BUCKETS)))
+def test_the_sqlite_flags_go_by_the_time_index(tmp_path, statement):
+    """On SQLite both halves of each flag UPDATE find the rows by the time index (the days
+    inserted into), never by the account's index (its whole history)."""
+    con = sqlite3.connect(synced_store(tmp_path))
+    reason, bound, update = sql.flag_sql("sqlite")[statement]
+    params = {"reason": reason, "bound": bound, "account": 1, "since": "a", "until": "b"}
+    plan = " | ".join(row[-1] for row in con.execute(f"EXPLAIN QUERY PLAN {update}", params))
+    con.close()
+    assert "ix_usage_account_id" not in plan, plan
+    assert plan.count("ix_usage_ts") == 2, plan
 
 
 def synced_store(tmp_path: Path) -> Path:
@@ -110,7 +126,7 @@ def test_only_a_store_made_current_is_written_directly(tmp_path):
         sqlite_sink.open_ready(empty)
     path = synced_store(tmp_path)
     con = sqlite3.connect(path)
-    con.execute("DELETE FROM _migrations WHERE name = ?", (sqlite_sink.SCHEMA[-1],))
+    con.execute("DELETE FROM _migrations WHERE name = ?", (sql.MIGRATION_NAMES[-1],))
     con.commit()
     con.close()
     with pytest.raises(sqlite_sink.StoreNotReady):
