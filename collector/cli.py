@@ -347,6 +347,8 @@ def _table(data: dict, period: str) -> Table:
     if data.get("unpriced"):
         listed = ", ".join(f"{shown(m)} ({n:,} tokens)" for m, n in data["unpriced"].items())
         notes.append(f"* Not priced (no published rate): {listed}.")
+    if _estimated_models(data, list_key):
+        notes.append(ESTIMATE_NOTE)
     if compact and data["totals"]["total"] >= 10_000:
         notes.append("Rounded to fit the terminal: --json or a wider window gives exact figures.")
     keys = _table_figures(data)
@@ -360,7 +362,8 @@ def _table(data: dict, period: str) -> Table:
         pad_edge=False,
         show_edge=not tight,
     )
-    table.add_column(title, no_wrap=True, max_width=14 if tight else 17, overflow="ellipsis")
+    label_width = 14 if tight else 17
+    table.add_column(title, no_wrap=True, max_width=label_width, overflow="ellipsis")
     with_last = period == "session" and not compact
     if with_last:
         table.add_column("Last active UTC", no_wrap=True)
@@ -384,11 +387,37 @@ def _table(data: dict, period: str) -> Table:
         table.add_row(label, *last, *figures(row, set(row["models"])), style="bold")
         for model, sub in row["models"].items():
             pad = [""] if with_last else []
-            table.add_row(f"  {shown(model)}", *pad, *figures(sub, {model}), style="dim")
+            name = _model_label(shown(model), bool(sub.get("estimate")), label_width)
+            table.add_row(name, *pad, *figures(sub, {model}), style="dim")
     table.add_section()
     pad = [""] if with_last else []
     table.add_row("Total", *pad, *figures(data["totals"], set(unpriced)), style="bold")
     return table
+
+
+#: After a model's name in the table: priced through a label's mapping (``"estimate"`` in --json).
+ESTIMATE_MARK = "~"
+ESTIMATE_NOTE = (
+    f"{ESTIMATE_MARK} Estimate: a label (codex-auto-review, gpt-reserve) priced as the model it "
+    "maps to."
+)
+
+
+def _model_label(name: str, estimate: bool, width: int) -> str:
+    """A model's sub-row label, indented; an estimate's mark is kept when the name is cut to fit
+    the column (the table would cut the mark off with the name's end)."""
+    if not estimate:
+        return f"  {name}"
+    room = width - 2 - len(ESTIMATE_MARK)
+    if len(name) > room:
+        name = name[: room - 1] + "…"
+    return f"  {name}{ESTIMATE_MARK}"
+
+
+def _estimated_models(data: dict, list_key: str) -> bool:
+    """Whether any model the table shows is priced through a label's mapping."""
+    rows = [*data[list_key], data["totals"]]
+    return any(sub.get("estimate") for row in rows for sub in row.get("models", {}).values())
 
 
 #: The report table's figure columns, in order, and their headings.

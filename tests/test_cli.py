@@ -221,3 +221,30 @@ def test_a_home_whose_demo_marker_does_not_parse_is_not_demo_data(home):
     assert "DEMO DATA" not in table.output
     records = orjson.loads(runner.invoke(app, ["scan", "--json", "--codex-home", str(home)]).stdout)
     assert records["records"] and {r["label"] for r in records["records"]} == {None}
+
+
+def test_a_model_priced_through_a_label_is_marked_in_the_table(tmp_path, home):
+    """``codex-auto-review`` is priced as the model it maps to: the table marks it ``~`` and
+    says why, once; a table without such a label says nothing of it."""
+    mapped = tmp_path / "mapped"
+    first = usage(1000, 600, 200, 50)
+    write(
+        session_path(mapped, "2026-08-01T10-00-00", SID),
+        [
+            meta(ts="2026-08-01T10:00:00.000Z"),
+            turn("2026-08-01T10:00:01.000Z", model="codex-auto-review"),
+            token_count("2026-08-01T10:00:05.000Z", first, first),
+        ],
+    )
+    assert report(mapped, "daily", "--timezone", "UTC")["totals"]["models"]["codex-auto-review"][
+        "estimate"
+    ]
+    args = ["report", "daily", "--timezone", "UTC", "--codex-home"]
+    shown = runner.invoke(app, [*args, str(mapped)])
+    assert shown.exit_code == 0, shown.output
+    rows = [line.split() for line in shown.output.splitlines() if "codex-auto" in line]
+    assert len(rows) == 2 and all(row[0].endswith("~") for row in rows), shown.output
+    note = "~ Estimate: a label (codex-auto-review, gpt-reserve) priced as the model it maps to."
+    assert " ".join(shown.output.split()).count(note) == 1  # the caption wraps
+    plain = runner.invoke(app, [*args, str(home)])
+    assert plain.exit_code == 0 and "~" not in plain.output
