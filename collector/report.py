@@ -9,7 +9,7 @@ placed in its local day once.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,14 +28,18 @@ from store.fields import (
     iso_utc,
     tier_rank,
 )
+from store.periods import PERIODS as CALENDAR_PERIODS
+from store.periods import Period
 from store.pricing import NOTICE, Cost, RateTable
 
-PERIODS = {
-    "daily": ("days", "date"),
-    "weekly": ("weeks", "week"),
-    "monthly": ("months", "month"),
-    "session": ("sessions", "session"),
-}
+#: Sessions group a report too, though they are no span of the calendar (no ``start``).
+BY_SESSION = Period(
+    unit="session", report="session", rows="sessions", key="session", heading="Session"
+)
+#: What a report can group by, under the CLI's names: daily, weekly, monthly, session.
+GROUPINGS = {grouping.report: grouping for grouping in (*CALENDAR_PERIODS, BY_SESSION)}
+#: The ``--json`` list and row keys of each grouping, for callers that unpack them as a pair.
+PERIODS = {name: (grouping.rows, grouping.key) for name, grouping in GROUPINGS.items()}
 QUARTER_HOUR_MS = 15 * 60 * 1000
 DAY_MS = 24 * 60 * 60 * 1000
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -92,9 +96,10 @@ class Report:
         until: date | None = None,
         rates: RateTable | None = None,
     ) -> None:
-        if period not in PERIODS:
-            raise ReportError(f"unknown period {period!r} (one of {', '.join(PERIODS)})")
+        if period not in GROUPINGS:
+            raise ReportError(f"unknown period {period!r} (one of {', '.join(GROUPINGS)})")
         self.period = period
+        self._grouping = GROUPINGS[period]
         self.zone = zone
         self.since = since
         self.until = until
@@ -115,14 +120,8 @@ class Report:
         moment = datetime.fromtimestamp(quarter * QUARTER_HOUR_MS / 1000, UTC)
         day = moment.astimezone(self.zone).date()
         inside = not ((self.since and day < self.since) or (self.until and day > self.until))
-        if self.period == "daily":
-            key = day.isoformat()
-        elif self.period == "weekly":
-            key = (day - timedelta(days=day.weekday())).isoformat()
-        elif self.period == "monthly":
-            key = day.isoformat()[:7]
-        else:
-            key = None  # sessions are keyed by session
+        # Sessions are keyed by session, not by day.
+        key = None if self._grouping is BY_SESSION else self._grouping.key_of(day)
         utc = quarter * QUARTER_HOUR_MS // DAY_MS
         groups = self._cells.setdefault((key, utc), {}) if inside and key is not None else None
         bucket = self._buckets[quarter] = (day, key, inside, utc, groups)
@@ -228,7 +227,7 @@ class Report:
             _add_into(figures["as_standard"], {tier: inp + out})
 
     def to_json(self) -> dict:
-        list_key, row_key = PERIODS[self.period]
+        list_key, row_key = self._grouping.rows, self._grouping.key
         rows = []
         totals = {**empty_tokens(), "tiers": {}, "tier_api_equivalent_usd": {}}
         total_models: dict[str, dict] = {}
@@ -240,7 +239,7 @@ class Report:
                 by_key[key].append((day, groups))
         for key, days in by_key.items():
             row = {row_key: key, **empty_tokens(), "tiers": {}, "tier_api_equivalent_usd": {}}
-            if self.period == "session":
+            if self._grouping is BY_SESSION:
                 first, last = self._span[key]
                 row["first"] = _iso(first)
                 row["last"] = _iso(last)
@@ -264,7 +263,7 @@ class Report:
             _add_into(totals["tiers"], row["tiers"])
             _add_into(totals["tier_api_equivalent_usd"], row["tier_api_equivalent_usd"])
             rows.append(row)
-        rows.sort(key=lambda r: r["first"] if self.period == "session" else r[row_key])
+        rows.sort(key=lambda r: r["first"] if self._grouping is BY_SESSION else r[row_key])
         totals["models"] = dict(sorted(total_models.items()))
         for item in (*rows, totals):
             item["tiers"] = _in_tier_order(item["tiers"])

@@ -1,9 +1,11 @@
 """The questions the app asks: frames loaded from the store, answered with DuckDB SQL.
 
-Loading pushes every filter (account, dates, models, labels) down to the store, so only the rows a
-view needs travel. Each view is then a pure function from a small polars frame to a small polars
-frame, in SQL that DuckDB runs over the frame in memory. Money comes from ``store.pricing``, the
-same engine the CLI uses.
+Loading pushes the account, model, label and tier filters down to the store; dates are not: a
+page shows all-time figures beside the chosen dates, so each loaded frame holds every date and
+views cut it by local day (``in_days``). Periods (days, weeks, months) follow ``store.periods``,
+the rules the CLI report uses. Each view is then a pure function from a small polars frame to a
+small polars frame, in SQL that DuckDB runs over the frame in memory. Money comes from
+``store.pricing``, the same engine the CLI uses.
 
 Sums never use 64-bit integers. A stored row may hold any count its BIGINT column allows (rows from
 before the per-response bounds, or written past the ingest service), and two such rows overflow a
@@ -33,6 +35,7 @@ from store.fields import (
     tier_rank,
 )
 from store.models import Account, ApiToken, Usage
+from store.periods import WEEK, by_unit
 from store.pricing import RateTable, price_frame, price_groups, with_long_flag
 
 #: The frame a view starts from: every field of the record but its ``event_id``, which no view
@@ -63,26 +66,9 @@ class Filters:
     """What a view is restricted to; empty means no restriction."""
 
     accounts: tuple[int, ...] = ()  # account ids: a name can pass to another account
-    start: date | None = None  # local dates, inclusive
-    end: date | None = None
     models: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     tiers: tuple[str, ...] = ()
-
-
-def _utc_bounds(start: date | None, end: date | None) -> tuple[datetime | None, datetime | None]:
-    """Local days reach at most 14 hours either side of UTC: a loose bound the store can use."""
-    low = (
-        datetime(start.year, start.month, start.day, tzinfo=UTC) - timedelta(hours=14)
-        if start
-        else None
-    )
-    high = (
-        datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1, hours=14)
-        if end
-        else None
-    )
-    return low, high
 
 
 def _dated_as_usage(ts: sa.ColumnElement) -> sa.ColumnElement[bool]:
@@ -106,7 +92,7 @@ def _counts_as_usage(u: sa.Table) -> sa.ColumnElement[bool]:
 
 
 def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
-    """Usage records matching ``filters`` (dates still loose: ``localize`` trims them exactly)."""
+    """Usage records matching ``filters``, of every date usage can have."""
     u = Usage.__table__
     query = sa.select(*(u.c[name] for name in USAGE_SCHEMA)).where(_dated_as_usage(u.c.ts))
     if filters.accounts:
@@ -117,11 +103,6 @@ def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
         query = query.where(u.c.label.in_(filters.labels))
     if filters.tiers:
         query = query.where(u.c.tier.in_(filters.tiers))
-    low, high = _utc_bounds(filters.start, filters.end)
-    if low:
-        query = query.where(u.c.ts >= low)
-    if high:
-        query = query.where(u.c.ts < high)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return pl.DataFrame(rows, schema=USAGE_SCHEMA, orient="row")
@@ -201,8 +182,8 @@ def signed_in_name(engine: Engine, account: int, token_sha256: str) -> str | Non
         return conn.execute(query).scalar_one_or_none()
 
 
-def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl.DataFrame:
-    """Add the viewer's local time, day, ISO weekday and hour; trim to the local date range."""
+def localize(frame: pl.DataFrame, zone: str) -> pl.DataFrame:
+    """Add the viewer's local time, day, ISO weekday and hour, and each row's total."""
     local = frame.with_columns(pl.col("ts").dt.convert_time_zone(zone).alias("local"))
     local = local.with_columns(
         pl.col("local").dt.date().alias("day"),
@@ -211,10 +192,6 @@ def localize(frame: pl.DataFrame, zone: str, filters: Filters = Filters()) -> pl
         pl.col("local").dt.hour().alias("hour"),
         (pl.col("input").cast(EXACT) + pl.col("output").cast(EXACT)).alias("total"),
     )
-    if filters.start:
-        local = local.filter(pl.col("day") >= filters.start)
-    if filters.end:
-        local = local.filter(pl.col("day") <= filters.end)
     return local
 
 
@@ -318,12 +295,11 @@ def summary(local: pl.DataFrame) -> dict:
 
 
 def timeline(groups: pl.DataFrame, period: str) -> pl.DataFrame:
-    """Tokens and API-equivalent per period start and model (period: day, week or month; weeks
-    start on Monday), from priced groups."""
-    unit = {"day": "day", "week": "week", "month": "month"}[period]
+    """Tokens and API-equivalent per period start and model (period: a ``store.periods`` unit),
+    from priced groups."""
     return _sql(
         f"""
-        select date_trunc('{unit}', local_day)::DATE period, model,
+        select {by_unit(period).sql_start("local_day")} period, model,
                sum(input) input, sum(cached) cached, sum(cache_write) cache_write,
                sum(output) output, sum(reasoning) reasoning, sum(total) total, sum(usd) usd
         from t group by all order by period, model
@@ -346,8 +322,8 @@ def running_total(local: pl.DataFrame) -> pl.DataFrame:
 def cache_rate(local: pl.DataFrame) -> pl.DataFrame:
     """Share of input served from the cache, per week."""
     return _sql(
-        """
-        select date_trunc('week', day)::DATE week_start,
+        f"""
+        select {WEEK.sql_start("day")} week_start,
                sum(cached)::DOUBLE / nullif(sum(input)::DOUBLE, 0) cache_hit_rate
         from t group by week_start order by week_start
         """,
@@ -364,7 +340,7 @@ def calendar(local: pl.DataFrame, year: int) -> pl.DataFrame:
                                             INTERVAL 1 DAY) r(d)
         ), daily as (select day, sum(total)::DOUBLE tokens from t group by day)
         select spine.day, coalesce(daily.tokens, 0) tokens,
-               date_trunc('week', spine.day)::DATE week_start, isodow(spine.day) AS "weekday"
+               {WEEK.sql_start("spine.day")} week_start, isodow(spine.day) AS "weekday"
         from spine left join daily using (day) order by spine.day
         """,
         t=local,
@@ -413,11 +389,10 @@ def streaks(local: pl.DataFrame, today: date) -> dict:
 
 def model_mix(groups: pl.DataFrame, period: str) -> pl.DataFrame:
     """Each model's tokens, share of the period's tokens and API-equivalent, per period."""
-    unit = {"day": "day", "week": "week", "month": "month"}[period]
     return _sql(
         f"""
         with cells as (
-            select date_trunc('{unit}', local_day)::DATE period, model, sum(total) tokens,
+            select {by_unit(period).sql_start("local_day")} period, model, sum(total) tokens,
                    sum(usd) usd
             from t group by all
         )
@@ -500,12 +475,6 @@ def cache_writes(groups: pl.DataFrame, rates: RateTable, *, at: date | None = No
     )
     usd = repriced(only_writes, rates, at=at)["usd"].sum()
     return {"tokens": writes, "share": writes / inp if inp else 0.0, "usd": float(usd or 0.0)}
-
-
-def per_model_usd(groups: pl.DataFrame) -> dict[str, float | None]:
-    """API-equivalent per model (None for an unpriced one), largest first."""
-    table = by_model(groups).sort("usd", descending=True, nulls_last=True)
-    return dict(zip(table["model"], table["usd"], strict=True))
 
 
 def price_change_days(rates: RateTable) -> list[date]:

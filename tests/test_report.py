@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import app
-from collector.report import Report, ReportError, parse_day, resolve_zone
+from collector.report import GROUPINGS, Report, ReportError, parse_day, resolve_zone
 from tests.rollout import (
     RATE_LIMITS_050,
     Thread,
@@ -43,7 +43,7 @@ def fold(period, zone, rows, since=None, until=None) -> dict:
 
 def keyed(doc: dict, period_key: str) -> dict[str, int]:
     """period -> total tokens."""
-    list_key = {"date": "days", "week": "weeks", "month": "months", "session": "sessions"}
+    list_key = {grouping.key: grouping.rows for grouping in GROUPINGS.values()}
     return {row[period_key]: row["total"] for row in doc[list_key[period_key]]}
 
 
