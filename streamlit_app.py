@@ -5,7 +5,7 @@ It sets up the shared sidebar filters (kept in the URL), then runs the chosen pa
 
 import streamlit as st
 
-from pages.lib.shared import resume_deep_link, routed, sidebar
+from pages.lib.routing import run_page
 
 st.set_page_config(page_title="Codextime", page_icon=":material/timer:", layout="wide")
 
@@ -18,8 +18,4 @@ PAGES = [
     st.Page("pages/privacy.py", title="Privacy and method", icon=":material/lock:"),
 ]
 
-page = st.navigation(PAGES)
-resume_deep_link()
-st.session_state["view"] = sidebar()
-routed()
-page.run()
+run_page(st.navigation(PAGES))

@@ -11,18 +11,11 @@ import polars as pl
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import (
-    ESTIMATE_NOTE,
-    banners,
-    compact,
-    page_view,
-    prices_picker,
-    rates,
-    require_viewer,
-    usd,
-    usd_or_reason,
-)
-from pages.lib.text import inline_text
+from pages.lib.access import require_viewer
+from pages.lib.data import rates
+from pages.lib.filters import banners, prices_picker
+from pages.lib.routing import page_view
+from pages.lib.text import ESTIMATE_NOTE, compact, inline_text, usd, usd_or_reason
 from pages.lib.whatif import STALE_AFTER, can_assume, is_stale, with_assumptions
 from store.pricing import Mapping, Rate, RateTable, row_cells, to_csv
 from store.queries import by_model, by_tier, cache_writes, cost_summary, repriced

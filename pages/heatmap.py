@@ -4,7 +4,9 @@ import polars as pl
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import banners, chosen_usage, page_view, require_viewer
+from pages.lib.access import require_viewer
+from pages.lib.filters import banners, chosen_usage
+from pages.lib.routing import page_view
 from store.queries import calendar, hour_of_week, streaks
 
 

@@ -4,9 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from pages.lib.shared import ESTIMATE_NOTE, db_url, engine, page_view, rates
+from pages.lib.data import db_url, ranking
+from pages.lib.routing import page_view
+from pages.lib.text import ESTIMATE_NOTE
 from store.pricing import rates_path
-from store.queries import leaderboard
 
 page_view("pages/leaderboard.py")  # routes a deep link through the entry point
 st.title("Leaderboard")
@@ -31,19 +32,10 @@ by = (
 )
 days = {"7 days": 7, "30 days": 30, "All time": None}[window]
 since = datetime.now(UTC) - timedelta(days=days) if days else None
-
-
-@st.cache_data(ttl="10m", show_spinner=False)
-def board(url: str, since_day: str | None, by: str, rates_file: str):
-    start = datetime.fromisoformat(since_day) if since_day else None
-    by = "usd" if by == "API-equivalent" else "tokens"
-    return leaderboard(engine(url), start, rates(), by=by)
-
-
-ranked = board(
+ranked = ranking(
     db_url(),
     since.replace(minute=0, second=0, microsecond=0).isoformat() if since else None,
-    by,
+    "usd" if by == "API-equivalent" else "tokens",
     str(rates_path()),
 )
 if ranked.is_empty():

@@ -4,17 +4,10 @@ import polars as pl
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import (
-    COST_NOTE,
-    ESTIMATE_NOTE,
-    banners,
-    chosen_usage,
-    measure_picker,
-    page_view,
-    period_picker,
-    require_viewer,
-    usd_or_reason,
-)
+from pages.lib.access import require_viewer
+from pages.lib.filters import banners, chosen_usage, measure_picker, period_picker
+from pages.lib.routing import page_view
+from pages.lib.text import COST_NOTE, ESTIMATE_NOTE, usd_or_reason
 from store.queries import by_model, by_tier, model_mix
 
 #: Headings of the models table's token columns.

@@ -5,19 +5,10 @@ from datetime import timedelta
 import streamlit as st
 
 from pages.lib import charts
-from pages.lib.shared import (
-    COST_NOTE,
-    ESTIMATE_NOTE,
-    banners,
-    chosen_usage,
-    compact,
-    measure_picker,
-    page_view,
-    period_picker,
-    require_viewer,
-    usd,
-)
-from pages.lib.text import inline_text
+from pages.lib.access import require_viewer
+from pages.lib.filters import banners, chosen_usage, measure_picker, period_picker
+from pages.lib.routing import page_view
+from pages.lib.text import COST_NOTE, ESTIMATE_NOTE, compact, inline_text, usd
 from store.fields import EARLIEST
 from store.queries import cache_rate, cost_summary, in_days, running_total, summary, timeline
 

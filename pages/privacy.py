@@ -4,7 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.lib.shared import ESTIMATE_NOTE, page_view
+from pages.lib.routing import page_view
+from pages.lib.text import ESTIMATE_NOTE
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

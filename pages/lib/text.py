@@ -1,4 +1,5 @@
-"""Stored strings as plain text inside Streamlit's Markdown.
+"""Text the pages show: stored strings as plain text inside Streamlit's Markdown, the estimate
+notes, and how counts and dollars are written.
 
 Model names, labels and account names come from logs and uploads: anyone can put a link, an image
 (which the viewer's browser would fetch), HTML, a heading or a line break in them. Streamlit renders
@@ -37,3 +38,36 @@ def inline_text(value: str) -> str:
     shown = "".join(REPLACEMENT if unicodedata.category(ch) in _INVISIBLE else ch for ch in value)
     fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(shown)), default=0))
     return f"{fence} {shown} {fence}"
+
+
+ESTIMATE_NOTE = (
+    "API-equivalent = these tokens priced at OpenAI's published API list prices: an educational "
+    "estimate, **not a bill and not an official price**. Codextime is not affiliated with OpenAI."
+)
+#: Under a chart in USD.
+COST_NOTE = (
+    "USD: API-equivalent at OpenAI's published API list prices, each day at the prices in force "
+    "that day: an estimate, **not a bill and not an official price**."
+)
+#: Where a model has no price: the estimate is never $0, it is missing, and says why.
+NO_PRICE = "— no published price"
+
+
+def compact(n: float | int | None) -> str:
+    """A count in K, M or B with two decimals; a dash for none."""
+    if n is None:
+        return "–"
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= size:
+            return f"{n / size:,.2f} {unit}"
+    return f"{n:,.0f}"
+
+
+def usd(value: float | None) -> str:
+    """Dollars and cents; a dash for none."""
+    return "–" if value is None else f"${value:,.2f}"
+
+
+def usd_or_reason(value: float | None) -> str:
+    """A price, or the reason there is none."""
+    return NO_PRICE if value is None else usd(value)
