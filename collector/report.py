@@ -213,7 +213,10 @@ class Report:
         if figures is None:
             figures = models[model] = {
                 **empty_tokens(),
-                **{"tiers": {}, "tier_usd": {}, "unpriced": None, "as_standard": {}},
+                "tiers": {},
+                "tier_usd": {},
+                "unpriced": None,
+                "as_standard": {},
             }
         _accumulate(figures, _figures(cell, cost))
         _add_into(figures["tiers"], {tier: inp + out})

@@ -49,7 +49,6 @@ USAGE_SCHEMA = {
     for name in RECORD_FIELDS
     if name != "event_id"
 }
-TOKENS = COUNT_FIELDS
 #: A row's input + output: two 64-bit counts may not add up within 64 bits.
 EXACT = pl.Decimal(38, 0)
 #: The reason shown for a record whose counts no single response can have (one the store kept
@@ -185,14 +184,13 @@ def signed_in_name(engine: Engine, account: int, token_sha256: str) -> str | Non
 def localize(frame: pl.DataFrame, zone: str) -> pl.DataFrame:
     """Add the viewer's local time, day, ISO weekday and hour, and each row's total."""
     local = frame.with_columns(pl.col("ts").dt.convert_time_zone(zone).alias("local"))
-    local = local.with_columns(
+    return local.with_columns(
         pl.col("local").dt.date().alias("day"),
         pl.col("ts").dt.date().alias("utc_day"),  # the day whose prices apply
         pl.col("local").dt.weekday().alias("weekday"),  # Monday = 1
         pl.col("local").dt.hour().alias("hour"),
         (pl.col("input").cast(EXACT) + pl.col("output").cast(EXACT)).alias("total"),
     )
-    return local
 
 
 #: The columns of a priced group (see ``cost_groups``).
@@ -279,7 +277,7 @@ def summary(local: pl.DataFrame) -> dict:
     """Totals of a localized frame: tokens, sessions, active days. Every count is an exact Python
     int, however large."""
     if local.is_empty():
-        return {k: 0 for k in (*TOKENS, "total", "sessions", "active_days", "responses")}
+        return {k: 0 for k in (*COUNT_FIELDS, "total", "sessions", "active_days", "responses")}
     row = _sql(
         """
         select sum(input) input, sum(cached) cached, sum(cache_write) cache_write,

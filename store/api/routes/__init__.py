@@ -1,0 +1,1 @@
+"""The ingest service's routes, one module per resource."""

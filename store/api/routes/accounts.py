@@ -1,3 +1,5 @@
+"""Accounts: sign-up on an open server (POST /api/v1/accounts), each with its first token."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status

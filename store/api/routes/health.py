@@ -1,3 +1,5 @@
+"""Health: GET /healthz, the service is up and its store answers."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,3 +1,5 @@
+"""The signed-in account (/api/v1/me): read it, change its name, opt-in or label, erase usage."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException

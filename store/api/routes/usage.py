@@ -1,3 +1,5 @@
+"""Usage records (POST /api/v1/usage): a batch of an account's records, each stored once."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
