@@ -23,6 +23,7 @@ from collector.discover import CodexHomeError, default_codex_home
 from collector.scan import Scan, ScanResult, ScanStats
 from collector.workers import WorkerError
 from store.fields import LABEL_MAX, has_control_chars
+from store.periods import PERIODS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -68,11 +69,8 @@ BACKGROUND_TIME_LIMIT = 10 * 60
 DEMO_LABEL = "demo"
 
 
-class Period(StrEnum):
-    daily = "daily"
-    weekly = "weekly"
-    monthly = "monthly"
-    session = "session"
+#: What a report groups by: the calendar periods of store.periods, and sessions.
+Period = StrEnum("Period", [*(p.report for p in PERIODS), "session"])
 
 
 CodexHome = Annotated[
@@ -320,11 +318,10 @@ def _table(data: dict, period: str) -> Table:
     from rich import box
     from rich.table import Table
 
-    from collector.report import PERIODS
+    from collector.report import GROUPINGS
 
-    list_key, row_key = PERIODS[period]
-    title = {"daily": "Day", "weekly": "Week of", "monthly": "Month", "session": "Session"}[period]
-    unit = {"daily": "day", "weekly": "week", "monthly": "month", "session": "session"}[period]
+    grouping = GROUPINGS[period]
+    list_key, row_key, title, unit = grouping.rows, grouping.key, grouping.heading, grouping.unit
     # Exact figures need a wide terminal; a narrow one gets K/M/B (--json is always exact).
     compact = out.width < 120
     notes = ["Cached is part of input and reasoning part of output; total = input + output."]

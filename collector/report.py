@@ -38,8 +38,6 @@ BY_SESSION = Period(
 )
 #: What a report can group by, under the CLI's names: daily, weekly, monthly, session.
 GROUPINGS = {grouping.report: grouping for grouping in (*CALENDAR_PERIODS, BY_SESSION)}
-#: The ``--json`` list and row keys of each grouping, for callers that unpack them as a pair.
-PERIODS = {name: (grouping.rows, grouping.key) for name, grouping in GROUPINGS.items()}
 QUARTER_HOUR_MS = 15 * 60 * 1000
 DAY_MS = 24 * 60 * 60 * 1000
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
 from store.migrations import migrate
 from store.models import Account, Usage
+from store.periods import utc_bounds
 from store.plausibility import flag_implausible
 from store.settings import default_db_url
 from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, days_around, insert_sql
@@ -151,16 +152,11 @@ def usage_rows(
     if account is not None:
         a = Account.__table__
         query = query.join(a, a.c.id == t.c.account_id).where(a.c.name == account)
-    # Local days reach at most 14 hours either side of UTC; the report trims exactly.
-    if since is not None:
-        query = query.where(
-            t.c.ts >= datetime(since.year, since.month, since.day, tzinfo=UTC) - timedelta(hours=14)
-        )
-    if until is not None:
-        query = query.where(
-            t.c.ts
-            < datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1, hours=14)
-        )
+    low, high = utc_bounds(since, until)  # loose by the widest zone; the report trims exactly
+    if low is not None:
+        query = query.where(t.c.ts >= low)
+    if high is not None:
+        query = query.where(t.c.ts < high)
     with engine.connect() as conn:
         for ts, *rest in conn.execution_options(yield_per=10_000).execute(query):
             if ts.tzinfo is None:

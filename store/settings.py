@@ -11,11 +11,14 @@ from platformdirs import user_data_dir
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
-def default_db_url() -> str:
-    """CODEXTIME_DB, else the embedded SQLite file in the user's data folder."""
+def default_db_url(configured: str | None = None) -> str:
+    """CODEXTIME_DB, else ``configured`` (a caller's own setting, such as the dashboard's db_url
+    secret), else the embedded SQLite file in the user's data folder."""
     env = os.environ.get("CODEXTIME_DB")
     if env:
         return env
+    if configured:
+        return configured
     return f"sqlite:///{Path(user_data_dir('codextime')) / 'codextime.db'}"
 
 

@@ -39,7 +39,7 @@ def _secret(name: str, default=None):
 
 def db_url() -> str:
     """CODEXTIME_DB, then the ``db_url`` secret, then the embedded store."""
-    return os.environ.get("CODEXTIME_DB") or _secret("db_url") or default_db_url()
+    return default_db_url(_secret("db_url"))
 
 
 def shared_deployment() -> bool:
