@@ -23,6 +23,16 @@
  * cuts it) is byte for byte the one of the token_count line before: Codex's re-emits, about half
  * of all rows (R4). `previous` carries that info from one call to the next (None at a file's
  * start); `dropped` counts the lines left out.
+ *
+ * fresh_rows(buffer, first, last, previous) -> (items, previous, dropped)
+ *
+ * As fresh_candidates, but a token_count line laid out exactly as Codex writes it comes as the
+ * tuple (ts_ms, ordinal or None, total, last, info, line): its UTC time in milliseconds, its two
+ * usage vectors as collector.parse.Vec (input, cached, output, reasoning, total, cache_write),
+ * its serialized info and the line itself. The layout (see figures_row) is checked whole, to the
+ * line's last byte; any other line (keys in another order, spaces, floats, nulls, a missing key,
+ * a figure of more than 18 digits, an escaped or non-ASCII text) comes as bytes, for the parser's
+ * general path: the tuple only saves decoding what that path would decode the same way.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h> /* (defines _GNU_SOURCE where memmem needs it) */
@@ -157,10 +167,231 @@ static int info_of(const char *p, const char *end, const char **start, const cha
     *stop = cut;
     return 1;
 }
-/* Both functions below: the lines that start at `first` or right after a newline, up to the
- * newline at `last`. */
+/* -- the exact layout of a token_count line (fresh_rows) ------------------------------------ */
+
+/* collector.parse.EARLIEST_MS and LATEST_MS: a time outside is left to the general path. */
+#define EARLIEST_MS 946684800000LL
+#define LATEST_MS 4102444800000LL
+/* A figure of up to 18 digits fits a long long; a longer one is left to the general path. */
+#define MAX_DIGITS 18
+/* Nesting and number length the tail check accepts (Codex's rate limits: depth 3, short). */
+#define MAX_DEPTH 16
+#define MAX_NUMBER 20
+
+/* Past `lit` at *p, or 0. */
+static int take(const char **p, const char *end, const char *lit, size_t n)
+{
+    if (!starts(*p, end, lit, n))
+        return 0;
+    *p += n;
+    return 1;
+}
+
+/* A JSON non-negative integer of at most MAX_DIGITS digits (no leading zero) at *p. */
+static int whole_number(const char **p, const char *end, long long *value)
+{
+    const char *q = *p;
+    while (q < end && *q >= '0' && *q <= '9' && q - *p <= MAX_DIGITS)
+        q++;
+    Py_ssize_t len = q - *p;
+    if (len == 0 || len > MAX_DIGITS || (len > 1 && **p == '0'))
+        return 0;
+    long long n = 0;
+    for (const char *d = *p; d < q; d++)
+        n = n * 10 + (*d - '0');
+    *p = q;
+    *value = n;
+    return 1;
+}
+
+/* `count` digits at p as a number, or -1. */
+static int fixed_digits(const char *p, int count)
+{
+    int n = 0;
+    for (int i = 0; i < count; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        n = n * 10 + (p[i] - '0');
+    }
+    return n;
+}
+
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar (H. Hinnant's algorithm). */
+static long long days_from_civil(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Codex's own UTC time `YYYY-MM-DDTHH:MM:SS.mmmZ` (exactly 24 bytes, a real date) in
+ * milliseconds, within EARLIEST_MS and LATEST_MS; 0 for any other text. */
+static int stamp_ms(const char *p, Py_ssize_t len, long long *ms)
+{
+    static const int month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (len != 24 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
+        p[16] != ':' || p[19] != '.' || p[23] != 'Z')
+        return 0;
+    int year = fixed_digits(p, 4), month = fixed_digits(p + 5, 2), day = fixed_digits(p + 8, 2);
+    int hour = fixed_digits(p + 11, 2), minute = fixed_digits(p + 14, 2);
+    int second = fixed_digits(p + 17, 2), milli = fixed_digits(p + 20, 3);
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > month_days[month - 1] ||
+        hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 ||
+        milli < 0)
+        return 0;
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (month == 2 && day == 29 && !leap)
+        return 0;
+    long long t = days_from_civil(year, month, day) * 86400LL + hour * 3600 + minute * 60 + second;
+    t = t * 1000 + milli;
+    if (t < EARLIEST_MS || t >= LATEST_MS)
+        return 0;
+    *ms = t;
+    return 1;
+}
+
+/* A usage object in Codex's key order at *p, into v as collector.parse.Vec (cache writes 0 when
+ * the key is absent, as before 0.145). */
+static int usage_vector(const char **p, const char *end, long long v[6])
+{
+    v[5] = 0;
+    if (!(take(p, end, LIT("{\"input_tokens\":")) && whole_number(p, end, &v[0]) &&
+          take(p, end, LIT(",\"cached_input_tokens\":")) && whole_number(p, end, &v[1])))
+        return 0;
+    if (take(p, end, LIT(",\"cache_write_input_tokens\":")) && !whole_number(p, end, &v[5]))
+        return 0;
+    return take(p, end, LIT(",\"output_tokens\":")) && whole_number(p, end, &v[2]) &&
+           take(p, end, LIT(",\"reasoning_output_tokens\":")) && whole_number(p, end, &v[3]) &&
+           take(p, end, LIT(",\"total_tokens\":")) && whole_number(p, end, &v[4]) &&
+           take(p, end, LIT("}"));
+}
+
+/* A compact JSON value at *p in a narrow form every JSON decoder reads alike: no spaces, texts
+ * of printable ASCII without escapes, numbers of at most MAX_NUMBER bytes without exponent. */
+static int plain_value(const char **p, const char *end, int depth)
+{
+    const char *q = *p;
+    if (q >= end || depth > MAX_DEPTH)
+        return 0;
+    if (*q == '"') {
+        for (q++; q < end && *q != '"'; q++)
+            if (*q < 0x20 || *q > 0x7e || *q == '\\')
+                return 0;
+        if (q >= end)
+            return 0;
+        *p = q + 1;
+        return 1;
+    }
+    if (*q == '{' || *q == '[') {
+        char close = *q == '{' ? '}' : ']';
+        q++;
+        if (q < end && *q == close) {
+            *p = q + 1;
+            return 1;
+        }
+        for (;;) {
+            if (close == '}' && !(q < end && *q == '"' && plain_value(&q, end, depth + 1) &&
+                                  take(&q, end, LIT(":"))))
+                return 0; /* a key: a text */
+            if (!plain_value(&q, end, depth + 1))
+                return 0;
+            if (take(&q, end, ",", 1))
+                continue;
+            if (!take(&q, end, &close, 1))
+                return 0;
+            *p = q;
+            return 1;
+        }
+    }
+    if (take(&q, end, LIT("true")) || take(&q, end, LIT("false")) || take(&q, end, LIT("null"))) {
+        *p = q;
+        return 1;
+    }
+    const char *start = q;
+    if (q < end && *q == '-')
+        q++;
+    const char *digits = q;
+    while (q < end && *q >= '0' && *q <= '9')
+        q++;
+    if (q == digits || (q - digits > 1 && *digits == '0'))
+        return 0;
+    if (q < end && *q == '.') {
+        const char *fraction = ++q;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == fraction)
+            return 0;
+    }
+    if (q - start > MAX_NUMBER)
+        return 0;
+    *p = q;
+    return 1;
+}
+
+/* The line [line, end) read in Codex's exact token_count layout, its info being [info, cut):
+ *   {"timestamp":"<stamp_ms>",["ordinal":<n>,]"type":"event_msg","payload":{"type":"token_count",
+ *   "info":{"total_token_usage":<usage>,"last_token_usage":<usage>[,"model_context_window":<n or
+ *   null>]}[,"rate_limits":<plain value>]}}
+ * Returns 1 with the figures set, 0 for any other line. */
+static int exact_layout(const char *line, const char *end, const char *info, const char *cut,
+                        long long *ts, long long *ordinal, int *has_ordinal, long long total[6],
+                        long long last[6])
+{
+    const char *p = line;
+    if (!take(&p, end, LIT("{\"timestamp\":\"")))
+        return 0;
+    const char *stamp = p;
+    while (p < end && *p != '"')
+        p++;
+    if (!stamp_ms(stamp, p - stamp, ts) || !take(&p, end, LIT("\",")))
+        return 0;
+    *has_ordinal = take(&p, end, LIT("\"ordinal\":"));
+    if (*has_ordinal && !(whole_number(&p, end, ordinal) && take(&p, end, LIT(","))))
+        return 0;
+    if (!take(&p, end, LIT("\"type\":\"event_msg\",\"payload\":{\"type\":\"token_count\",\"info\":")) ||
+        p != info)
+        return 0;
+    long long window;
+    if (!(take(&p, end, LIT("{\"total_token_usage\":")) && usage_vector(&p, end, total) &&
+          take(&p, end, LIT(",\"last_token_usage\":")) && usage_vector(&p, end, last)))
+        return 0;
+    if (take(&p, end, LIT(",\"model_context_window\":")) && !take(&p, end, LIT("null")) &&
+        !whole_number(&p, end, &window))
+        return 0;
+    if (!take(&p, end, LIT("}")) || p != cut)
+        return 0;
+    if (take(&p, end, LIT(",\"rate_limits\":")) && !plain_value(&p, end, 0))
+        return 0;
+    return take(&p, end, LIT("}}")) && p == end;
+}
+
+static PyObject *vector(const long long v[6])
+{
+    return Py_BuildValue("(LLLLLL)", v[0], v[1], v[2], v[3], v[4], v[5]);
+}
+
+/* fresh_rows' item for a token_count line whose info [info, cut) is not a repeat: the tuple of
+ * its figures in the exact layout, else the line as bytes. */
+static PyObject *figures_row(const char *line, const char *end, const char *info, const char *cut,
+                             PyObject *info_bytes)
+{
+    long long ts, ordinal = 0, total[6], last[6];
+    int has_ordinal = 0;
+    PyObject *bytes = PyBytes_FromStringAndSize(line, end - line);
+    if (bytes == NULL ||
+        !exact_layout(line, end, info, cut, &ts, &ordinal, &has_ordinal, total, last))
+        return bytes;
+    PyObject *ord = has_ordinal ? PyLong_FromLongLong(ordinal) : Py_NewRef(Py_None);
+    return Py_BuildValue("(LNNNON)", ts, ord, vector(total), vector(last), info_bytes, bytes);
+}
+
+/* The functions below: the lines that start at `first` or right after a newline, up to the
+ * newline at `last`; with `figures`, as fresh_rows. */
 static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObject **previous,
-                      Py_ssize_t *dropped)
+                      Py_ssize_t *dropped, int figures)
 {
     if (first < 0 || last < first || last >= view->len) {
         PyErr_SetString(PyExc_ValueError, "first and last must satisfy 0 <= first <= last < len");
@@ -176,12 +407,11 @@ static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObje
         const char *nl = memchr(line, '\n', stop - line);
         if (nl == NULL)
             nl = stop - 1; /* as the Python loop: buf[last] should be a newline */
-        const char *after = NULL;
+        const char *after = NULL, *start = NULL, *cut = NULL;
         int kind = head_kind(line, nl, &after);
         if (kind == 3 && previous != NULL) {
             Py_CLEAR(*previous); /* a token_count line in another layout: not compared */
         } else if (kind == 2 && previous != NULL) {
-            const char *start, *cut;
             if (!info_of(after, nl, &start, &cut)) {
                 Py_CLEAR(*previous); /* cannot tell: the next line is not compared */
             } else if (!(cut - start == 4 && memcmp(start, "null", 4) == 0)) {
@@ -197,10 +427,14 @@ static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObje
                     return NULL;
                 }
                 Py_XSETREF(*previous, info);
+            } else {
+                cut = NULL; /* info null: not figures */
             }
         }
         if (kind) {
-            PyObject *item = PyBytes_FromStringAndSize(line, nl - line);
+            PyObject *item = figures && cut != NULL
+                                 ? figures_row(line, nl, start, cut, *previous)
+                                 : PyBytes_FromStringAndSize(line, nl - line);
             if (item == NULL || PyList_Append(found, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(found);
@@ -219,12 +453,12 @@ static PyObject *candidates(PyObject *Py_UNUSED(module), PyObject *args)
     Py_ssize_t first, last;
     if (!PyArg_ParseTuple(args, "y*nn", &view, &first, &last))
         return NULL;
-    PyObject *found = scan(&view, first, last, NULL, NULL);
+    PyObject *found = scan(&view, first, last, NULL, NULL, 0);
     PyBuffer_Release(&view);
     return found;
 }
 
-static PyObject *fresh_candidates(PyObject *Py_UNUSED(module), PyObject *args)
+static PyObject *fresh(PyObject *args, int figures)
 {
     Py_buffer view;
     Py_ssize_t first, last, dropped = 0;
@@ -237,7 +471,7 @@ static PyObject *fresh_candidates(PyObject *Py_UNUSED(module), PyObject *args)
         return NULL;
     }
     PyObject *previous = given == Py_None ? NULL : Py_NewRef(given);
-    PyObject *found = scan(&view, first, last, &previous, &dropped);
+    PyObject *found = scan(&view, first, last, &previous, &dropped, figures);
     PyBuffer_Release(&view);
     if (found == NULL) {
         Py_XDECREF(previous);
@@ -248,6 +482,16 @@ static PyObject *fresh_candidates(PyObject *Py_UNUSED(module), PyObject *args)
     return result;
 }
 
+static PyObject *fresh_candidates(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    return fresh(args, 0);
+}
+
+static PyObject *fresh_rows(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    return fresh(args, 1);
+}
+
 static PyMethodDef methods[] = {
     {"candidates", candidates, METH_VARARGS,
      "candidates(buffer, first, last) -> list of the usage-bearing lines between first and the "
@@ -255,6 +499,10 @@ static PyMethodDef methods[] = {
     {"fresh_candidates", fresh_candidates, METH_VARARGS,
      "fresh_candidates(buffer, first, last, previous) -> (lines, previous, dropped): as "
      "candidates, leaving out each token_count line whose info repeats the one before's."},
+    {"fresh_rows", fresh_rows, METH_VARARGS,
+     "fresh_rows(buffer, first, last, previous) -> (items, previous, dropped): as "
+     "fresh_candidates, a token_count line in Codex's exact layout as the tuple (ts_ms, ordinal, "
+     "total, last, info, line)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,6 +24,9 @@ import orjson
 
 #: input, cached, output, reasoning, total_tokens, cache_write (the last one absent before 0.145)
 Vec = tuple[int, int, int, int, int, int]
+#: A token_count line in Codex's exact layout as the reader's C loop reads it (``fresh_rows`` in
+#: collector/_heads.c): UTC ms, ordinal, cumulative and last vectors, serialized info, the line.
+FiguresRow = tuple[int, int | None, Vec, Vec, bytes, bytes]
 IN, CACHED, OUT, REASONING, TOTAL, CACHE_WRITE = range(6)
 #: The components that are usage (every one but total_tokens, which is recomputed).
 _PARTS = (IN, CACHED, OUT, REASONING, CACHE_WRITE)
@@ -260,8 +263,11 @@ class RolloutParser:
             ready.append(pending.response)
         return ready
 
-    def feed_candidate(self, line: bytes) -> Response | None:
-        """``feed`` for a line whose head already named a usage-bearing type."""
+    def feed_candidate(self, line: bytes | FiguresRow) -> Response | None:
+        """``feed`` for a line whose head already named a usage-bearing type, or for the figures
+        of a token_count line the reader read in C (``FiguresRow``)."""
+        if type(line) is tuple:
+            return self._feed_figures(*line)
         if line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0 and line.isascii():
             # Most candidates: decoded into the few typed fields they need, the rest skipped
             # unread. (Only ASCII lines: one with other bytes is checked whole for UTF-8.)
@@ -311,6 +317,20 @@ class RolloutParser:
             self._later_meta()
             return None  # a parent's meta copied into a child: nothing else to read in it
         return self._feed_object(line, None)
+
+    def _feed_figures(
+        self, ts_ms: int, ordinal: int | None, total: Vec, last: Vec, info: bytes, line: bytes
+    ) -> Response | None:
+        """A token_count line in Codex's exact layout, as the decoding path above reads it (same
+        checks, same order), from the figures the reader took out of it."""
+        if self.model is None:
+            return self.feed_candidate(line)  # the info itself may name the model
+        raw = _Raw(info)
+        if raw == self._last_info:
+            self.skipped["re-emitted"] += 1  # R4 (the reader leaves out most of these)
+            return None
+        self._last_info = raw
+        return self._count(total, last, ts_ms, self._inherited(ordinal))
 
     def _feed_object(self, line: bytes, info: msgspec.Raw | None) -> Response | None:
         """The general path: the whole line decoded, any key order or spacing."""
@@ -914,7 +934,8 @@ class _RecordLine(msgspec.Struct):
 _read_token_count = msgspec.json.Decoder(_TokenCountLine).decode
 _read_record = msgspec.json.Decoder(_RecordLine).decode
 _read_figures = msgspec.json.Decoder(_Figures).decode
-_NULL = msgspec.Raw(b"null")
+_Raw = msgspec.Raw
+_NULL = _Raw(b"null")
 _astuple = msgspec.structs.astuple
 
 

@@ -60,6 +60,7 @@ class LineReader:
         chunk: int = CHUNK,
         *,
         drop_repeats: bool = False,
+        figures: bool = False,
         stop: int | None = None,
     ) -> None:
         self.path = path
@@ -75,6 +76,10 @@ class LineReader:
         #: repeats of the one before (R4 re-emits; the parser would skip them).
         self.repeats = 0
         self._drop_repeats = drop_repeats and fresh_candidates is not None
+        #: With ``figures`` too: a token_count line in Codex's exact layout comes as the tuple
+        #: ``(ts_ms, ordinal, total, last, info, line)``, its figures read in C (the parser's
+        #: ``feed_candidate`` takes either form).
+        self._fresh = fresh_rows if figures and fresh_rows is not None else fresh_candidates
         self._previous_info: bytes | None = None
         self._compact: bool | None = None
 
@@ -82,7 +87,7 @@ class LineReader:
         for lines in self.batches():
             yield from lines
 
-    def batches(self) -> Iterator[list[bytes]]:
+    def batches(self) -> Iterator[list[bytes | tuple]]:
         """The candidate lines, a list for each block read (cheaper to loop over than lines)."""
         try:
             with open_regular(self.path) as raw:
@@ -172,7 +177,7 @@ class LineReader:
                     # The hot loop of every read: newlines are found with memchr and only each
                     # line's head is matched, so the bulk of a line is never scanned.
                     if nl < last and self._drop_repeats:
-                        lines, self._previous_info, dropped = fresh_candidates(
+                        lines, self._previous_info, dropped = self._fresh(
                             buf, nl + 1, last, self._previous_info
                         )
                         found += lines
@@ -336,10 +341,11 @@ def _fresh_candidates(
 
 
 try:  # the same loops in C, when they were built (see pyproject.toml)
-    from collector._heads import candidates, fresh_candidates
+    from collector._heads import candidates, fresh_candidates, fresh_rows
 except ImportError:  # pragma: no cover - depends on the install
-    # Leaving repeats out pays only in C: in Python it costs more than the parser's own check.
-    candidates, fresh_candidates = _candidates, None
+    # Leaving repeats out pays only in C: in Python it costs more than the parser's own check,
+    # and so would reading figures before the parser decodes them.
+    candidates, fresh_candidates, fresh_rows = _candidates, None, None
 
 
 def open_regular(path: Path) -> BinaryIO:

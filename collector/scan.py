@@ -375,8 +375,9 @@ def scan_file(
     block every upload after it; it is never usage either.
     """
     parser = RolloutParser.from_state(start.parser) if start else RolloutParser()
-    # Exact repeats of the token_count line before (R4) are left out while reading.
-    reader = LineReader(f.location, start.offset if start else 0, drop_repeats=True)
+    # Exact repeats of the token_count line before (R4) are left out while reading, and the
+    # figures of the others read in C where the line is in Codex's exact layout.
+    reader = LineReader(f.location, start.offset if start else 0, drop_repeats=True, figures=True)
     feed = parser.feed_candidate
     responses = []
     batches = reader.batches()

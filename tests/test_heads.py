@@ -226,3 +226,172 @@ def test_both_loops_hand_out_bytes_from_a_reused_bytearray_buffer():
     buf = bytearray(b'{"timestamp":"' + STAMP + b'",' + KINDS[1] + b"\n")
     for loop in (heads.candidates, reader._candidates):
         assert [type(x) for x in loop(buf, 0, len(buf) - 1)] == [bytes]
+
+
+# -- fresh_rows: the figures of a token_count line in Codex's exact layout, read in C ----------
+
+USAGE_A = (
+    b'{"input_tokens":9559,"cached_input_tokens":2944,"cache_write_input_tokens":7,'
+    b'"output_tokens":1207,"reasoning_output_tokens":867,"total_tokens":10766}'
+)
+USAGE_B = (  # before 0.145: no cache writes
+    b'{"input_tokens":20,"cached_input_tokens":0,"output_tokens":5,'
+    b'"reasoning_output_tokens":1,"total_tokens":25}'
+)
+RATE_LIMITS = (
+    b',"rate_limits":{"limit_id":"codex","limit_name":null,"primary":{"used_percent":15.5,'
+    b'"window_minutes":300,"resets_at":1793754000},"credits":{"has_credits":false},"x":[1,-2.5,[]]}}}'
+)
+
+
+def exact_line(
+    stamp=STAMP, ordinal=b'"ordinal":23,', total=USAGE_A, last=USAGE_B, window=b"258400", tail=None
+):
+    info = b'{"total_token_usage":' + total + b',"last_token_usage":' + last
+    info += (b',"model_context_window":' + window if window is not None else b"") + b"}"
+    line = (
+        b'{"timestamp":"' + stamp + b'",' + ordinal + b'"type":"event_msg","payload":'
+        b'{"type":"token_count","info":' + info + (RATE_LIMITS if tail is None else tail)
+    )
+    return line, info
+
+
+def rows_of(line: bytes) -> list:
+    buf = line + b"\n"
+    return heads.fresh_rows(buf, 0, len(buf) - 1, None)[0]
+
+
+def test_a_token_count_line_in_the_exact_layout_comes_with_its_figures():
+    line, info = exact_line()
+    ts_ms = 1761300005123  # 2025-10-24T10:00:05.123Z
+    expected = (ts_ms, 23, (9559, 2944, 1207, 867, 10766, 7), (20, 0, 5, 1, 25, 0), info, line)
+    assert rows_of(line) == [expected]
+    bare, bare_info = exact_line(ordinal=b"", window=None, tail=b"}}")
+    assert rows_of(bare) == [(ts_ms, None, expected[2], expected[3], bare_info, bare)]
+    big = b"9" * 18
+    line, info = exact_line(total=USAGE_B.replace(b":20,", b":" + big + b","))
+    assert rows_of(line)[0][2][0] == int(big)
+
+
+#: Lines the C loop must hand on as bytes: the parser's decoding path decides them.
+NOT_EXACT = {
+    "float figure": exact_line(total=USAGE_B.replace(b":20,", b":20.0,"))[0],
+    "null figure": exact_line(last=USAGE_B.replace(b":5,", b":null,"))[0],
+    "negative figure": exact_line(last=USAGE_B.replace(b":5,", b":-5,"))[0],
+    "19 digits": exact_line(total=USAGE_B.replace(b":20,", b":" + b"9" * 19 + b","))[0],
+    "over 2^63": exact_line(total=USAGE_B.replace(b":20,", b":99999999999999999999,"))[0],
+    "leading zero": exact_line(total=USAGE_B.replace(b":20,", b":020,"))[0],
+    "missing key": exact_line(last=USAGE_B.replace(b'"reasoning_output_tokens":1,', b""))[0],
+    "keys in another order": exact_line(
+        last=b'{"cached_input_tokens":0,"input_tokens":20,"output_tokens":5,'
+        b'"reasoning_output_tokens":1,"total_tokens":25}'
+    )[0],
+    "no last usage": exact_line(last=b"null")[0],
+    "extra info key": exact_line(window=b'1,"model":"gpt-5"')[0],
+    "spaces": exact_line(last=USAGE_B.replace(b":5,", b": 5,"))[0],
+    "February 30": exact_line(stamp=b"2025-02-30T10:00:05.123Z")[0],
+    "February 29, 2025": exact_line(stamp=b"2025-02-29T10:00:05.123Z")[0],
+    "microseconds": exact_line(stamp=b"2025-10-24T10:00:05.123456Z")[0],
+    "an offset": exact_line(stamp=b"2025-10-24T10:00:05.123+00:00")[0],
+    "before 2000": exact_line(stamp=b"1999-12-31T23:59:59.999Z")[0],
+    "hour 24": exact_line(stamp=b"2025-10-24T24:00:05.123Z")[0],
+    "ordinal with a leading zero": exact_line(ordinal=b'"ordinal":07,')[0],
+    "escaped text": exact_line(tail=b',"rate_limits":{"a":"\\u00e9"}}}')[0],
+    "non-ASCII text": exact_line(tail=b',"rate_limits":{"a":"\xc3\xa9"}}}')[0],
+    "invalid UTF-8": exact_line(tail=b',"rate_limits":{"a":"\xff"}}}')[0],
+    "torn tail": exact_line(tail=b',"rate_limits":{"a":')[0],
+    "exponent": exact_line(tail=b',"rate_limits":{"a":1e400}}}')[0],
+    "a key after rate limits": exact_line(tail=b',"rate_limits":{},"info":null}}')[0],
+    "trailing space": exact_line(tail=b',"rate_limits":{}}} ')[0],
+    "bare word": exact_line(tail=b',"rate_limits":nul}}')[0],
+}
+
+
+@pytest.mark.parametrize("why", sorted(NOT_EXACT))
+def test_any_other_token_count_line_comes_as_bytes(why):
+    line = NOT_EXACT[why]
+    assert rows_of(line) == [line]
+
+
+def fed(parser_items: list) -> tuple:
+    """What a parser makes of these items: responses, counters and its state."""
+    from collector.parse import RolloutParser
+
+    parser = RolloutParser()
+    responses = [parser.feed_candidate(item) for item in parser_items]
+    responses += parser.finish()
+    return responses, dict(parser.skipped), parser.to_state()
+
+
+META = b'{"timestamp":"' + STAMP + b'","type":"session_meta","payload":{"id":"t1"}}'
+TURN = b'{"timestamp":"' + STAMP + b'","type":"turn_context","payload":{"model":"gpt-5.1"}}'
+figures_lines = st.builds(
+    lambda stamp, ordinal, total, last, window, tail: exact_line(
+        stamp, ordinal, total, last, window, tail
+    )[0],
+    st.sampled_from([STAMP, b"2025-10-24T10:00:06.000Z", b"2025-02-29T10:00:05.123Z"]),
+    st.sampled_from([b"", b'"ordinal":3,', b'"ordinal":9,', b'"ordinal":03,']),
+    st.sampled_from([USAGE_A, USAGE_B, USAGE_B.replace(b":20,", b":21,")]),
+    st.sampled_from([USAGE_B, USAGE_A, USAGE_B.replace(b":5,", b":5.0,"), b"null"]),
+    st.sampled_from([b"258400", None, b"null"]),
+    st.sampled_from([None, b"}}", b',"rate_limits":{"a":"\xff"}}}', b',"rate_limits":']),
+)
+
+
+#: The same infos in a line whose keys come in another order (the reader cannot compare it).
+reordered_lines = st.builds(
+    lambda stamp, total, last: (
+        b'{"type":"event_msg","timestamp":"' + stamp + b'","payload":{"type":"token_count",'
+        b'"info":' + exact_line(stamp, b"", total, last)[1] + b"}}"
+    ),
+    st.sampled_from([STAMP, b"2025-10-24T10:00:06.000Z"]),
+    st.sampled_from([USAGE_A, USAGE_B]),
+    st.sampled_from([USAGE_B, USAGE_A]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(figures_lines, figures_lines, reordered_lines, token_lines, line), max_size=25
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_parser_counts_the_same_from_figures_as_from_bytes(lines, with_meta, with_model):
+    """Whatever the lines, a parser fed the C loop's figures counts exactly what it counts from
+    the same lines as bytes (the Python loop): responses, every counter, its state."""
+    lines = [META] * with_meta + [TURN] * with_model + lines
+    buf = b"\n".join(lines) + b"\n"
+    items, previous, dropped = heads.fresh_rows(buf, 0, len(buf) - 1, None)
+    as_bytes, previous_too, dropped_too = reader._fresh_candidates(buf, 0, len(buf) - 1, None)
+    assert (previous, dropped) == (previous_too, dropped_too)
+    assert [item[5] if type(item) is tuple else item for item in items] == as_bytes
+    assert fed(items) == fed(as_bytes)
+
+
+def test_a_scan_reads_most_token_count_lines_as_figures(tmp_path):
+    from collector.demo import generate
+
+    generate(tmp_path / "home", days=6, compress_older_than_days=100000)
+    kinds = {bytes: 0, tuple: 0}
+    for path in (tmp_path / "home" / "sessions").rglob("*.jsonl"):
+        for batch in reader.LineReader(path, drop_repeats=True, figures=True).batches():
+            for item in batch:
+                kinds[type(item)] += 1
+    assert kinds[tuple] > kinds[bytes] > 0
+
+
+def test_a_late_copy_the_reader_could_not_compare_makes_the_next_line_a_plain_repeat():
+    """t1, t2, t1 in another layout (a late re-emit), t1 again: the last line repeats the one
+    before byte for byte, which the parser tells from figures as it does from bytes."""
+    first, _ = exact_line(total=USAGE_A)
+    second, _ = exact_line(total=USAGE_A.replace(b":9559,", b":9560,"))
+    late = b'{"type":"event_msg","timestamp":"' + STAMP + b'","payload":{"type":"token_count",'
+    late += b'"info":' + exact_line(total=USAGE_A)[1] + b"}}"
+    buf = b"\n".join([META, TURN, first, second, late, first]) + b"\n"
+    items = heads.fresh_rows(buf, 0, len(buf) - 1, None)[0]
+    assert [type(item) for item in items] == [bytes, bytes, tuple, tuple, bytes, tuple]
+    from_figures = fed(items)
+    assert from_figures == fed(reader._fresh_candidates(buf, 0, len(buf) - 1, None)[0])
+    assert from_figures[1] == {"re-emitted late": 1, "re-emitted": 1}
