@@ -368,9 +368,28 @@ static int exact_layout(const char *line, const char *end, const char *info, con
     return take(&p, end, LIT("}}")) && p == end;
 }
 
+/* A tuple of `n` new references (stolen), or NULL if one of them is NULL. */
+static PyObject *tuple_of(PyObject **items, int n)
+{
+    PyObject *tuple = PyTuple_New(n);
+    for (int i = 0; i < n; i++) {
+        if (tuple == NULL || items[i] == NULL) {
+            for (int j = i; j < n; j++)
+                Py_XDECREF(items[j]);
+            Py_XDECREF(tuple);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(tuple, i, items[i]);
+    }
+    return tuple;
+}
+
 static PyObject *vector(const long long v[6])
 {
-    return Py_BuildValue("(LLLLLL)", v[0], v[1], v[2], v[3], v[4], v[5]);
+    PyObject *items[6];
+    for (int i = 0; i < 6; i++)
+        items[i] = PyLong_FromLongLong(v[i]);
+    return tuple_of(items, 6);
 }
 
 /* fresh_rows' item for a token_count line whose info [info, cut) is not a repeat: the tuple of
@@ -384,8 +403,12 @@ static PyObject *figures_row(const char *line, const char *end, const char *info
     if (bytes == NULL ||
         !exact_layout(line, end, info, cut, &ts, &ordinal, &has_ordinal, total, last))
         return bytes;
-    PyObject *ord = has_ordinal ? PyLong_FromLongLong(ordinal) : Py_NewRef(Py_None);
-    return Py_BuildValue("(LNNNON)", ts, ord, vector(total), vector(last), info_bytes, bytes);
+    PyObject *items[6] = {
+        PyLong_FromLongLong(ts),  has_ordinal ? PyLong_FromLongLong(ordinal) : Py_NewRef(Py_None),
+        vector(total),            vector(last),
+        Py_NewRef(info_bytes),    bytes,
+    };
+    return tuple_of(items, 6);
 }
 
 /* The functions below: the lines that start at `first` or right after a newline, up to the
