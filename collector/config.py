@@ -14,6 +14,13 @@ import orjson
 ENV = {"server": "CODEXTIME_SERVER", "token": "CODEXTIME_TOKEN", "label": "CODEXTIME_LABEL"}
 
 
+def state_dir() -> Path:
+    """The collector's state folder (cursors, the sync locks, the hook's log)."""
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("codextime"))
+
+
 def config_path() -> Path:
     from platformdirs import user_config_dir  # only when the file is needed: a report is not
 

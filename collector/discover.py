@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from store.errors import UserError
+
 ACTIVE_DIR = "sessions"
 ARCHIVE_DIR = "archived_sessions"
 #: Exactly these (R17): never ``*.jsonl.timers.json`` sidecars or their ``.tmp-*`` files.
@@ -54,7 +56,7 @@ class Discovery:
     skipped: Counter
 
 
-class CodexHomeError(Exception):
+class CodexHomeError(UserError):
     """CODEX_HOME is missing or is not a directory."""
 
 

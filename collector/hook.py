@@ -40,8 +40,8 @@ handle it.
 passed on untouched), and returns. It never reads the payload: it only looks at the fixed
 positions of its own options, and whatever follows them is handed on as it is.
 
-``sync_lock`` keeps two syncs of one CODEX_HOME to one destination from running at once (one
-started by a turn while another is still going, or a manual ``codextime sync``).
+``collector.sync.sync_lock`` keeps two syncs of one CODEX_HOME to one destination from running at
+once (one started by a turn while another is still going, or a manual ``codextime sync``).
 """
 
 from __future__ import annotations
@@ -57,16 +57,14 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from platformdirs import user_state_dir
+from collector.config import state_dir
+from store.errors import UserError
 
 HOOK_MODULE = "collector.hook"
-#: A sync that has held its lock this long (seconds) is reported as possibly hung by a waiter.
-LOCK_HUNG_AFTER = 15 * 60
 LOG_NAME = "hook.log"
 LOG_MAX_BYTES = 1_000_000
 #: The hook's options in the layout ``install`` writes, and in the one written before isolation.
@@ -98,16 +96,8 @@ _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _launched: list[subprocess.Popen[bytes]] = []
 
 
-class HookError(ValueError):
+class HookError(UserError, ValueError):
     """The config file can't be changed safely; the message is one line and says why."""
-
-
-class Busy(RuntimeError):
-    """Another sync holds the lock; ``hung`` when it has held it past ``LOCK_HUNG_AFTER``."""
-
-    def __init__(self, message: str, *, hung: bool = False) -> None:
-        super().__init__(message)
-        self.hung = hung
 
 
 class Layout(NamedTuple):
@@ -135,11 +125,6 @@ def parse_layout(args: list[str]) -> Layout | None:
 
 
 # -- where things live ---------------------------------------------------------------------------
-
-
-def state_dir() -> Path:
-    """The collector's state folder (cursors, the sync locks, the hook's log)."""
-    return Path(user_state_dir("codextime"))
 
 
 def log_path() -> Path:
@@ -223,7 +208,8 @@ def install(codex_home: Path, command: list[str], kind: str | None = None) -> st
     ``kind`` is "stop" (a lifecycle hook Codex runs once the user approves it in ``/hooks``) or
     "notify"; None picks ``default_kind``. ``command`` runs as given (with ``CODEX_HOME`` set), so
     it should carry any flag telling the sync it was started by the hook, e.g. to exit quietly
-    when ``sync_lock`` is busy. Installing again is a no-op, or refreshes the sync command.
+    when ``collector.sync.sync_lock`` is busy. Installing again is a no-op, or refreshes the sync
+    command.
     """
     if not command or not all(isinstance(c, str) and c for c in command):
         raise HookError("the sync command must be a non-empty list of non-empty strings")
@@ -1119,101 +1105,6 @@ def log_line(line: str, log: IO[bytes] | None = None) -> None:
     finally:
         if log is None:
             fh.close()
-
-
-# -- the sync lock -------------------------------------------------------------------------------
-
-
-def lock_path(cursor_file: Path) -> Path:
-    """The lock of one sync's cursor file (one CODEX_HOME and destination): syncs to two
-    destinations never wait on each other."""
-    return Path(cursor_file).with_suffix(".lock")
-
-
-@contextmanager
-def sync_lock(path: Path) -> Iterator[None]:
-    """Hold the sync lock ``path`` for the block, or raise ``Busy`` at once if another process
-    holds it.
-
-    The lock is an OS lock on the file (``flock`` on POSIX, ``msvcrt.locking`` on Windows), so it
-    is released when its holder exits or dies: no stale lock can remain. The holder writes its pid
-    and when it took the lock, so a waiter can tell a holder that seems hung. The file itself
-    stays; deleting it would let two holders lock two different files.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        if not _try_lock(fd):
-            hung = _hung_holder(path)
-            message = f"another codextime sync is running (lock: {path})"
-            raise Busy(f"{message}: {hung}" if hung else message, hung=bool(hung))
-        try:
-            if sys.platform != "win32":  # a locked byte can't be rewritten on Windows
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()} {time.time():.0f}\n".encode(), 0)
-            yield
-        finally:
-            _unlock(fd)
-    finally:
-        os.close(fd)
-
-
-def _hung_holder(path: Path) -> str | None:
-    """A live holder of the lock ``path`` past ``LOCK_HUNG_AFTER``, described; else None."""
-    try:
-        pid_text, since_text = path.read_text(encoding="ascii").split()
-        pid, since = int(pid_text), float(since_text)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    held = time.time() - since
-    if held > LOCK_HUNG_AFTER and _alive(pid):
-        return (
-            f"process {pid} has held it for {held / 60:.0f} minutes and may be hung; stop it if so"
-        )
-    return None
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process with this id exists (it may be another user's)."""
-    if sys.platform == "win32":  # os.kill would end the process there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 # -- python -m collector.hook --------------------------------------------------------------------

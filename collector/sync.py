@@ -15,17 +15,19 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from platformdirs import user_state_dir
 
+from collector.config import state_dir
 from collector.scan import Cursor, Scan, ScanStats
+from store.errors import UserError, database_words
 from store.fields import Row
 
 #: Takes rows, returns how many were new to the destination; raises if they were not stored.
@@ -33,6 +35,8 @@ Sink = Callable[[list[Row]], int]
 SAVE_EVERY_SECONDS = 5.0
 #: Rows handed to the sink at a time, at most (one transaction, or a few uploads, each).
 SINK_ROWS = 20_000
+#: A sync that has held its lock this long (seconds) is reported as possibly hung by a waiter.
+LOCK_HUNG_AFTER = 15 * 60
 #: Version 3 keeps each parser state as JSON text, decoded only for a file read on from it.
 STATE_VERSION = 3
 #: Versions whose cursors are still read (version 2's parser states are JSON themselves).
@@ -46,7 +50,7 @@ NOTHING_LOST = (
 )
 
 
-class SyncError(Exception):
+class SyncError(UserError):
     """A sync that could not finish: the message says what failed, in one line."""
 
 
@@ -77,16 +81,10 @@ def store_sink(engine, account: int, label: str | None) -> Sink:
             )
         except failures as exc:
             raise SyncError(
-                f"cannot write to the store {where}: {_first_line(exc)}; {NOTHING_LOST}"
+                f"cannot write to the store {where}: {database_words(exc)}; {NOTHING_LOST}"
             ) from exc
 
     return sink
-
-
-def _first_line(exc: BaseException) -> str:
-    """The database's own words, without SQLAlchemy's statement and parameters."""
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -180,7 +178,7 @@ class StoreDestination(Destination):
             return insert_rows(*fast, rows, self.label)
         except (sqlite3.Error, ValueError) as exc:
             raise SyncError(
-                f"cannot write to the store {self.url}: {_first_line(exc)}; {NOTHING_LOST}"
+                f"cannot write to the store {self.url}: {database_words(exc)}; {NOTHING_LOST}"
             ) from exc
 
     def held(self, last: Tally | None) -> int:
@@ -229,7 +227,13 @@ def state_path(codex_home: Path, destination: str) -> Path:
     """One cursor file per (logs, destination) pair: two stores never share a cursor."""
     ident = f"{codex_home.resolve()}\n{destination}".encode()
     name = hashlib.sha256(ident).hexdigest()[:16]
-    return Path(user_state_dir("codextime")) / f"cursors-{name}.json"
+    return state_dir() / f"cursors-{name}.json"
+
+
+def server_destination(server: str, token: str) -> str:
+    """What names a server's cursor file: the server and the token's account, so another
+    account on the same server starts afresh (the token itself is never written)."""
+    return f"{server.rstrip('/')}#{hashlib.sha256(token.encode()).hexdigest()[:12]}"
 
 
 @dataclass
@@ -309,13 +313,11 @@ def sync(
     progress: Callable[[int, int], None] | None = None,
 ) -> SyncResult:
     """Send what is new since the cursors in ``state_file`` (``full``: everything, the cursors
-    ignored); raises ``collector.hook.Busy`` at once while another sync of the same logs to the
+    ignored); raises ``Busy`` at once while another sync of the same logs to the
     same destination runs.
 
     A ``Destination`` is also asked how many records it holds: fewer than after the last sync (a
     store deleted or emptied, an account's records erased) and everything is sent again."""
-    from collector.hook import lock_path, sync_lock
-
     lock = lock_path(state_file)
     with ExitStack() as held:
         try:
@@ -408,3 +410,108 @@ def _sync_locked(
     if dirty or final != saved.tally or not state_file.exists():
         _save(state_file, cursors, final)
     return SyncResult(sent, new, plan.stats, notice)
+
+
+class Busy(UserError, RuntimeError):
+    """Another sync holds the lock; ``hung`` when it has held it past ``LOCK_HUNG_AFTER``."""
+
+    def __init__(self, message: str, *, hung: bool = False) -> None:
+        super().__init__(message)
+        self.hung = hung
+
+
+# -- the sync lock ------------------------------------------------------------------------------
+
+
+def lock_path(cursor_file: Path) -> Path:
+    """The lock of one sync's cursor file (one CODEX_HOME and destination): syncs to two
+    destinations never wait on each other."""
+    return Path(cursor_file).with_suffix(".lock")
+
+
+@contextmanager
+def sync_lock(path: Path) -> Iterator[None]:
+    """Hold the sync lock ``path`` for the block, or raise ``Busy`` at once if another process
+    holds it.
+
+    The lock is an OS lock on the file (``flock`` on POSIX, ``msvcrt.locking`` on Windows), so it
+    is released when its holder exits or dies: no stale lock can remain. The holder writes its pid
+    and when it took the lock, so a waiter can tell a holder that seems hung. The file itself
+    stays; deleting it would let two holders lock two different files.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not _try_lock(fd):
+            hung = _hung_holder(path)
+            message = f"another codextime sync is running (lock: {path})"
+            if hung:
+                message += f": {hung}"
+            raise Busy(f"{message}; try again when it has finished", hung=bool(hung))
+        try:
+            if sys.platform != "win32":  # a locked byte can't be rewritten on Windows
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()} {time.time():.0f}\n".encode(), 0)
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _hung_holder(path: Path) -> str | None:
+    """A live holder of the lock ``path`` past ``LOCK_HUNG_AFTER``, described; else None."""
+    try:
+        pid_text, since_text = path.read_text(encoding="ascii").split()
+        pid, since = int(pid_text), float(since_text)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    held = time.time() - since
+    if held > LOCK_HUNG_AFTER and _alive(pid):
+        return (
+            f"process {pid} has held it for {held / 60:.0f} minutes and may be hung; stop it if so"
+        )
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (it may be another user's)."""
+    if sys.platform == "win32":  # os.kill would end the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)

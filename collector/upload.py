@@ -10,21 +10,70 @@ from __future__ import annotations
 import gzip
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import orjson
 
 from collector.sync import Destination, Tally
+from store.errors import UserError
 from store.fields import Row
 from store.record import record_from_row
 
 USER_AGENT = "codextime-collector"
+#: Where the ingest service's routes live under a server's URL.
+API_PREFIX = "/api/v1"
 BATCH = int(os.environ.get("CODEXTIME_UPLOAD_BATCH", "2000"))
 
 
-class UploadError(Exception):
+class UploadError(UserError):
     """The server refused the records or could not be reached; the message says which."""
+
+
+def api_url(server: str, route: str) -> str:
+    """The URL of one of the ingest service's routes (``usage``, ``me``, ``accounts``)."""
+    return f"{server.rstrip('/')}{API_PREFIX}/{route}"
+
+
+def account_name(server: str, token: str) -> str:
+    """The display name of the account ``token`` opens on ``server`` (how ``login`` checks a
+    token before saving it)."""
+    headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
+    with _reaching(server):
+        me = httpx.get(api_url(server, "me"), headers=headers, timeout=30)
+        if me.status_code == 401:
+            raise UploadError(f"{server} does not know this token")
+        me.raise_for_status()
+        return me.json()["name"]
+
+
+def sign_up(server: str, name: str) -> tuple[str, str]:
+    """A new account on an open server: its first token and its display name."""
+    with _reaching(server):
+        made = httpx.post(
+            api_url(server, "accounts"),
+            json={"name": name},
+            headers={"User-Agent": USER_AGENT},
+            timeout=30,
+        )
+        if made.status_code in (403, 409, 422):
+            raise UploadError(f"{server} refused the sign-up: {_detail(made)}")
+        made.raise_for_status()
+        return made.json()["token"], made.json()["name"]
+
+
+@contextmanager
+def _reaching(server: str) -> Iterator[None]:
+    """A server that cannot be reached, or answers nonsense, told in one line."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        raise UploadError(f"cannot reach {server}: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UploadError(
+            f"{server} gave an answer that is not the ingest service's: {exc}"
+        ) from None
 
 
 class HttpSink(Destination):
@@ -44,8 +93,8 @@ class HttpSink(Destination):
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.url = server.rstrip("/") + "/api/v1/usage"
-        self.me_url = server.rstrip("/") + "/api/v1/me"
+        self.url = api_url(server, "usage")
+        self.me_url = api_url(server, "me")
         self.headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",

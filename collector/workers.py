@@ -20,6 +20,8 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from store.errors import UserError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -35,8 +37,12 @@ _ATOMIC = min(4096, getattr(select, "PIPE_BUF", 512)) // _INDEX.size * _INDEX.si
 _QUEUE_PIPE = 1 << 20  # item numbers waiting to be taken (Linux: 131,072 of them at once)
 
 
-class WorkerError(RuntimeError):
-    """A helper process failed or disappeared."""
+class WorkerError(UserError, RuntimeError):
+    """A helper process failed or disappeared (out of memory, a signal); nothing of its work was
+    kept, which its message says."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}; nothing was sent or saved for it, run again"
 
 
 def unordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:

@@ -16,13 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from store.db import store_failures
+from store.errors import UserError
 from store.models import Account, ApiToken, Usage
 
 TOKEN_PREFIX = "ctk_"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,48}[A-Za-z0-9_.\-]?$")
 
 
-class AccountError(ValueError):
+class AccountError(UserError, ValueError):
     """A request about accounts that cannot be met; the message says why."""
 
 
@@ -48,6 +50,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@store_failures()
 def create_account(engine: Engine, name: str) -> tuple[int, str]:
     """A new account and its first token (the only time the token is seen)."""
     name = check_name(name)
@@ -60,6 +63,7 @@ def create_account(engine: Engine, name: str) -> tuple[int, str]:
         return account.id, _issue(session, account.id)
 
 
+@store_failures()
 def issue_token(engine: Engine, name: str) -> str:
     """Another token for an existing account (a new machine, or after revoking)."""
     with Session(engine) as session:
@@ -76,6 +80,7 @@ def _issue(session: Session, account_id: int) -> str:
     return token
 
 
+@store_failures()
 def revoke_tokens(engine: Engine, name: str) -> int:
     """Revoke every live token of an account; return how many."""
     with Session(engine) as session:
@@ -129,6 +134,7 @@ def _commit_name(session: Session, name: str) -> None:
         raise NameTaken(name) from None
 
 
+@store_failures()
 def usage_count(engine: Engine, account_id: int) -> int:
     t = Usage.__table__
     with engine.connect() as conn:

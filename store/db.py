@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from store.errors import UserError, database_words
 from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
 from store.migrations import migrate
 from store.models import Account, Usage
@@ -30,8 +32,18 @@ BATCH = 5000
 MAX_STORED_COUNT = 2**63 - 1
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """The store cannot be opened or used; the message says why."""
+
+
+@contextmanager
+def store_failures() -> Iterator[None]:
+    """A database failure inside the block as a ``StoreError`` in one line (the database's own
+    words); usable as a decorator too."""
+    try:
+        yield
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"the store failed: {database_words(exc)}") from exc
 
 
 def open_store(url: str | None = None) -> Engine:
@@ -59,6 +71,7 @@ def _engine_options(url: sa.URL) -> dict:
     return {"pool_pre_ping": True}
 
 
+@store_failures()
 def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
     """The id of the named account, created on first use (the embedded store's owner is 'local')."""
     with Session(engine) as session:
@@ -157,7 +170,7 @@ def usage_rows(
         query = query.where(t.c.ts >= low)
     if high is not None:
         query = query.where(t.c.ts < high)
-    with engine.connect() as conn:
+    with store_failures(), engine.connect() as conn:
         for ts, *rest in conn.execution_options(yield_per=10_000).execute(query):
             if ts.tzinfo is None:
                 ts = ts.replace(tzinfo=UTC)

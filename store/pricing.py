@@ -47,6 +47,8 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+from store.errors import UserError
+
 DEFAULT_RATES = Path(__file__).resolve().parent.parent / "rates.csv"
 #: Columns every table has (a mapping row leaves the prices empty and names ``maps_to``).
 REQUIRED = ("model", "source_url", "last_checked")
@@ -84,7 +86,7 @@ _EFFORT_SUFFIX = re.compile(rf"(?:\s*\(\s*{_EFFORT}\s*\)|-{_EFFORT})$")
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
-class RatesError(ValueError):
+class RatesError(UserError, ValueError):
     """A rate table that cannot be used; the message names the file, row and column."""
 
 

@@ -248,3 +248,90 @@ def test_a_model_priced_through_a_label_is_marked_in_the_table(tmp_path, home):
     assert " ".join(shown.output.split()).count(note) == 1  # the caption wraps
     plain = runner.invoke(app, [*args, str(home)])
     assert plain.exit_code == 0 and "~" not in plain.output
+
+
+# -- one error type ---------------------------------------------------------------------------
+
+
+def test_every_domain_error_is_a_user_error():
+    """The command line catches one type: each module's own errors derive from it."""
+    from collector.demo.marker import NotADemoHome
+    from collector.discover import CodexHomeError
+    from collector.hook import HookError
+    from collector.sync import Busy, SyncError
+    from collector.upload import UploadError
+    from collector.workers import WorkerError
+    from store.accounts import AccountError, NameTaken
+    from store.db import StoreError
+    from store.errors import UserError
+    from store.pricing import RatesError
+    from store.rates_update import MissingLibrary
+
+    errors = (NotADemoHome, CodexHomeError, HookError, Busy, SyncError, UploadError, WorkerError)
+    errors += (AccountError, NameTaken, StoreError, RatesError, MissingLibrary)
+    assert [e.__name__ for e in errors if not issubclass(e, UserError)] == []
+
+
+def test_any_user_error_is_one_line_with_no_traceback(home, monkeypatch):
+    """A UserError of a kind the command line has never heard of still prints as one line."""
+    from collector import scan as scan_mod
+    from store.errors import UserError
+
+    class Unheard(UserError):
+        pass
+
+    def failing(*args, **kwargs):
+        raise Unheard("the \x1b[31mlogs\x1b[0m are [bold]odd[/bold]")
+
+    monkeypatch.setattr(scan_mod.Scan, "results", failing)
+    result = runner.invoke(app, ["scan", "--codex-home", str(home)])
+    assert result.exit_code == 2
+    assert result.output == "error: the ?[31mlogs?[0m are [bold]odd[/bold]\n"
+
+
+def test_a_busy_sync_says_to_try_again_in_its_own_message(tmp_path):
+    from collector.sync import Busy, sync_lock
+
+    lock = tmp_path / "x.lock"
+    with sync_lock(lock), pytest.raises(Busy) as busy, sync_lock(lock):
+        pass
+    assert str(busy.value).endswith("; try again when it has finished")
+
+
+def test_a_failing_database_is_a_store_error_in_one_line(tmp_path):
+    """SQLAlchemy's errors become the store's own where the store is called."""
+    import sqlalchemy as sa
+
+    from store.accounts import create_account
+    from store.db import StoreError, account_id, open_store, usage_rows
+
+    engine = open_store(f"sqlite:///{tmp_path / 'usage.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE usage"))
+        conn.execute(sa.text("DROP TABLE api_token"))
+        conn.execute(sa.text("DROP TABLE account"))
+    for call in (lambda: account_id(engine), lambda: list(usage_rows(engine))):
+        with pytest.raises(StoreError, match=r"^the store failed: .*no such table") as failed:
+            call()
+        assert "\n" not in str(failed.value)
+    with pytest.raises(StoreError, match="no such table"):
+        create_account(engine, "alice")
+
+
+def _commands(group, path=()):
+    """(words, click command) of every command under ``group``, sub-commands included."""
+    for name, command in getattr(group, "commands", {}).items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_command_shows_an_example_of_itself():
+    commands = list(_commands(get_command(app)))
+    assert len(commands) >= 13
+    for words, _ in commands:
+        shown = runner.invoke(app, [*words, "--help"])
+        assert shown.exit_code == 0, words
+        examples = [ln.strip() for ln in shown.output.splitlines() if "Example:" in ln]
+        assert examples and examples[0].startswith(f"Example: codextime {' '.join(words)}"), words

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector import hook
-from collector.hook import Busy, HookError, install, run, sync_lock, uninstall
+from collector.hook import HookError, install, run, uninstall
+from collector.sync import LOCK_HUNG_AFTER, Busy, sync_lock
 
 SYNC = ["/opt/codextime/bin/codextime", "sync"]
 CANARY = "CANARY-7f3a9c-secret-prompt"
@@ -521,7 +522,7 @@ def test_the_lock_is_released_when_the_block_raises(tmp_path):
 LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from collector.hook import sync_lock
+from collector.sync import sync_lock
 with sync_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(60)
@@ -543,7 +544,7 @@ def test_another_process_holding_the_lock_makes_us_busy_and_its_death_frees_it(t
             pass
         assert not busy.value.hung
         # The same holder, seen as if it had taken the lock long ago: named as maybe hung.
-        lock.write_text(f"{holder.pid} {time.time() - hook.LOCK_HUNG_AFTER - 60:.0f}\n")
+        lock.write_text(f"{holder.pid} {time.time() - LOCK_HUNG_AFTER - 60:.0f}\n")
         with pytest.raises(Busy) as busy, sync_lock(lock):
             pass
         assert busy.value.hung and f"process {holder.pid}" in str(busy.value)

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from platformdirs import user_data_dir
 from typer.testing import CliRunner
 
-import collector.hook as hook_mod
+import collector.sync as sync_mod
 from collector.cli import app
-from collector.hook import lock_path, log_path, sync_lock
-from collector.sync import state_path
+from collector.hook import log_path
+from collector.sync import lock_path, state_path, sync_lock
 from store.settings import default_db_url
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
@@ -136,7 +136,7 @@ def test_a_hung_sync_is_reported_in_the_hook_log(tmp_path, monkeypatch):
     home = tmp_path / "codex"
     (home / "sessions").mkdir(parents=True)
     lock = lock_path(state_path(home, default_db_url()))
-    monkeypatch.setattr(hook_mod, "LOCK_HUNG_AFTER", -1)  # as if it had held the lock long
+    monkeypatch.setattr(sync_mod, "LOCK_HUNG_AFTER", -1)  # as if it had held the lock long
     with sync_lock(lock):
         quiet = runner.invoke(app, ["sync", "--codex-home", str(home), "--background"])
     assert quiet.exit_code == 0
