@@ -479,8 +479,8 @@ def serve(
 
     import uvicorn
 
-    from store.api import SETTINGS_ENV, create_app
-    from store.settings import ServerSettings, default_db_url
+    from store.api import create_app
+    from store.settings import SERVE_SETTINGS, ServerSettings, default_db_url
 
     settings = ServerSettings(
         db_url=db or default_db_url(),
@@ -495,7 +495,7 @@ def serve(
     # Our own request log names no token and no body; uvicorn's access log is off.
     options = dict(host=host, port=port, access_log=False, log_level="info", **_proxy(settings))
     if workers > 1:
-        os.environ[SETTINGS_ENV] = jsonlib.dumps(dataclasses.asdict(settings))
+        os.environ[SERVE_SETTINGS.name] = jsonlib.dumps(dataclasses.asdict(settings))
         uvicorn.run("store.api:app_from_environment", factory=True, workers=workers, **options)
     else:
         uvicorn.run(api, **options)
@@ -699,11 +699,12 @@ def start(
 
 def _run_dashboard(db: str, port: int) -> None:
     """The Streamlit app over ``db``, until Ctrl+C."""
-    import os
     import subprocess
+
+    from store.settings import DB
 
     entry = Path(__file__).resolve().parent.parent / "streamlit_app.py"
     out.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)]
     with suppress(KeyboardInterrupt):
-        subprocess.run(command, env={**os.environ, "CODEXTIME_DB": db}, check=False)
+        subprocess.run(command, env={**os.environ, DB.name: db}, check=False)

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import orjson
 
-ENV = {"server": "CODEXTIME_SERVER", "token": "CODEXTIME_TOKEN", "label": "CODEXTIME_LABEL"}
+from store.settings import LABEL, SERVER, TOKEN
+
+#: The settings the config file can also hold, by their key there.
+ENV = {"server": SERVER, "token": TOKEN, "label": LABEL}
 
 
 def state_dir() -> Path:
@@ -53,7 +56,7 @@ def setting(name: str, flag: str | None) -> str | None:
     """A setting's value: the flag, else its environment variable, else the config file."""
     if flag:
         return flag
-    env = os.environ.get(ENV[name])
+    env = ENV[name].value()
     if env:
         return env
     value = load_config().get(name)

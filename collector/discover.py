@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from store.errors import UserError
+from store.settings import CODEX_HOME
 
 ACTIVE_DIR = "sessions"
 ARCHIVE_DIR = "archived_sessions"
@@ -61,7 +62,7 @@ class CodexHomeError(UserError):
 
 
 def default_codex_home() -> Path:
-    env = os.environ.get("CODEX_HOME")
+    env = CODEX_HOME.value()
     return Path(env).expanduser() if env else Path.home() / ".codex"
 
 

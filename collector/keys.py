@@ -8,14 +8,15 @@ can set its own key with ``CODEXTIME_HASH_KEY``.
 
 from __future__ import annotations
 
-import os
 from hashlib import blake2b
+
+from store.settings import HASH_KEY
 
 DEFAULT_KEY = b"codextime/usage-record/v1"
 
 
 def hash_key() -> bytes:
-    env = os.environ.get("CODEXTIME_HASH_KEY")
+    env = HASH_KEY.value()
     return env.encode() if env else DEFAULT_KEY
 
 

@@ -8,7 +8,6 @@ harmless: the server keeps each (account, event_id) once.
 from __future__ import annotations
 
 import gzip
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,11 +19,12 @@ from collector.sync import Destination, Tally
 from store.errors import UserError
 from store.fields import Row
 from store.record import record_from_row
+from store.settings import UPLOAD_BATCH
 
 USER_AGENT = "codextime-collector"
 #: Where the ingest service's routes live under a server's URL.
 API_PREFIX = "/api/v1"
-BATCH = int(os.environ.get("CODEXTIME_UPLOAD_BATCH", "2000"))
+BATCH = int(UPLOAD_BATCH.value() or UPLOAD_BATCH.default)
 
 
 class UploadError(UserError):

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from store.errors import UserError
+from store.settings import RATES
 
 DEFAULT_RATES = Path(__file__).resolve().parent.parent / "rates.csv"
 #: Columns every table has (a mapping row leaves the prices empty and names ``maps_to``).
@@ -372,7 +372,7 @@ def normalise(name: str) -> str:
 
 def rates_path(path: str | Path | None = None) -> Path:
     """--rates, then CODEXTIME_RATES, then the project's rates.csv."""
-    chosen = path or os.environ.get("CODEXTIME_RATES")
+    chosen = path or RATES.value()
     return Path(chosen).expanduser() if chosen else DEFAULT_RATES
 
 

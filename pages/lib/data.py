@@ -4,7 +4,6 @@ store again only when the data may have changed."""
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 
 import polars as pl
@@ -22,7 +21,7 @@ from store.queries import (
     localize,
     misdated_count,
 )
-from store.settings import default_db_url
+from store.settings import APP_SHARED, default_db_url
 
 #: How long a cached frame, choice list, leaderboard or rate table is kept.
 TTL = "10m"
@@ -44,7 +43,7 @@ def db_url() -> str:
 
 def shared_deployment() -> bool:
     """A store of many accounts: private pages then ask each viewer for their token."""
-    flag = os.environ.get("CODEXTIME_APP_SHARED") or _secret("shared", False)
+    flag = APP_SHARED.value() or _secret("shared", False)
     return str(flag).lower() in ("1", "true", "yes")
 
 
