@@ -84,6 +84,7 @@ def test_c_and_python_pick_the_same_lines(lines, first_line):
 
 def test_the_reader_uses_the_c_loop_when_it_is_built():
     assert reader.candidates is heads.candidates
+    assert reader.fresh_rows is heads.fresh_rows
 
 
 def test_lines_in_another_layout_are_tested_tolerantly_by_both_loops():
@@ -370,15 +371,22 @@ def test_the_parser_counts_the_same_from_figures_as_from_bytes(lines, with_meta,
     assert fed(items) == fed(as_bytes)
 
 
-def test_a_scan_reads_most_token_count_lines_as_figures(tmp_path):
+def test_a_scan_reads_most_token_count_lines_as_figures(tmp_path, monkeypatch):
+    from collector import scan as scan_mod
     from collector.demo import generate
 
     generate(tmp_path / "home", days=6, compress_older_than_days=100000)
     kinds = {bytes: 0, tuple: 0}
-    for path in (tmp_path / "home" / "sessions").rglob("*.jsonl"):
-        for batch in reader.LineReader(path, drop_repeats=True, figures=True).batches():
+
+    def counting_reader(*args, **options):
+        for batch in reader.LineReader(*args, **options).batches():
             for item in batch:
                 kinds[type(item)] += 1
+        return reader.LineReader(*args, **options)
+
+    monkeypatch.setattr(scan_mod, "LineReader", counting_reader)
+    plan = scan_mod.Scan(tmp_path / "home", keep_cursors=False)
+    assert sum(len(result.rows) for result in plan.results(workers=1)) > 100
     assert kinds[tuple] > kinds[bytes] > 0
 
 
