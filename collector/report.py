@@ -195,8 +195,9 @@ class Report:
         """A period's figures per model, priced group by group on each UTC day, with each
         group's tier."""
         models: dict[str, dict] = {}
+        # In a fixed order: floating-point sums must not depend on which worker answered first.
         for day, groups in days:
-            for (model, tier, long), cell in groups.items():
+            for (model, tier, long), cell in sorted(groups.items()):
                 self._price_into(models, model, utc_day(day), tier, long, cell)
         return models
 
@@ -235,7 +236,7 @@ class Report:
         unpriced: dict[str, int] = {}
         as_standard: dict[str, int] = {}
         by_key: dict[str, list] = defaultdict(list)
-        for (key, day), groups in self._cells.items():
+        for (key, day), groups in sorted(self._cells.items(), key=_cell_key):
             if groups:
                 by_key[key].append((day, groups))
         for key, days in by_key.items():
@@ -285,6 +286,10 @@ class Report:
                 "priced_as_standard": _in_tier_order(as_standard),
             }
         return document
+
+
+def _cell_key(item: tuple) -> tuple:
+    return item[0]
 
 
 def utc_day(number: int) -> date:

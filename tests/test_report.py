@@ -337,3 +337,29 @@ def test_a_cache_write_column_fits_80_columns_and_shows_only_when_there_are_any(
         assert max(map(len, lines)) <= 80, shown.stdout
         assert bool(re.search(r"\bwrite\b", shown.stdout)) is shown_column  # the heading
         assert ("37.04M" in shown.stdout) is shown_column  # the month's cache writes, rounded
+
+
+def test_the_same_rows_in_any_order_give_the_same_document(tmp_path):
+    """Workers hand rows back in whatever order they finish: the report, its costs included (sums
+    of floating-point figures), must not depend on it."""
+    import random
+
+    from collector.demo import generate
+    from collector.scan import Scan
+    from store.pricing import load_rates
+
+    generate(tmp_path / "home", days=90, seed=5)
+    rows = [
+        row
+        for result in Scan(tmp_path / "home", keep_cursors=False).results()
+        for row in result.rows
+    ]
+    documents = []
+    for seed in range(8):
+        shuffled = rows[:]
+        random.Random(seed).shuffle(shuffled)
+        report = Report("daily", resolve_zone("UTC"), rates=load_rates())
+        for start in range(0, len(shuffled), 97):  # in uneven batches, as files return
+            report.add_rows(shuffled[start : start + 97])
+        documents.append(orjson.dumps(report.to_json()))
+    assert len(set(documents)) == 1
