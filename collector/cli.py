@@ -230,12 +230,9 @@ def _report_window(
     timezone: str | None, since: str | None, until: str | None
 ) -> tuple[ZoneInfo, date | None, date | None]:
     """The report's zone and first and last days, from the options as typed."""
-    from collector.report import ReportError, parse_day, resolve_zone
+    from collector.report import parse_day, resolve_zone
 
-    try:
-        zone, first, last = resolve_zone(timezone), parse_day(since), parse_day(until)
-    except ReportError as exc:  # a ValueError, not yet a UserError
-        raise UserError(str(exc)) from None
+    zone, first, last = resolve_zone(timezone), parse_day(since), parse_day(until)
     if first and last and first > last:
         raise UserError("--since is after --until")
     return zone, first, last

@@ -14,6 +14,7 @@ from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from store.errors import UserError
 from store.fields import (
     CACHE_WRITE,
     CACHED,
@@ -48,7 +49,7 @@ _FOLDED = itemgetter(TS_MS, MODEL, TIER, INPUT, CACHED, CACHE_WRITE, OUTPUT, REA
 FIGURE_KEYS = ("input", "cached", "cache_write", "output", "reasoning", "total", "responses")
 
 
-class ReportError(ValueError):
+class ReportError(UserError, ValueError):
     """A report option that cannot be used, with a message for the user."""
 
 

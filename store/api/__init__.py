@@ -15,13 +15,13 @@ from store.api.errors import install_error_handlers
 from store.api.limits import DeclaredBodyCap, RateLimiter
 from store.api.routes import accounts, health, me, usage
 from store.db import open_store
-from store.settings import ServerSettings
+from store.settings import SERVE_SETTINGS, ServerSettings
 
 log = logging.getLogger("codextime.server")
 
 
 #: How `codextime serve --workers N` hands its settings to each worker process.
-SETTINGS_ENV = "CODEXTIME_SERVE_SETTINGS"
+SETTINGS_ENV = SERVE_SETTINGS.name
 
 
 def app_from_environment() -> FastAPI:
