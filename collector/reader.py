@@ -325,21 +325,6 @@ def _unrepeated(line: bytes, previous: bytes | None) -> tuple[bool, bytes | None
     return info != previous, info
 
 
-def _fresh_candidates(
-    buf: bytes, first: int, last: int, previous: bytes | None
-) -> tuple[list[bytes], bytes | None, int]:
-    """``_candidates`` less the token_count lines that repeat the info of the one before
-    (``previous`` carries it from call to call)."""
-    found, dropped = [], 0
-    for line in _candidates(buf, first, last):
-        keep, previous = _unrepeated(line, previous)
-        if keep:
-            found.append(line)
-        else:
-            dropped += 1
-    return found, previous, dropped
-
-
 try:  # the same loops in C, when they were built (see pyproject.toml)
     from collector._heads import candidates, fresh_candidates, fresh_rows
 except ImportError:  # pragma: no cover - depends on the install

@@ -320,11 +320,6 @@ class RateTable:
         days = [r.last_checked for r in (*self.rates, *self.mappings)]
         return min(days), max(days)
 
-    def footnote(self) -> str:
-        oldest, newest = self.checked
-        span = newest.isoformat() if oldest == newest else f"{oldest} to {newest}"
-        return f"{NOTICE} Rates from {self.source}, last checked {span}."
-
 
 def price_groups(
     groups: Iterable[Group | tuple], rates: RateTable, *, at: date | None = None

@@ -21,6 +21,22 @@ except ImportError:  # built where a C compiler was there at install; CI require
         raise
     pytest.skip("collector._heads is not built here (no C compiler)", allow_module_level=True)
 
+
+def fresh_candidates_in_python(
+    buf: bytes, first: int, last: int, previous: bytes | None
+) -> tuple[list[bytes], bytes | None, int]:
+    """The oracle of the C loop: the reader's candidate lines less the token_count lines that
+    repeat the info of the one before (``previous`` carries it from call to call)."""
+    found, dropped = [], 0
+    for line in reader._candidates(buf, first, last):
+        keep, previous = reader._unrepeated(line, previous)
+        if keep:
+            found.append(line)
+        else:
+            dropped += 1
+    return found, previous, dropped
+
+
 STAMP = b"2025-10-24T10:00:05.123Z"
 KINDS = [
     b'"type":"session_meta","payload":{}',
@@ -104,7 +120,7 @@ def test_a_line_in_another_layout_is_never_compared_as_a_repeat():
     a = token_line(STAMP, INFOS[0], b',"rate_limits":{}}}')
     odd = b'{"type":"event_msg","timestamp":"' + STAMP + b'","payload":{"type":"token_count"}}'
     buf = b"\n".join([a, odd, a]) + b"\n"
-    for fresh in (heads.fresh_candidates, reader._fresh_candidates):
+    for fresh in (heads.fresh_candidates, fresh_candidates_in_python):
         assert fresh(buf, 0, len(buf) - 1, None) == ([a, odd, a], INFOS[0], 0)
 
 
@@ -163,7 +179,7 @@ token_lines = st.builds(
 )
 def test_c_and_python_leave_out_the_same_repeats(lines, previous):
     buf = b"\n".join(lines) + b"\n"
-    expected = reader._fresh_candidates(buf, 0, len(buf) - 1, previous)
+    expected = fresh_candidates_in_python(buf, 0, len(buf) - 1, previous)
     assert heads.fresh_candidates(buf, 0, len(buf) - 1, previous) == expected
     kept, _, dropped = expected
     assert len(kept) + dropped == len(reader._candidates(buf, 0, len(buf) - 1))
@@ -173,7 +189,7 @@ def test_repeats_are_the_lines_whose_info_is_the_one_before():
     a, b = (token_line(STAMP, info, b',"rate_limits":{}}}') for info in INFOS[:2])
     null = token_line(STAMP, b"null", b',"rate_limits":{}}}')
     buf = b"\n".join([a, a, null, a, b, a]) + b"\n"
-    for fresh in (heads.fresh_candidates, reader._fresh_candidates):
+    for fresh in (heads.fresh_candidates, fresh_candidates_in_python):
         # the second a repeats the first; null in between changes nothing; b then a are new
         assert fresh(buf, 0, len(buf) - 1, None) == ([a, null, b, a], INFOS[0], 2)
         assert fresh(buf, 0, len(buf) - 1, INFOS[0])[2] == 3  # carried over from a last call
@@ -365,7 +381,7 @@ def test_the_parser_counts_the_same_from_figures_as_from_bytes(lines, with_meta,
     lines = [META] * with_meta + [TURN] * with_model + lines
     buf = b"\n".join(lines) + b"\n"
     items, previous, dropped = heads.fresh_rows(buf, 0, len(buf) - 1, None)
-    as_bytes, previous_too, dropped_too = reader._fresh_candidates(buf, 0, len(buf) - 1, None)
+    as_bytes, previous_too, dropped_too = fresh_candidates_in_python(buf, 0, len(buf) - 1, None)
     assert (previous, dropped) == (previous_too, dropped_too)
     assert [item[5] if type(item) is tuple else item for item in items] == as_bytes
     assert fed(items) == fed(as_bytes)
@@ -401,5 +417,5 @@ def test_a_late_copy_the_reader_could_not_compare_makes_the_next_line_a_plain_re
     items = heads.fresh_rows(buf, 0, len(buf) - 1, None)[0]
     assert [type(item) for item in items] == [bytes, bytes, tuple, tuple, bytes, tuple]
     from_figures = fed(items)
-    assert from_figures == fed(reader._fresh_candidates(buf, 0, len(buf) - 1, None)[0])
+    assert from_figures == fed(fresh_candidates_in_python(buf, 0, len(buf) - 1, None)[0])
     assert from_figures[1] == {"re-emitted late": 1, "re-emitted": 1}
