@@ -202,7 +202,7 @@ if require_viewer(view) and banners(view):
         )
         priced = by_model(result).filter(pl.col("usd").is_not_null()).select("model", "usd")
         if not priced.is_empty():
-            st.altair_chart(charts.estimate_by_model(priced), width="stretch")
+            st.altair_chart(charts.estimate_by_model(priced, view.all_models), width="stretch")
         if assumed:
             named = ", ".join(inline_text(m) for m in assumed)
             st.caption(f"Priced at your assumption (no published price): {named}.")

@@ -7,12 +7,8 @@ from pages.lib import charts
 from pages.lib.access import require_viewer
 from pages.lib.filters import banners, chosen_usage
 from pages.lib.routing import page_view
+from pages.lib.text import counted
 from store.queries import calendar, hour_of_week, streaks
-
-
-def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
-
 
 view = page_view("pages/heatmap.py")
 st.title("Heatmap")
@@ -21,8 +17,8 @@ if require_viewer(view) and banners(view):
     if frame is not None:
         runs = streaks(frame, view.today())
         a, b, c = st.columns(3)
-        a.metric("Current streak", _days(runs["current"]))
-        b.metric("Longest streak", _days(runs["longest"]))
+        a.metric("Current streak", counted(runs["current"], "day"))
+        b.metric("Longest streak", counted(runs["longest"], "day"))
         c.metric(
             "Busiest day",
             runs["busiest_day"].strftime("%a %d %b %Y"),
@@ -35,6 +31,7 @@ if require_viewer(view) and banners(view):
             st.altair_chart(charts.calendar(cells, year), width="stretch")
             active = cells.filter(pl.col("tokens") > 0)
             st.caption(
-                f"{year}: {active.height} active days, {int(cells['tokens'].sum()):,} tokens"
+                f"{year}: {counted(active.height, 'active day')}, "
+                f"{int(cells['tokens'].sum()):,} tokens"
             )
         st.altair_chart(charts.hour_of_week(hour_of_week(frame)), width="stretch")

@@ -21,6 +21,21 @@ COUNT_HEADINGS = {
     "responses": "Responses",
 }
 
+#: The models table's columns, the model and its headline figures first: on a phone the
+#: table scrolls sideways, and these stay in view.
+MODEL_COLUMNS = ["model", "total", "share", "usd", *(k for k in COUNT_HEADINGS if k != "total")]
+
+
+def with_usd_as_text(table: pl.DataFrame) -> pl.DataFrame:
+    """The ``usd`` column as dollars, or the reason there is none (never "None" or $0)."""
+    return table.with_columns(pl.Series("usd", [usd_or_reason(v) for v in table["usd"]]))
+
+
+def models_shown(table: pl.DataFrame) -> pl.DataFrame:
+    """The models table as shown: model first, then its tokens, share and estimate."""
+    return with_usd_as_text(table).select(MODEL_COLUMNS)
+
+
 view = page_view("pages/models.py")
 st.title("Models")
 if require_viewer(view) and banners(view):
@@ -33,15 +48,14 @@ if require_viewer(view) and banners(view):
         with right:
             measure = measure_picker("mix_measure")
         mix = model_mix(groups, period)
-        st.altair_chart(charts.model_mix(mix, period, measure), width="stretch")
+        st.altair_chart(charts.model_mix(mix, period, measure, view.all_models), width="stretch")
         if measure == "cost":
             st.caption(COST_NOTE)
         table = by_model(groups).drop("mapped")
-        shown_usd = pl.Series("usd", [usd_or_reason(v) for v in table["usd"]])
         total = table["total"].sum()
         share = pl.col("total") / total if total else pl.lit(0.0)  # all-zero rows: no share
         st.dataframe(
-            table.with_columns(share.alias("share"), shown_usd),
+            models_shown(table.with_columns(share.alias("share"))),
             hide_index=True,
             width="stretch",
             column_config={
@@ -56,7 +70,7 @@ if require_viewer(view) and banners(view):
         )
         st.subheader("Service tiers")
         st.dataframe(
-            by_tier(groups).drop("as_standard"),
+            with_usd_as_text(by_tier(groups).drop("as_standard")),
             hide_index=True,
             column_config={
                 "tier": "Tier",

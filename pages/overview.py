@@ -8,13 +8,9 @@ from pages.lib import charts
 from pages.lib.access import require_viewer
 from pages.lib.filters import banners, chosen_usage, measure_picker, period_picker
 from pages.lib.routing import page_view
-from pages.lib.text import COST_NOTE, ESTIMATE_NOTE, compact, inline_text, usd
+from pages.lib.text import COST_NOTE, ESTIMATE_NOTE, compact, counted, inline_text, usd
 from store.fields import EARLIEST
 from store.queries import cache_rate, cost_summary, in_days, running_total, summary, timeline
-
-
-def records(n: int) -> str:
-    return f"{n:,} record" if n == 1 else f"{n:,} records"
 
 
 def flagged_notice(flags: dict[str, int]) -> str:
@@ -24,8 +20,8 @@ def flagged_notice(flags: dict[str, int]) -> str:
         for code, n in flags.items()
     )
     return (
-        f"{records(sum(flags.values()))} flagged as implausible ({reasons}): kept and counted "
-        "here, but not ranked on the leaderboard."
+        f"{counted(sum(flags.values()), 'record')} flagged as implausible ({reasons}): kept and "
+        "counted here, but not ranked on the leaderboard."
     )
 
 
@@ -37,8 +33,8 @@ if require_viewer(view) and banners(view):
         st.warning(flagged_notice(aside["flags"]), icon=":material/flag:")
     if aside["misdated"]:
         st.warning(
-            f"{records(aside['misdated'])} dated before {EARLIEST:%Y-%m-%d} or over a day "
-            "ahead: kept, but left out of every figure and of the leaderboard.",
+            f"{counted(aside['misdated'], 'record')} dated before {EARLIEST:%Y-%m-%d} or over a "
+            "day ahead: kept, but left out of every figure and of the leaderboard.",
             icon=":material/event_busy:",
         )
     every, groups = view.all_dates(), view.all_groups()
@@ -68,7 +64,8 @@ if require_viewer(view) and banners(view):
                 f"Input {figures['input']:,} (cached {figures['cached']:,}, "
                 f"cache writes {figures['cache_write']:,})  \n"
                 f"Output {figures['output']:,} (reasoning {figures['reasoning']:,})  \n"
-                f"{figures['sessions']:,} sessions · {figures['active_days']:,} active days"
+                f"{counted(figures['sessions'], 'session')} · "
+                f"{counted(figures['active_days'], 'active day')}"
             )
             st.metric("API-equivalent (estimate)", usd(figures["usd"]))
     st.caption(
@@ -89,7 +86,9 @@ if require_viewer(view) and banners(view):
         with right:
             measure = measure_picker("measure")
         per_period = timeline(view.groups(), period)
-        st.altair_chart(charts.timeline(per_period, period, measure), width="stretch")
+        st.altair_chart(
+            charts.timeline(per_period, period, measure, view.all_models), width="stretch"
+        )
         if measure == "cost":
             st.caption(COST_NOTE)
         left, right = st.columns(2)

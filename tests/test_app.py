@@ -94,6 +94,7 @@ def test_overview_totals_match_the_cli_report(store):
     )
     assert "not a bill" in texts(at)
     assert len(charts(at)) == 3  # timeline, tokens burned, cache hit rate
+    assert "3 sessions ·" in texts(at) and "1 session ·" in texts(at)  # all time, today
 
 
 def test_timeline_period_switch(store):
@@ -146,8 +147,10 @@ def test_heatmap_has_a_year_calendar_hours_and_streaks(store):
     assert names == ["Current streak", "Longest streak", "Busiest day"]
     years = {(NOW - timedelta(days=n * 2)).year for n in range(40)}
     assert len(charts(at)) == len(years) + 1
-    calendar = charts(at)[0]
-    assert "threshold" in json.dumps(calendar)
+    # The legend lists every shade the calendar uses, "No use" first, then ranges of tokens.
+    shades = charts(at)[0]["encoding"]["color"]["scale"]
+    assert shades["domain"][0] == "No use" and len(shades["domain"]) == len(shades["range"]) >= 2
+    assert all(" – " in name or name[0].isdigit() for name in shades["domain"][1:])
 
 
 def test_the_estimate_follows_every_slider(store):

@@ -2,48 +2,104 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 import altair as alt
 import polars as pl
+
+from pages.lib.text import compact
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 GREENS = ["#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39"]  # GitHub's calendar scale
 
 
-def _models(frame: pl.DataFrame) -> alt.Color:
-    domain = sorted(frame["model"].unique().to_list()) if "model" in frame.columns else []
-    # Two columns once the list is long: one column of many models is cut at the chart's height.
-    columns = 2 if len(domain) > 12 else 1
+#: Tableau's 20 colours: a model's colour is its place in the viewer's full model list.
+PALETTE = [
+    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
+    "#9d755d", "#bab0ac", "#9ecae9", "#ffbf79", "#88d27a", "#ff9d98", "#83bcb6", "#f2cf5b",
+    "#d6a5c9", "#fcbfd2", "#d8b5a5", "#79706e",
+]  # fmt: skip
+
+
+def model_colours(models: Sequence[str]) -> alt.Scale:
+    """One colour per model from the full list the store knows for the viewer (not the filtered
+    one), so a model keeps its colour on every page whatever the filters."""
+    domain = sorted(set(models))
+    return alt.Scale(domain=domain, range=[PALETTE[i % len(PALETTE)] for i in range(len(domain))])
+
+
+def _models(frame: pl.DataFrame, models: Sequence[str]) -> alt.Color:
+    """Colour by model on the shared scale; the legend lists only the models drawn, below the
+    chart so that a phone keeps the chart's full width."""
+    shown = sorted(frame["model"].unique().to_list()) if "model" in frame.columns else []
     return alt.Color(
         "model:N",
         title="Model",
-        scale=alt.Scale(domain=domain, scheme="tableau20"),
-        legend=alt.Legend(columns=columns, symbolLimit=0),
+        scale=model_colours([*models, *shown]),
+        legend=alt.Legend(values=shown, orient="bottom", columns=2, symbolLimit=0),
     )
 
 
-#: How a period's start is written on an axis.
-PERIOD_FORMATS = {"day": "%b %d", "week": "%b %d", "month": "%b %Y"}
-#: What a timeline or a mix can measure: its field, axis title and number format.
+#: A token count on an axis, written as the cards write it (``text.compact``): 1.95 B, 120 K, 0.
+TOKENS_AXIS = (
+    "abs(datum.value) >= 1e9 ? format(datum.value / 1e9, ',.2~f') + ' B' : "
+    "abs(datum.value) >= 1e6 ? format(datum.value / 1e6, ',.2~f') + ' M' : "
+    "abs(datum.value) >= 1e3 ? format(datum.value / 1e3, ',.2~f') + ' K' : "
+    "format(datum.value, ',.0f')"
+)
+#: A USD amount on an axis: whole dollars, or cents below ten dollars.
+USD_AXIS = "abs(datum.value) >= 10 ? format(datum.value, '$,.0f') : format(datum.value, '$,.2f')"
+
+
+def tokens_axis(**more) -> alt.Axis:
+    return alt.Axis(labelExpr=TOKENS_AXIS, **more)
+
+
+def usd_axis(**more) -> alt.Axis:
+    return alt.Axis(labelExpr=USD_AXIS, **more)
+
+
+#: What a timeline or a mix can measure: its field, axis title, axis and tooltip format.
 MEASURES = {
-    "tokens": ("total", "Tokens (input + output)", "~s", ","),
-    "cost": ("usd", "USD, API-equivalent (estimate)", "$,.2f", "$,.2f"),
+    "tokens": ("total", "Tokens (input + output)", tokens_axis, ","),
+    "cost": ("usd", "USD, API-equivalent (estimate)", usd_axis, "$,.2f"),
 }
+#: How a period is named on an axis: a day with its month, a week by its Monday, a month.
+PERIOD_NAMES = {"day": "%b %-d", "week": "week of %-d %b", "month": "%b %Y"}
 
 
-def timeline(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.Chart:
+def period_name(period: str, start: date) -> str:
+    """``Nov 3``, ``week of 2 Nov`` or ``Nov 2026``."""
+    return start.strftime(PERIOD_NAMES[period].replace("%-d", str(start.day)))
+
+
+def _by_period(frame: pl.DataFrame, period: str) -> tuple[pl.DataFrame, alt.X]:
+    """The frame with each period's name, and an x axis with one band per period: a bar as wide
+    as its day, week or month, in date order, each band named once."""
+    names = [period_name(period, d) for d in frame["period"]]
+    named = frame.with_columns(pl.Series("when", names, dtype=pl.String))
+    order = [period_name(period, d) for d in frame["period"].unique().sort()]
+    axis = alt.Axis(labelAngle=-45 if period == "day" else 0, labelOverlap=True)
+    return named, alt.X("when:O", title=None, sort=order, axis=axis)
+
+
+def timeline(
+    frame: pl.DataFrame, period: str, measure: str = "tokens", models: Sequence[str] = ()
+) -> alt.Chart:
     """Tokens, or their API-equivalent in USD, per period, stacked by model."""
-    field, axis_title, axis_format, tip_format = MEASURES[measure]
-    fmt = PERIOD_FORMATS[period]
+    field, axis_title, axis, tip_format = MEASURES[measure]
     title = f"Tokens per {period}" if measure == "tokens" else f"API-equivalent per {period}"
+    frame, x = _by_period(frame, period)
     return (
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format=fmt)),
-            y=alt.Y(f"sum({field}):Q", title=axis_title, axis=alt.Axis(format=axis_format)),
-            color=_models(frame),
+            x=x,
+            y=alt.Y(f"sum({field}):Q", title=axis_title, axis=axis()),
+            color=_models(frame, models),
             tooltip=[
-                alt.Tooltip("period:T", title=period.title(), format="%Y-%m-%d"),
+                alt.Tooltip("when:N", title=period.title()),
                 "model:N",
                 alt.Tooltip(f"{field}:Q", format=tip_format, title=axis_title),
                 alt.Tooltip("total:Q", format=",", title="Tokens"),
@@ -63,7 +119,7 @@ def burned(frame: pl.DataFrame) -> alt.Chart:
         .mark_area(line=True, opacity=0.3)
         .encode(
             x=alt.X("day:T", title=None),
-            y=alt.Y("burned:Q", title="Tokens", axis=alt.Axis(format="~s")),
+            y=alt.Y("burned:Q", title="Tokens", axis=tokens_axis()),
             tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), alt.Tooltip("burned:Q", format=",")],
         )
         .properties(height=220)
@@ -91,12 +147,37 @@ def cache_rate(frame: pl.DataFrame) -> alt.Chart:
     )
 
 
+#: The calendar's shade for a day with no use.
+NO_USE = "No use"
+
+
+def shades(tokens: pl.Series) -> tuple[list[str], list[str], list[str]]:
+    """Each day's shade name, and the legend: every shade used (names and colours, lightest
+    first). Active days fall in up to four bins cut at their quartiles; a bin is named by the
+    range of the days in it ("1.2 K – 40 K")."""
+    active = tokens.filter(tokens > 0)
+    cuts = sorted({float(active.quantile(q)) for q in (0.25, 0.5, 0.75)}) if len(active) else []
+    bins = [sum(v >= c for c in cuts) if v > 0 else -1 for v in tokens]
+    names: dict[int, str] = {-1: NO_USE}
+    for b in sorted(set(bins) - {-1}):
+        inside = [v for v, at in zip(tokens, bins, strict=True) if at == b]
+        low, high = compact(min(inside)), compact(max(inside))
+        names[b] = low if low == high else f"{low} – {high}"
+    used = sorted(set(bins))
+    return (
+        [names[b] for b in bins],
+        [names[b] for b in used],
+        [GREENS[b + 1] for b in used],
+    )
+
+
 def calendar(frame: pl.DataFrame, year: int) -> alt.Chart:
     """A GitHub-style year: weeks as columns, weekdays as rows, empty days grey, four shades of
-    green for the active ones (split at the quartiles of the active days)."""
+    green for the active ones (split at the quartiles of the active days); the legend lists every
+    shade with the range of tokens it stands for."""
     frame = _for_vega(frame).with_columns(pl.col("week_start").cast(pl.String).alias("week"))
-    active = frame.filter(pl.col("tokens") > 0)["tokens"]
-    cuts = sorted({float(active.quantile(q)) for q in (0.25, 0.5, 0.75)}) if len(active) else [1.0]
+    day_shades, legend, colours = shades(frame["tokens"])
+    frame = frame.with_columns(pl.Series("shade", day_shades, dtype=pl.String))
     return (
         alt.Chart(frame, title=f"{year}")
         .mark_rect(cornerRadius=2, stroke="white", strokeWidth=1.5)
@@ -117,15 +198,11 @@ def calendar(frame: pl.DataFrame, year: int) -> alt.Chart:
                 ),
             ),
             y=alt.Y("dow:O", sort=WEEKDAYS, title=None, axis=alt.Axis(ticks=False, domain=False)),
-            color=alt.condition(
-                alt.datum.tokens == 0,
-                alt.value(GREENS[0]),
-                alt.Color(
-                    "tokens:Q",
-                    title="Tokens",
-                    scale=alt.Scale(type="threshold", domain=cuts, range=GREENS[-len(cuts) - 1 :]),
-                    legend=alt.Legend(format=".2s"),
-                ),
+            color=alt.Color(
+                "shade:N",
+                title="Tokens a day",
+                scale=alt.Scale(domain=legend, range=colours),
+                legend=alt.Legend(orient="bottom", direction="horizontal", symbolType="square"),
             ),
             tooltip=[
                 alt.Tooltip("day:T", format="%a %Y-%m-%d", title="Day"),
@@ -146,7 +223,7 @@ def hour_of_week(frame: pl.DataFrame) -> alt.Chart:
     """Tokens by weekday and hour; hours with no use stay grey."""
     frame = _for_vega(frame)
     return (
-        alt.Chart(frame, title="When you use Codex (hour of the week, your time zone)")
+        alt.Chart(frame, title="Hour of the week (your time zone)")
         .mark_rect(cornerRadius=2, stroke="white", strokeWidth=1)
         .encode(
             x=alt.X("hour:O", title="Hour"),
@@ -158,7 +235,7 @@ def hour_of_week(frame: pl.DataFrame) -> alt.Chart:
                     "tokens:Q",
                     title="Tokens",
                     scale=alt.Scale(range=GREENS[1:]),
-                    legend=alt.Legend(format="~s"),
+                    legend=alt.Legend(labelExpr=TOKENS_AXIS, orient="bottom"),
                 ),
             ),
             tooltip=["dow:N", "hour:O", alt.Tooltip("tokens:Q", format=",")],
@@ -178,25 +255,28 @@ def _for_vega(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def model_mix(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.Chart:
+def model_mix(
+    frame: pl.DataFrame, period: str, measure: str = "tokens", models: Sequence[str] = ()
+) -> alt.Chart:
     """Each model's share of each period's tokens, or each model's API-equivalent in USD
     stacked per period."""
     if measure == "cost":
-        field, axis_title, axis_format, tip_format = MEASURES["cost"]
-        y = alt.Y(f"{field}:Q", stack="zero", title=axis_title, axis=alt.Axis(format=axis_format))
+        field, axis_title, axis, _ = MEASURES["cost"]
+        y = alt.Y(f"{field}:Q", stack="zero", title=axis_title, axis=axis())
         title = f"API-equivalent by model per {period}"
     else:
         y = alt.Y("share:Q", stack="normalize", title="Share of tokens", axis=alt.Axis(format="%"))
         title = f"Model mix per {period}"
+    frame, x = _by_period(frame, period)
     return (
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format=PERIOD_FORMATS[period])),
+            x=x,
             y=y,
-            color=_models(frame),
+            color=_models(frame, models),
             tooltip=[
-                alt.Tooltip("period:T", format="%Y-%m-%d", title=period.title()),
+                alt.Tooltip("when:N", title=period.title()),
                 "model:N",
                 alt.Tooltip("share:Q", format=".1%"),
                 alt.Tooltip("tokens:Q", format=","),
@@ -207,15 +287,15 @@ def model_mix(frame: pl.DataFrame, period: str, measure: str = "tokens") -> alt.
     )
 
 
-def estimate_by_model(frame: pl.DataFrame) -> alt.Chart:
+def estimate_by_model(frame: pl.DataFrame, models: Sequence[str] = ()) -> alt.Chart:
     """API-equivalent per model (priced models only)."""
     return (
         alt.Chart(frame, title="API-equivalent by model (estimate)")
         .mark_bar()
         .encode(
-            x=alt.X("usd:Q", title="USD (estimate)", axis=alt.Axis(format="$,.2f")),
+            x=alt.X("usd:Q", title="USD (estimate)", axis=usd_axis()),
             y=alt.Y("model:N", sort="-x", title=None),
-            color=_models(frame),
+            color=_models(frame, models),
             tooltip=["model:N", alt.Tooltip("usd:Q", format="$,.2f", title="Estimate")],
         )
         .properties(height=alt.Step(28))

@@ -40,6 +40,12 @@ class View:
         return DEMO_LABEL in self.available.get("labels", [])
 
     @property
+    def all_models(self) -> list[str]:
+        """Every model the store knows for the viewer, whatever the filters: the charts' colour
+        scale, so that a model keeps its colour on every page."""
+        return self.available.get("models", [])
+
+    @property
     def empty(self) -> bool:
         return self.available.get("first") is None
 

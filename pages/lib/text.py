@@ -63,6 +63,11 @@ def compact(n: float | int | None) -> str:
     return f"{n:,.0f}"
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 session``, ``2 sessions``: a count with its noun, plural when it is not one."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 def usd(value: float | None) -> str:
     """Dollars and cents; a dash for none."""
     return "–" if value is None else f"${value:,.2f}"
