@@ -242,3 +242,13 @@ def test_a_shared_deployment_asks_for_the_viewers_token(tmp_path, monkeypatch):
     total = 111_111 + 2_000
     assert f"{total:,} tokens all time" in texts(at)
     assert not re.search(r"224,222", texts(at))  # nothing of bob's
+
+
+def test_models_tables_put_the_model_first_and_never_show_none(store):
+    """The "unknown" model has no price: its estimate says why, in both tables."""
+    at = run("pages/models.py")
+    models, tiers = at.dataframe[0].value, at.dataframe[1].value
+    assert list(models.columns)[:4] == ["model", "total", "share", "usd"]
+    unknown = models[models["model"] == "unknown"]["usd"].iloc[0]
+    assert unknown == "— no published price"
+    assert all(isinstance(v, str) and v != "None" for v in tiers["usd"])

@@ -278,3 +278,21 @@ def test_the_api_equivalent_prices_switch(page: Page, app_url):
     today = total.locator("[data-testid='stMetricValue']").first.inner_text()
     assert today.startswith("$") and then.startswith("$")
     page.screenshot(path=SHOTS / "api_equivalent_today.png", full_page=True)
+
+
+@pytest.mark.parametrize("path", ["", "models"])
+def test_a_phone_keeps_the_charts_legends_and_key_columns_in_view(page: Page, app_url, path):
+    """At 390x844 the chart fills the width with its legend below, and the models table starts
+    with the model and its total."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{app_url}/{path}")
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    expect(chart.locator("canvas, svg").first).to_be_visible()
+    box = chart.bounding_box()
+    assert box and box["width"] > 300  # no legend beside it eating the width
+    if path == "models":
+        header = page.locator("[data-testid='stDataFrame']").first
+        expect(header).to_contain_text("Model")
+    page.screenshot(path=SHOTS / f"phone_{path or 'overview'}.png", full_page=True)

@@ -30,14 +30,14 @@ def model_colours(models: Sequence[str]) -> alt.Scale:
 
 
 def _models(frame: pl.DataFrame, models: Sequence[str]) -> alt.Color:
-    """Colour by model on the shared scale; the legend lists only the models drawn, below the
-    chart so that a phone keeps the chart's full width."""
+    """Colour by model on the shared scale; the legend lists only the models drawn."""
     shown = sorted(frame["model"].unique().to_list()) if "model" in frame.columns else []
     return alt.Color(
         "model:N",
         title="Model",
         scale=model_colours([*models, *shown]),
-        legend=alt.Legend(values=shown, orient="bottom", columns=2, symbolLimit=0),
+        # Two columns once the list is long: one column of many is cut at the chart's height.
+        legend=alt.Legend(values=shown, columns=2 if len(shown) > 12 else 1, symbolLimit=0),
     )
 
 
@@ -202,7 +202,7 @@ def calendar(frame: pl.DataFrame, year: int) -> alt.Chart:
                 "shade:N",
                 title="Tokens a day",
                 scale=alt.Scale(domain=legend, range=colours),
-                legend=alt.Legend(orient="bottom", direction="horizontal", symbolType="square"),
+                legend=alt.Legend(symbolType="square", clipHeight=12, rowPadding=2),
             ),
             tooltip=[
                 alt.Tooltip("day:T", format="%a %Y-%m-%d", title="Day"),
@@ -235,7 +235,7 @@ def hour_of_week(frame: pl.DataFrame) -> alt.Chart:
                     "tokens:Q",
                     title="Tokens",
                     scale=alt.Scale(range=GREENS[1:]),
-                    legend=alt.Legend(labelExpr=TOKENS_AXIS, orient="bottom"),
+                    legend=alt.Legend(labelExpr=TOKENS_AXIS),
                 ),
             ),
             tooltip=["dow:N", "hour:O", alt.Tooltip("tokens:Q", format=",")],
