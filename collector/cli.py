@@ -101,8 +101,8 @@ DbUrl = Annotated[
     str | None,
     typer.Option(
         "--db",
-        help="Store URL: sqlite:///path or postgresql+psycopg://... [default: $CODEXTIME_DB or "
-        "the embedded SQLite file in your data folder].",
+        help="Store URL: sqlite:///path or postgresql+psycopg://... (postgres:// too) "
+        "[default: $CODEXTIME_DB or the embedded SQLite file in your data folder].",
         show_default=False,
     ),
 ]
@@ -211,9 +211,7 @@ def report(
     rep = Report(period.value, zone, first, last, load_rates(rates))
     demo = False
     if db:
-        from store.db import open_store, usage_rows
-
-        rep.add_rows(usage_rows(open_store(db), account=account, since=first, until=last))
+        rep.add_rows(_store_rows(db, account, first, last))
     else:
         if account:
             raise UserError("--account needs --db (the logs hold one account)")
@@ -224,6 +222,18 @@ def report(
         note_refused(plan.stats)
         demo = is_demo_home(home)
     show_report(rep.to_json(), period.value, json=json, demo=demo)
+
+
+def _store_rows(
+    db: str, account: str | None, first: date | None, last: date | None
+) -> Iterator[tuple]:
+    """The rows of an existing store (reading never creates one), of one account if named."""
+    from store.db import find_account, open_store, usage_rows
+
+    engine = open_store(db, create=False)
+    if account is not None and find_account(engine, account) is None:
+        raise UserError(f"no account named {account!r} in the store")
+    return usage_rows(engine, account=account, since=first, until=last)
 
 
 def _report_window(

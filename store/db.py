@@ -46,22 +46,54 @@ def store_failures() -> Iterator[None]:
         raise StoreError(f"the store failed: {database_words(exc)}") from exc
 
 
-def open_store(url: str | None = None) -> Engine:
-    """An engine on an up-to-date schema."""
-    url = url or default_db_url()
+#: Schemes hosted PostgreSQL services hand out, read as PostgreSQL through psycopg (the driver
+#: installed with the store; SQLAlchemy would look for psycopg2, or not know ``postgres`` at all).
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+POSTGRES_DRIVER = "postgresql+psycopg"
+SUPPORTED_URLS = "use sqlite:///path or postgresql+psycopg://user@host/db"
+
+
+def store_url(url: str) -> sa.URL:
+    """``url`` parsed, with ``postgres://`` and ``postgresql://`` read as
+    ``postgresql+psycopg://``; a ``StoreError`` when it is no database URL at all."""
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
         raise StoreError(f"not a database URL: {url!r}") from exc
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.drivername in POSTGRES_SCHEMES:
+        parsed = parsed.set(drivername=POSTGRES_DRIVER)
+    return parsed
+
+
+def sqlite_path(url: sa.URL) -> Path | None:
+    """The file of an SQLite store; None for any other store, or one held in memory."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).expanduser()
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine on an up-to-date schema. With ``create=False`` (reading), an SQLite store that
+    does not exist is a ``StoreError`` instead of a new empty file and folder."""
+    parsed = store_url(url or default_db_url())
+    path = sqlite_path(parsed)
+    if path is not None:
+        if not create and not path.is_file():
+            raise StoreError(f"no store at {path}: run `codextime sync` first, or check --db")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    shown = parsed.render_as_string()  # the password hidden
     try:
         engine = sa.create_engine(parsed, **_engine_options(parsed))
         migrate(engine)
     except sa.exc.NoSuchModuleError as exc:
-        raise StoreError(f"unsupported database URL: {parsed.render_as_string()}") from exc
+        raise StoreError(f"unsupported database URL: {shown}; {SUPPORTED_URLS}") from exc
+    except ImportError as exc:
+        raise StoreError(
+            f"the store URL needs a driver that is not installed: {exc.name or exc} "
+            f"(for {shown}); {SUPPORTED_URLS}"
+        ) from exc
     except sa.exc.OperationalError as exc:
-        raise StoreError(f"cannot open {parsed.render_as_string()}: {exc.orig}") from exc
+        raise StoreError(f"cannot open {shown}: {database_words(exc)}") from exc
     return engine
 
 
@@ -69,6 +101,13 @@ def _engine_options(url: sa.URL) -> dict:
     if url.get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 30}}
     return {"pool_pre_ping": True}
+
+
+def find_account(engine: Engine, name: str) -> int | None:
+    """The id of the account named exactly ``name``, or None: a reader never creates one."""
+    with store_failures(), engine.connect() as conn:
+        a = Account.__table__
+        return conn.execute(sa.select(a.c.id).where(a.c.name == name)).scalar()
 
 
 @store_failures()

@@ -1,0 +1,85 @@
+"""What a person tries first at a terminal or through a pipe: store URLs as services hand them
+out, a store that is not there, a busy port, bad numbers, --version, --last, short flags."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from collector.cli import app
+from tests import test_cli
+
+runner = CliRunner()
+
+
+#: Two responses, 1,000 and 3,000 input tokens, on 1 and 3 Nov 2025 (UTC).
+home = test_cli.home
+
+
+def one_line_error(result, *words: str) -> str:
+    """The one stderr line of a failed command, checked to name ``words``."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ")
+    for word in words:
+        assert word in lines[0]
+    return lines[0]
+
+
+# -- store URLs ------------------------------------------------------------------------------
+
+
+def test_a_url_whose_driver_is_missing_is_one_line():
+    result = runner.invoke(app, ["report", "daily", "--db", "mysql://x"])
+    line = one_line_error(result, "needs a driver that is not installed", "postgresql+psycopg://")
+    assert "sqlite:///" in line
+
+
+def test_reading_a_missing_sqlite_store_creates_nothing(tmp_path):
+    folder = tmp_path / "no" / "such" / "dir"
+    result = runner.invoke(app, ["report", "daily", "--db", f"sqlite:///{folder / 'x.db'}"])
+    one_line_error(result, "no store at", str(folder / "x.db"))
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_unknown_account_is_an_error_not_zeros(home, tmp_path):
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    assert runner.invoke(app, ["sync", "--codex-home", str(home), "--db", db]).exit_code == 0
+    known = runner.invoke(app, ["report", "daily", "--db", db, "--account", "local", "--json"])
+    assert known.exit_code == 0 and orjson.loads(known.stdout)["totals"]["input"] == 4000
+    unknown = runner.invoke(app, ["report", "daily", "--db", db, "--account", "bob\x1b[2J"])
+    assert (
+        one_line_error(unknown, "no account named")
+        == "error: no account named 'bob\\x1b[2J' in the store"
+    )
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_hosted_postgresql_urls_are_read_through_psycopg(scheme):
+    from store.db import store_url
+
+    url = store_url(f"{scheme}://alice:secret@db.example.org:5432/usage?sslmode=require")
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.username, url.host, url.port, url.database) == (
+        "alice",
+        "db.example.org",
+        5432,
+        "usage",
+    )
+    assert url.query == {"sslmode": "require"}
+    assert store_url("sqlite:///x.db").drivername == "sqlite"
+
+
+def test_a_hosted_postgresql_url_works_from_the_environment(home, store_url, monkeypatch):
+    """CODEXTIME_DB (and so the dashboard's secret, read through the same default) as a hosted
+    service writes it."""
+    hosted = store_url.replace("postgresql+psycopg://", "postgres://", 1)
+    monkeypatch.setenv("CODEXTIME_DB", hosted)
+    synced = runner.invoke(app, ["sync", "--codex-home", str(home)])
+    assert synced.exit_code == 0, synced.output
+    shown = runner.invoke(app, ["report", "daily", "--db", hosted, "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert orjson.loads(shown.stdout)["totals"]["input"] == 4000
