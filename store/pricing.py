@@ -49,7 +49,18 @@ from typing import NamedTuple
 from store.errors import UserError
 from store.settings import RATES
 
-DEFAULT_RATES = Path(__file__).resolve().parent.parent / "rates.csv"
+
+def default_rates(package: Path = Path(__file__).resolve().parent) -> Path:
+    """The rate table a report prices with when none is named: the repository's ``rates.csv`` in a
+    source tree (a clone or an editable install, where analysts edit it), else the copy the build
+    puts into the installed ``store`` package (setup.py), so one file is the source of both."""
+    tree = package.parent
+    if (tree / "pyproject.toml").is_file() and (tree / "rates.csv").is_file():
+        return tree / "rates.csv"
+    return package / "rates.csv"
+
+
+DEFAULT_RATES = default_rates()
 #: Columns every table has (a mapping row leaves the prices empty and names ``maps_to``).
 REQUIRED = ("model", "source_url", "last_checked")
 #: rates.csv's columns in their order; every one but REQUIRED may be left out of a table.

@@ -1,0 +1,60 @@
+"""A command whose extra is missing names the install line (collector/extras.py), and the extras
+it names are the ones pyproject.toml declares."""
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from collector.extras import EXTRA_MODULES, POSTGRES_EXTRA, MissingExtra, require, require_driver
+from store.errors import UserError
+
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def names(requirements: list[str]) -> set[str]:
+    """The distribution names of requirement strings."""
+    return {re.split(r"[\[<>=!~ ;]", req, maxsplit=1)[0].lower() for req in requirements}
+
+
+def declared_names(extra: str) -> set[str]:
+    """The distribution names pyproject.toml lists under ``extra``."""
+    return names(tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"][extra])
+
+
+@pytest.mark.parametrize("extra", sorted(EXTRA_MODULES))
+def test_each_checked_module_is_installed_by_its_extra(extra):
+    assert set(EXTRA_MODULES[extra]) <= declared_names(extra)
+
+
+def test_the_postgres_driver_comes_with_the_extra_named():
+    assert "psycopg" in declared_names(POSTGRES_EXTRA)
+
+
+def test_the_light_install_holds_no_extra_module():
+    base = names(tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"])
+    for modules in EXTRA_MODULES.values():
+        assert not base & set(modules)
+
+
+def test_a_missing_extra_is_one_line_naming_the_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # what find_spec reports for a missing one
+    with pytest.raises(MissingExtra) as caught:
+        require("codextime serve", "server")
+    message = str(caught.value)
+    assert message == "codextime serve needs the server extra: pip install 'codextime[server]'"
+    assert isinstance(caught.value, UserError)
+
+
+def test_an_installed_extra_passes():
+    require("codextime serve", "server")
+    require("codextime start", "app")
+
+
+def test_a_postgres_store_without_its_driver_names_the_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    require_driver("codextime sync", "sqlite:////tmp/x.db")  # SQLite needs nothing more
+    with pytest.raises(MissingExtra, match=r"pip install 'codextime\[server\]'$"):
+        require_driver("codextime sync", "postgresql+psycopg://u@h/db")

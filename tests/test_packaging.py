@@ -1,0 +1,62 @@
+"""The installed package finds its rate table: the build copies the root rates.csv into the
+``store`` package (setup.py), and ``store.pricing.default_rates`` picks the root file in a source
+tree and the packaged copy anywhere else. The build test takes about 10 s (it builds an sdist and
+a wheel from it, as pip does)."""
+
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from store.pricing import DEFAULT_RATES, default_rates, load_rates
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_source_tree_prices_with_its_root_table():
+    assert DEFAULT_RATES == ROOT / "rates.csv"
+
+
+def test_an_installed_package_prices_with_its_packaged_copy(tmp_path):
+    site = tmp_path / "site-packages"
+    (site / "store").mkdir(parents=True)
+    (site / "rates.csv").write_text("model,source_url,last_checked\n")  # someone else's file
+    assert default_rates(site / "store") == site / "store" / "rates.csv"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """An sdist and the wheel built from it, as `python -m build` makes them."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+def test_the_wheel_ships_the_root_rate_table(built):
+    (wheel,) = built.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read("store/rates.csv") == (ROOT / "rates.csv").read_bytes()
+        assert "store/rates_research.csv" in archive.namelist()
+
+
+def test_the_sdist_holds_what_the_wheel_is_built_from(built):
+    (sdist,) = built.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"rates.csv", "setup.py", "collector/_heads.c", "store/rates_research.csv"} <= names
+
+
+def test_the_packaged_table_loads(built, tmp_path):
+    (wheel,) = built.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extract("store/rates.csv", tmp_path)
+    table = load_rates(default_rates(tmp_path / "store"))
+    assert table.rates
