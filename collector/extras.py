@@ -45,7 +45,7 @@ def require(command: str, extra: str) -> None:
 def require_driver(command: str, db_url: str) -> None:
     """Raise MissingExtra when ``db_url`` names a PostgreSQL store and its driver is missing
     (an embedded SQLite store needs nothing more)."""
-    if db_url.lower().startswith("postgresql") and missing_modules((POSTGRES_DRIVER,)):
+    if db_url.lower().startswith("postgres") and missing_modules((POSTGRES_DRIVER,)):
         raise MissingExtra(
             f"{command} to a PostgreSQL store needs psycopg: {install_line(POSTGRES_EXTRA)}"
         )

@@ -58,3 +58,5 @@ def test_a_postgres_store_without_its_driver_names_the_install(monkeypatch):
     require_driver("codextime sync", "sqlite:////tmp/x.db")  # SQLite needs nothing more
     with pytest.raises(MissingExtra, match=r"pip install 'codextime\[server\]'$"):
         require_driver("codextime sync", "postgresql+psycopg://u@h/db")
+    with pytest.raises(MissingExtra):
+        require_driver("codextime sync", "postgres://u@h/db")
