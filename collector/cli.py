@@ -26,9 +26,9 @@ from collector.render import (
     print_error,
     print_scan_summary,
     print_sync_notes,
+    print_sync_summary,
     progress,
     show_report,
-    stderr_is_terminal,
     warn_problems,
 )
 from collector.scan import Scan, ScanResult
@@ -360,11 +360,7 @@ def sync_command(
     if background:
         return
     print_sync_notes(result)
-    if stderr_is_terminal():
-        err.print(
-            f"Synced: {result.new:,} new records ({result.sent:,} read, "
-            f"{result.stats.bytes_read / 1e6:,.1f} MB from {result.stats.files_read:,} files)"
-        )
+    print_sync_summary(result)
 
 
 @contextmanager

@@ -269,6 +269,20 @@ def print_sync_notes(result: SyncResult) -> None:
     note_refused(result.stats)
 
 
+def sync_summary(result: SyncResult) -> str:
+    """A sync's one-line outcome: what was new, and how much was read to find it."""
+    return (
+        f"Synced: {result.new:,} new records ({result.sent:,} read, "
+        f"{result.stats.bytes_read / 1e6:,.1f} MB from {result.stats.files_read:,} files)"
+    )
+
+
+def print_sync_summary(result: SyncResult) -> None:
+    """The summary on stdout, terminal or not (cron mails it, ``| tee`` logs it), as plain
+    text: a sync's quiet path never imports rich. Stderr keeps to notes and warnings."""
+    sys.stdout.write(sync_summary(result) + "\n")
+
+
 def print_error(message: str) -> None:
     """One line on stderr: what went wrong, shown as written (control characters replaced)."""
     err.print(f"[red]error:[/red] {shown(message)}", soft_wrap=True)

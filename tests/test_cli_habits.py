@@ -83,3 +83,21 @@ def test_a_hosted_postgresql_url_works_from_the_environment(home, store_url, mon
     shown = runner.invoke(app, ["report", "daily", "--db", hosted, "--json"])
     assert shown.exit_code == 0, shown.output
     assert orjson.loads(shown.stdout)["totals"]["input"] == 4000
+
+
+# -- sync through a pipe ---------------------------------------------------------------------
+
+
+def test_a_piped_sync_prints_its_summary_and_a_background_one_nothing(home, tmp_path):
+    """A real process with stdout and stderr both pipes, as under cron or ``| tee``."""
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    command = [sys.executable, "-m", "collector", "sync", "--codex-home", str(home), "--db", db]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("Synced: 2 new records (2 read, "), first.stdout
+    assert first.stderr == ""
+    again = subprocess.run([*command, "--background"], capture_output=True, text=True, timeout=60)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
