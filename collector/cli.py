@@ -652,7 +652,10 @@ def demo(
 def start(
     codex_home: CodexHome = None,
     db: DbUrl = None,
-    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8501,
+    port: Annotated[
+        int,
+        typer.Option(help="Port of the dashboard (the next free one if taken).", min=1, max=65535),
+    ] = 8501,
     open_app: Annotated[
         bool, typer.Option("--app/--no-app", help="Start the dashboard after the sync.")
     ] = True,
@@ -707,7 +710,34 @@ def _run_dashboard(db: str, port: int) -> None:
     from store.settings import DB
 
     entry = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+    free = free_port(port)
+    if free != port:
+        err.print(f"Port {port} is taken: the dashboard uses {free} instead.")
+    port = free
     out.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
     command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)]
     with suppress(KeyboardInterrupt):
         subprocess.run(command, env={**os.environ, DB.name: db}, check=False)
+
+
+#: Ports tried after a taken one before ``start`` gives up.
+PORT_TRIES = 20
+
+
+def free_port(wanted: int, tries: int = PORT_TRIES) -> int:
+    """``wanted`` if nothing listens there, else the next free port above it; a ``UserError``
+    naming the range when all are taken (the dashboard would otherwise announce a URL that
+    another program answers)."""
+    import socket
+
+    last = min(wanted + tries, 65536) - 1
+    for port in range(wanted, last + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As Streamlit binds: a port left in TIME_WAIT by a closed dashboard is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("", port))
+            except OSError:
+                continue
+            return port
+    raise UserError(f"ports {wanted} to {last} are all taken: choose one with --port")

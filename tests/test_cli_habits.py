@@ -101,3 +101,50 @@ def test_a_piped_sync_prints_its_summary_and_a_background_one_nothing(home, tmp_
     assert first.stderr == ""
     again = subprocess.run([*command, "--background"], capture_output=True, text=True, timeout=60)
     assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+# -- start: the dashboard's port ---------------------------------------------------------------
+
+
+@pytest.fixture
+def taken_port():
+    """A port something listens on, for the length of the test."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_a_taken_port_gives_the_next_free_one(taken_port):
+    from collector.cli import free_port
+
+    chosen = free_port(taken_port)
+    assert chosen > taken_port
+    assert free_port(chosen) == chosen
+
+
+def test_no_free_port_is_one_clear_error(taken_port):
+    from collector.cli import free_port
+    from store.errors import UserError
+
+    with pytest.raises(UserError, match=f"^ports {taken_port} to {taken_port} are all taken"):
+        free_port(taken_port, tries=1)
+
+
+def test_start_announces_the_port_the_dashboard_really_gets(
+    home, tmp_path, taken_port, monkeypatch
+):
+    import subprocess
+
+    launched = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **options: launched.append(command))
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["start", "--codex-home", str(home), "--db", db, "--port", str(taken_port)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    served = int(launched[0][launched[0].index("--server.port") + 1])
+    assert served != taken_port
+    assert f"Port {taken_port} is taken: the dashboard uses {served} instead." in result.stderr
+    assert f"Dashboard: http://localhost:{served} " in result.stdout
