@@ -82,6 +82,8 @@ app = Commands(
 #: A sync started by the hook that runs longer than this (seconds) is stopped.
 BACKGROUND_TIME_LIMIT = 10 * 60
 DEMO_LABEL = "demo"
+#: The longest demo history: ten years, far more than Codex has existed.
+DEMO_MAX_DAYS = 3650
 
 
 #: What a report groups by: the calendar periods of store.periods, and sessions.
@@ -611,8 +613,11 @@ def hook_install(
     """
     from collector import hook
 
+    home = _home(codex_home)
+    if not home.is_dir():  # Codex makes it on first run; a typo must not make a new one
+        raise UserError(f"{home} is not a Codex home folder (set --codex-home or CODEX_HOME)")
     sync = [sys.executable, "-I", "-m", "collector", "sync", "--background"]
-    out.print(hook.install(_home(codex_home), sync, kind=kind))
+    out.print(hook.install(home, sync, kind=kind))
 
 
 @hook_app.command("uninstall")
@@ -643,6 +648,8 @@ def demo(
     """
     from collector.demo import generate
 
+    if not 1 <= days <= DEMO_MAX_DAYS:
+        raise UserError(f"--days must be from 1 to {DEMO_MAX_DAYS} (ten years), not {days}")
     generate(out_dir, seed=seed, days=days, end=datetime.now(UTC))
     out.print(f"Demo Codex home written to {out_dir} (marked as demo data).")
     out.print(f"Try: codextime report daily --codex-home {out_dir}")

@@ -148,3 +148,21 @@ def test_start_announces_the_port_the_dashboard_really_gets(
     assert served != taken_port
     assert f"Port {taken_port} is taken: the dashboard uses {served} instead." in result.stderr
     assert f"Dashboard: http://localhost:{served} " in result.stdout
+
+
+# -- demo and hook: bad input ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "3651"])
+def test_demo_days_out_of_range_is_one_line_and_writes_nothing(tmp_path, days):
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out), "--days", days])
+    one_line_error(result, "--days must be from 1 to 3650", days)
+    assert not out.exists()
+
+
+def test_hook_install_on_a_missing_codex_home_is_one_line_and_creates_nothing(tmp_path):
+    missing = tmp_path / "no-codex"
+    result = runner.invoke(app, ["hook", "install", "--codex-home", str(missing)])
+    one_line_error(result, str(missing), "--codex-home")
+    assert not missing.exists()
