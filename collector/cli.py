@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,7 +37,6 @@ from store.fields import LABEL_MAX, has_control_chars
 from store.periods import PERIODS
 
 if TYPE_CHECKING:
-    from datetime import date
     from zoneinfo import ZoneInfo
 
     from collector.sync import SyncResult
@@ -64,7 +63,11 @@ class Commands(typer.Typer):
     (no rich markup), so the option texts show their [default: ...] notes as written."""
 
     def __init__(self, **options) -> None:
-        super().__init__(rich_markup_mode=None, **options)
+        super().__init__(
+            rich_markup_mode=None,
+            context_settings={"help_option_names": ["-h", "--help"]},
+            **options,
+        )
 
     def command(self, *args, **kwargs) -> Callable[[Callable], Callable]:
         register = super().command(*args, **kwargs)
@@ -77,6 +80,27 @@ app = Commands(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    """``--version``: the installed package's version, from its metadata."""
+    if wanted:
+        from importlib.metadata import version
+
+        print(f"codextime {version('codextime')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Private, exact usage analytics for the OpenAI Codex CLI."""
 
 
 #: A sync started by the hook that runs longer than this (seconds) is stopped.
@@ -103,6 +127,7 @@ DbUrl = Annotated[
     str | None,
     typer.Option(
         "--db",
+        "-d",
         help="Store URL: sqlite:///path or postgresql+psycopg://... (postgres:// too) "
         "[default: $CODEXTIME_DB or the embedded SQLite file in your data folder].",
         show_default=False,
@@ -192,24 +217,42 @@ def report(
     ] = None,
     timezone: Annotated[
         str | None,
-        typer.Option(help="IANA time zone that cuts the days [default: this machine's]."),
+        typer.Option(
+            "--timezone", "-z", help="IANA time zone that cuts the days [default: this machine's]."
+        ),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", "-s", help="First day, YYYY-MM-DD (inclusive).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", "-u", help="Last day, YYYY-MM-DD (inclusive).")
+    ] = None,
+    last_count: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            "-n",
+            help="The last N days, weeks or months, the current one included (not with --since).",
+            show_default=False,
+        ),
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", "-j", help="Print JSON instead of a table.")
+    ] = False,
     rates: RatesPath = None,
 ) -> None:
-    """Token usage per day, week, month or session, from the logs or from a store (--db).
+    """Token usage per day, week, month or session.
 
-    Each row also shows its API-equivalent: the tokens priced at published API list rates. That is
-    an estimate for a sense of scale, not a bill and not an official price.
+    From the logs, or from a store (--db). Each row also shows its API-equivalent: the tokens
+    priced at published API list rates. That is an estimate for a sense of scale, not a bill and
+    not an official price.
 
     Example: codextime report weekly --since 2026-11-01
     """
     from collector.report import Report
     from store.pricing import load_rates
 
-    zone, first, last = _report_window(timezone, since, until)
+    zone, first, last = _report_window(timezone, since, until, last_count, period)
     rep = Report(period.value, zone, first, last, load_rates(rates))
     demo = False
     if db:
@@ -239,15 +282,36 @@ def _store_rows(
 
 
 def _report_window(
-    timezone: str | None, since: str | None, until: str | None
+    timezone: str | None, since: str | None, until: str | None, count: int | None, period: Period
 ) -> tuple[ZoneInfo, date | None, date | None]:
     """The report's zone and first and last days, from the options as typed."""
     from collector.report import parse_day, resolve_zone
 
     zone, first, last = resolve_zone(timezone), parse_day(since), parse_day(until)
+    if count is not None:
+        if since:
+            raise UserError("--last and --since both set the first day: use one of them")
+        first = first_of_last(period, count, datetime.now(zone).date())
     if first and last and first > last:
         raise UserError("--since is after --until")
     return zone, first, last
+
+
+def first_of_last(period: Period, count: int, today: date) -> date:
+    """The first day of the last ``count`` periods up to ``today``, the current one included."""
+    from datetime import timedelta
+
+    if count < 1:
+        raise UserError(f"--last needs a count of 1 or more, not {count}")
+    if period == Period.session:
+        raise UserError("--last counts days, weeks or months: with sessions, use --since")
+    unit = next(p for p in PERIODS if p.report == period.value)
+    start = unit.start(today)
+    if unit.unit == "month":
+        months = start.year * 12 + start.month - 1 - (count - 1)
+        return date(months // 12, months % 12 + 1, 1) if months >= 12 else date(1, 1, 1)
+    days = (count - 1) * (7 if unit.unit == "week" else 1)
+    return start - timedelta(days=min(days, (start - date.min).days))
 
 
 # -- scan -----------------------------------------------------------------------------------
@@ -257,11 +321,15 @@ def _report_window(
 def scan(
     codex_home: CodexHome = None,
     json: Annotated[
-        bool, typer.Option("--json", help="Print the exact records a sync would send.")
+        bool, typer.Option("--json", "-j", help="Print the exact records a sync would send.")
     ] = False,
-    label: Annotated[str | None, typer.Option(help="Label to put on each record.")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", "-l", help="Label to put on each record.")
+    ] = None,
 ) -> None:
-    """The privacy receipt: what a sync would send, and what was skipped and why.
+    """The privacy receipt: what a sync would send.
+
+    Files read, records, and what was skipped and why; --json prints the records themselves.
 
     Example: codextime scan --json
     """
@@ -312,6 +380,8 @@ def sync_command(
     label: Annotated[
         str | None,
         typer.Option(
+            "--label",
+            "-l",
             help="Name this machine or seat on every record sent [default: $CODEXTIME_LABEL].",
             show_default=False,
         ),
@@ -332,7 +402,7 @@ def sync_command(
         ),
     ] = False,
 ) -> None:
-    """Send new usage records to the store or to a server.
+    """Send new usage records to the store or a server.
 
     Only bytes added since the last sync are read, and a record the destination already has is
     never stored twice.
@@ -423,7 +493,9 @@ def login(
         str | None, typer.Option(help="Use a token the server's operator gave you.")
     ] = None,
 ) -> None:
-    """Connect this machine to an ingest server: sign up, or paste a token; saved for `sync`.
+    """Connect this machine to an ingest server.
+
+    Sign up, or paste a token; saved for `sync`.
 
     Example: codextime login --server https://usage.example.org --name alice
     """
@@ -473,7 +545,7 @@ def serve(
         int, typer.Option(help="Worker processes (rate limits then apply per worker).")
     ] = 1,
 ) -> None:
-    """Run the ingest service (FastAPI); its API docs are at /docs.
+    """Run the ingest service (API docs at /docs).
 
     Example: codextime serve --db postgresql+psycopg://user@host/codextime --open-signup
     """
@@ -515,13 +587,15 @@ def _proxy(settings: ServerSettings) -> dict:
     return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
-account_app = Commands(help="Manage accounts and tokens of a store (for server operators).")
+account_app = Commands(help="Manage a store's accounts and tokens (operators).")
 app.add_typer(account_app, name="account")
 
 
 @account_app.command("create")
 def account_create(name: Annotated[str, typer.Argument(help="Display name.")], db: DbUrl = None):
-    """Create an account and print its first token (shown only this once).
+    """Create an account and print its first token.
+
+    The token is shown only this once.
 
     Example: codextime account create alice --db postgresql+psycopg://user@host/codextime
     """
@@ -535,7 +609,9 @@ def account_create(name: Annotated[str, typer.Argument(help="Display name.")], d
 
 @account_app.command("token")
 def account_token(name: Annotated[str, typer.Argument(help="Display name.")], db: DbUrl = None):
-    """Print a new token for an existing account (shown only this once).
+    """Print a new token for an existing account.
+
+    The token is shown only this once.
 
     Example: codextime account token alice --db postgresql+psycopg://user@host/codextime
     """
@@ -565,8 +641,10 @@ app.add_typer(rates_app, name="rates")
 
 @rates_app.command("update")
 def rates_update(rates: RatesPath = None, db: DbUrl = None, codex_home: CodexHome = None) -> None:
-    """Rewrite the rate table from the installed genai-prices, for every model Codex writes and
-    those of your logs (--codex-home) or store (--db); rows marked as an analyst's own are kept.
+    """Rewrite the rate table from genai-prices.
+
+    For every model Codex writes and those of your logs (--codex-home) or store (--db), from the
+    installed genai-prices; rows marked as an analyst's own are kept.
 
     Example: codextime rates update --codex-home ~/.codex
     """
@@ -586,9 +664,7 @@ def rates_update(rates: RatesPath = None, db: DbUrl = None, codex_home: CodexHom
     out.print(f"Wrote {len(table.rates) + len(table.mappings)} rows to {table.source}.")
 
 
-hook_app = Commands(
-    help="Sync after every Codex turn, as Codex's Stop hook or through its notify setting."
-)
+hook_app = Commands(help="Sync after every Codex turn (Stop hook or notify).")
 app.add_typer(hook_app, name="hook")
 
 
@@ -606,8 +682,10 @@ def hook_install(
         ),
     ] = None,
 ) -> None:
-    """Make Codex start a background sync after each turn (keeps any notify program or hook
-    you had).
+    """Make Codex sync after each turn.
+
+    A background sync, as Codex's Stop hook or its notify program; any notify program or hook you
+    had keeps running.
 
     Example: codextime hook install --kind notify
     """
@@ -622,7 +700,9 @@ def hook_install(
 
 @hook_app.command("uninstall")
 def hook_uninstall(codex_home: CodexHome = None) -> None:
-    """Remove the hook (Stop or notify), putting every file back as it was.
+    """Remove the hook, putting every file back.
+
+    Stop or notify: every file is put back as it was.
 
     Example: codextime hook uninstall
     """
@@ -642,7 +722,9 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of history.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same logs).")] = 7,
 ) -> None:
-    """Write a realistic synthetic CODEX_HOME, marked as demo data, to try things on.
+    """Write a synthetic CODEX_HOME to try things on.
+
+    Realistic logs, marked as demo data.
 
     Example: codextime demo --out /tmp/demo-home --days 30
     """
@@ -667,8 +749,10 @@ def start(
         bool, typer.Option("--app/--no-app", help="Start the dashboard after the sync.")
     ] = True,
 ) -> None:
-    """First run: sync your Codex logs (or a demo set if there are none), show the last two
-    weeks, and open the dashboard.
+    """First run: sync, show two weeks, open the dashboard.
+
+    Syncs your Codex logs (or a demo set if there are none), shows the last two weeks, and opens
+    the dashboard.
 
     Example: codextime start --no-app
     """

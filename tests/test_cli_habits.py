@@ -166,3 +166,94 @@ def test_hook_install_on_a_missing_codex_home_is_one_line_and_creates_nothing(tm
     result = runner.invoke(app, ["hook", "install", "--codex-home", str(missing)])
     one_line_error(result, str(missing), "--codex-home")
     assert not missing.exists()
+
+
+# -- habits: --version, --last, short flags, help summaries ----------------------------------
+
+
+def test_version_comes_from_the_installed_package():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"codextime {version('codextime')}\n"
+
+
+@pytest.mark.parametrize(
+    "period, count, today, first",
+    [
+        ("daily", 1, "2026-11-30", "2026-11-30"),
+        ("daily", 7, "2026-11-30", "2026-11-24"),
+        ("weekly", 1, "2026-11-30", "2026-11-30"),  # a Monday
+        ("weekly", 2, "2026-11-29", "2026-11-16"),  # a Sunday: its week began on the 23rd
+        ("monthly", 1, "2026-11-30", "2026-11-01"),
+        ("monthly", 12, "2026-11-30", "2025-12-01"),
+        ("monthly", 14, "2026-02-10", "2025-01-01"),
+    ],
+)
+def test_last_counts_whole_periods_back_from_the_current_one(period, count, today, first):
+    from datetime import date
+
+    from collector.cli import Period, first_of_last
+
+    got = first_of_last(Period(period), count, date.fromisoformat(today))
+    assert got == date.fromisoformat(first)
+
+
+def test_last_on_the_command_line(home):
+    """The fixture's responses are in 2025; the last 3 days of today hold none of them."""
+    args = ["report", "daily", "--codex-home", str(home), "-j", "-z", "UTC"]
+    assert orjson.loads(runner.invoke(app, [*args, "-n", "3"]).stdout)["days"] == []
+    everything = orjson.loads(runner.invoke(app, [*args, "--last", "3650"]).stdout)
+    assert everything["totals"]["input"] == 4000
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["report", "daily", "--last", "2", "--since", "2025-11-01"], ["--last and --since"]),
+        (["report", "daily", "--last", "0"], ["--last needs a count of 1 or more"]),
+        (["report", "session", "--last", "2"], ["with sessions, use --since"]),
+    ],
+)
+def test_last_misused_is_one_line(home, args, words):
+    one_line_error(runner.invoke(app, [*args, "--codex-home", str(home)]), *words)
+
+
+def test_short_flags_mean_their_long_forms(home, tmp_path):
+    long = ["--timezone", "Asia/Tokyo", "--since", "2025-11-02", "--until", "2025-11-03", "--json"]
+    short = ["-z", "Asia/Tokyo", "-s", "2025-11-02", "-u", "2025-11-03", "-j"]
+    shown = [
+        runner.invoke(app, ["report", "daily", "--codex-home", str(home), *flags]).stdout
+        for flags in (long, short)
+    ]
+    assert shown[0] == shown[1] and orjson.loads(shown[0])["totals"]["input"] == 4000
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    synced = runner.invoke(app, ["sync", "--codex-home", str(home), "-d", db, "-l", "laptop"])
+    assert synced.exit_code == 0, synced.output
+    stored = runner.invoke(app, ["report", "daily", "-d", db, "-j"])
+    assert orjson.loads(stored.stdout)["totals"]["input"] == 4000
+    scanned = orjson.loads(
+        runner.invoke(app, ["scan", "--codex-home", str(home), "-j", "-l", "x"]).stdout
+    )
+    assert {r["label"] for r in scanned["records"]} == {"x"}
+
+
+def _groups(group, path=()):
+    """(words, click group) of the app and each of its command groups."""
+    yield path, group
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _groups(command, (*path, name))
+
+
+def test_help_lists_every_command_with_a_whole_sentence():
+    """Click cuts a summary that does not fit an 80-column list with "..."."""
+    from typer.main import get_command
+
+    for words, group in _groups(get_command(app)):
+        shown = runner.invoke(app, [*words, "--help"], terminal_width=80).output
+        listed = shown.split("Commands:")[1].strip().splitlines()
+        assert len(listed) == len(group.commands), shown
+        for line in listed:
+            assert line.rstrip().endswith(".") and "..." not in line, (words, line)
