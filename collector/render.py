@@ -185,6 +185,9 @@ def report_table(data: dict, period: str) -> Table:
 
 
 #: After a model's name in the table: priced through a label's mapping (``"estimate"`` in --json).
+#: How many unfinished logs a scan summary names (the rest are counted).
+TORN_NAMED = 5
+
 ESTIMATE_MARK = "~"
 ESTIMATE_NOTE = (
     f"{ESTIMATE_MARK} Estimate: a label (codex-auto-review, gpt-reserve) priced as the model it "
@@ -256,7 +259,14 @@ def print_scan_summary(home: Path, stats: ScanStats) -> None:
         for reason, count in stats.refused.most_common():
             out.print(f"  {count:>10,}  {reason}")
     if stats.torn:
-        out.print(f"Still being written: {stats.torn:,} file(s) end in an unfinished line")
+        names = sorted(Path(path).name for path in stats.torn)
+        more = len(names) - TORN_NAMED
+        out.print(
+            "Still being written (the last line is unfinished, read next time): "
+            + ", ".join(shown(name) for name in names[:TORN_NAMED])
+            + (f" and {more:,} more" if more > 0 else ""),
+            soft_wrap=True,
+        )
     if stats.problems:
         out.print(f"[yellow]Unreadable: {len(stats.problems):,} (see warnings above)[/yellow]")
 

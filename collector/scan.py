@@ -170,7 +170,8 @@ class ScanStats:
     collapsed: int = 0
     responses: int = 0
     duplicates: int = 0
-    torn: int = 0
+    #: Logs whose last line is unfinished: being written by Codex right now.
+    torn: list[str] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
     #: Responses left out because the ingest service would refuse them, by reason.
     refused: Counter = field(default_factory=Counter)
@@ -181,7 +182,7 @@ class ScanStats:
         self.bytes_read += other.bytes_read
         self.responses += other.responses
         self.duplicates += other.duplicates
-        self.torn += other.torn
+        self.torn.extend(other.torn)
         self.skipped.update(other.skipped)
         self.refused.update(other.refused)
         self.problems.extend(other.problems)
@@ -400,7 +401,7 @@ def scan_file(
     if reader.long_lines:
         stats.skipped["over-long line"] += reader.long_lines
     if reader.torn:
-        stats.torn += 1
+        stats.torn.append(str(f.path))
     if reader.error:
         stats.problems.append(f"{f.path}: {reader.error}; not read, tried again next time")
     meta = parser.meta

@@ -257,3 +257,26 @@ def test_help_lists_every_command_with_a_whole_sentence():
         assert len(listed) == len(group.commands), shown
         for line in listed:
             assert line.rstrip().endswith(".") and "..." not in line, (words, line)
+
+
+def test_scan_names_the_log_that_is_still_being_written(tmp_path):
+    """A log whose last line is unfinished (Codex is writing it) is named in scan's summary, so
+    a user knows why its latest response is not counted yet."""
+    from tests.rollout import meta, session_path, token_count, turn, usage, write
+
+    home = tmp_path / "home"
+    path = session_path(home, "2025-10-24T16-44-35", "019a152d-35a0-72a0-91db-8ebe37fac69e")
+    write(
+        path,
+        [
+            meta(),
+            turn("2025-10-24T07:44:40.000Z"),
+            token_count("2025-10-24T07:44:41.000Z", usage(100, 0, 10, 0), usage(100, 0, 10, 0)),
+        ],
+    )
+    with path.open("ab") as fh:
+        fh.write(b'{"timestamp":"2025-10-24T07:44:50.000Z","type":"event_msg","payload":{"ty')
+    done = runner.invoke(app, ["scan", "--codex-home", str(home)])
+    assert done.exit_code == 0, done.output
+    (line,) = [ln for ln in done.output.splitlines() if ln.startswith("Still being written")]
+    assert path.name in line

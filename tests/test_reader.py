@@ -149,7 +149,7 @@ def test_scan_does_not_count_a_torn_last_line_and_reports_it(tmp_path):
     path.write_bytes(whole[:-10])
     rows, stats = scan_home(tmp_path)
     assert [parts(r) for r in rows] == [(100, 20, 10, 5)]
-    assert stats.torn == 1
+    assert stats.torn == [str(path)]  # named, so a user knows which log Codex is writing
 
 
 # -- invalid and non-UTF-8 lines ----------------------------------------------------------------

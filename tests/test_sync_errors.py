@@ -228,4 +228,4 @@ def test_a_sync_with_nothing_new_loads_neither_rich_nor_the_report(tmp_path):
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
-    assert done.stdout.strip() == "[]", done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
