@@ -49,8 +49,11 @@ from typing import NamedTuple
 from store.errors import UserError
 from store.settings import RATES
 
+#: The installed ``store`` package's folder.
+PACKAGE = Path(__file__).resolve().parent
 
-def default_rates(package: Path = Path(__file__).resolve().parent) -> Path:
+
+def default_rates(package: Path = PACKAGE) -> Path:
     """The rate table a report prices with when none is named: the repository's ``rates.csv`` in a
     source tree (a clone or an editable install, where analysts edit it), else the copy the build
     puts into the installed ``store`` package (setup.py), so one file is the source of both."""

@@ -1,0 +1,123 @@
+"""Install time and size of the light collector and of the full install, and report cold start.
+
+Builds a wheel of this checkout, then for each variant creates a fresh virtual environment and
+times ``pip install <wheel>[extras]``: once to warm pip's cache, then ``--runs`` more times (the
+median is shown). The installed size is the environment's site-packages less that of an empty
+environment (pip and setuptools), so it is what the install added. Cold start is the time from
+launching ``codextime report daily`` on a demo home to its first printed row (a line starting
+with a date), in the light environment.
+
+Goals: light install under 40 MB and 20 s from a warm cache; report cold start at most 0.3 s.
+
+Usage: ``python bench/install.py [--runs 2] [--starts 5]``; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The variants measured: a name and the extras installed with the wheel.
+VARIANTS = (("light (codextime)", ""), ("full (codextime[all])", "[all]"))
+#: A report's first table row starts with its date (the daily report's first column).
+FIRST_ROW = re.compile(rb"^\S*\s*\d{4}-\d{2}-\d{2}")
+
+
+def build_wheel(out: Path) -> Path:
+    """A wheel of this checkout in ``out``."""
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    return next(out.glob("*.whl"))
+
+
+def tree_bytes(path: Path) -> int:
+    """Bytes of the regular files under ``path``."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def site_packages(venv: Path) -> Path:
+    return next((venv / "lib").glob("python*/site-packages"))
+
+
+def new_venv(path: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    return path
+
+
+def timed_install(venv: Path, requirement: str) -> float:
+    """Seconds ``pip install requirement`` takes in ``venv``."""
+    start = time.perf_counter()
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", requirement],
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def measure_install(work: Path, wheel: Path, extras: str, runs: int) -> tuple[float, int]:
+    """Median seconds of ``runs`` warm-cache installs, and the bytes the install added."""
+    requirement = f"{wheel}{extras}"
+    timed_install(new_venv(work / "warm"), requirement)  # fills pip's cache
+    empty = tree_bytes(site_packages(new_venv(work / "empty")))
+    seconds = []
+    for run in range(runs):
+        venv = new_venv(work / f"run{run}")
+        seconds.append(timed_install(venv, requirement))
+    return statistics.median(seconds), tree_bytes(site_packages(venv)) - empty
+
+
+def first_row_seconds(codextime: Path, home: Path) -> float:
+    """Seconds from launching ``codextime report daily`` to its first printed row."""
+    env = {**os.environ, "CODEX_HOME": str(home), "COLUMNS": "100"}
+    start = time.perf_counter()
+    with subprocess.Popen(
+        [str(codextime), "report", "daily"], stdout=subprocess.PIPE, env=env
+    ) as process:
+        for line in process.stdout:
+            if FIRST_ROW.match(line.strip(b" \xe2\x94\x82|")):
+                elapsed = time.perf_counter() - start
+                process.stdout.read()
+                return elapsed
+    raise SystemExit("codextime report daily printed no row")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2, help="timed installs per variant")
+    parser.add_argument("--starts", type=int, default=5, help="timed report cold starts")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="codextime-install-") as tmp:
+        work = Path(tmp)
+        wheel = build_wheel(work / "dist")
+        print(f"{'install':<24} {'time (median)':>14} {'size':>10}")
+        for index, (name, extras) in enumerate(VARIANTS):
+            (work / str(index)).mkdir()
+            seconds, size = measure_install(work / str(index), wheel, extras, args.runs)
+            print(f"{name:<24} {seconds:>12.1f} s {size / 1e6:>7.0f} MB")
+        codextime = work / "0" / "run0" / "bin" / "codextime"
+        home = work / "demo-home"
+        subprocess.run(
+            [str(codextime), "demo", "--out", str(home)], check=True, capture_output=True
+        )
+        first_row_seconds(codextime, home)  # page cache and bytecode warm, as after an install
+        starts = [first_row_seconds(codextime, home) for _ in range(args.starts)]
+        print(
+            f"report daily, first row: {statistics.median(starts):.2f} s median "
+            f"({min(starts):.2f} best) of {args.starts}"
+        )
+
+
+if __name__ == "__main__":
+    main()
