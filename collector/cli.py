@@ -549,6 +549,9 @@ def serve(
 
     Example: codextime serve --db postgresql+psycopg://user@host/codextime --open-signup
     """
+    from collector.extras import require
+
+    require("codextime serve", "server")
     import dataclasses
     import json as jsonlib
     import logging
@@ -756,6 +759,10 @@ def start(
 
     Example: codextime start --no-app
     """
+    if open_app:  # before a long sync, not after it
+        from collector.extras import require
+
+        require("codextime start", "app")
     from datetime import timedelta
 
     from collector.report import Report, resolve_zone

@@ -60,3 +60,21 @@ def test_a_postgres_store_without_its_driver_names_the_install(monkeypatch):
         require_driver("codextime sync", "postgresql+psycopg://u@h/db")
     with pytest.raises(MissingExtra):
         require_driver("codextime sync", "postgres://u@h/db")
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"), [(["serve"], "server"), (["start", "--codex-home", "."], "app")]
+)
+def test_a_command_without_its_extra_says_which_to_install(monkeypatch, args, extra):
+    """`codextime serve` without [server], `codextime start` without [app]: one line naming the
+    install, before any work is done."""
+    from typer.testing import CliRunner
+
+    from collector import extras
+    from collector.cli import app
+
+    monkeypatch.setattr(extras, "missing_modules", lambda modules: list(modules))
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 2, done.output
+    assert f"codextime[{extra}]" in done.output and "Traceback" not in done.output
+    assert len(done.output.strip().splitlines()) == 1
