@@ -29,11 +29,12 @@ from collector.render import (
     print_sync_summary,
     progress,
     show_report,
+    shown,
     warn_problems,
 )
 from collector.scan import Scan, ScanResult
 from store.errors import UserError
-from store.fields import LABEL_MAX, has_control_chars
+from store.fields import DEMO_LABEL, LABEL_MAX, has_control_chars
 from store.periods import PERIODS
 
 if TYPE_CHECKING:
@@ -105,7 +106,6 @@ def _options(
 
 #: A sync started by the hook that runs longer than this (seconds) is stopped.
 BACKGROUND_TIME_LIMIT = 10 * 60
-DEMO_LABEL = "demo"
 #: The longest demo history: ten years, far more than Codex has existed.
 DEMO_MAX_DAYS = 3650
 
@@ -187,6 +187,28 @@ def _checked_label(label: str | None) -> str | None:
     if has_control_chars(label):
         raise UserError("the label holds control characters; use plain text")
     return label
+
+
+#: Why a demo home's records are never uploaded.
+DEMO_NOT_SENT = "this is demo data; it is never sent to a server"
+
+
+def _record_label(home: Path, given: str | None, *, quiet: bool = False) -> str | None:
+    """The label a home's records carry: ``DEMO_LABEL`` for a demo home whatever was asked for
+    (said in one line on stderr unless ``quiet``), so demo data never passes for real usage;
+    otherwise the label given, which may not be ``DEMO_LABEL``."""
+    label = _checked_label(given)
+    if not is_demo_home(home):
+        if label == DEMO_LABEL:
+            raise UserError(f'the label "{DEMO_LABEL}" is reserved for demo data; choose another')
+        return label
+    if label not in (None, DEMO_LABEL) and not quiet:
+        err.print(
+            f'{shown(str(home))} holds demo data: its records are labelled "{DEMO_LABEL}", '
+            f'not "{shown(label)}"',
+            soft_wrap=True,
+        )
+    return DEMO_LABEL
 
 
 def _read(plan: Scan) -> Iterator[ScanResult]:
@@ -334,7 +356,7 @@ def scan(
     Example: codextime scan --json
     """
     home = _home(codex_home)
-    label = _checked_label(label) or (DEMO_LABEL if is_demo_home(home) else None)
+    label = _record_label(home, label)
     plan = Scan(home, keep_cursors=False)
     if json:
         from store.record import record_from_row
@@ -414,10 +436,10 @@ def sync_command(
 
     with _time_limit(BACKGROUND_TIME_LIMIT if background else None):
         home = _home(codex_home)
-        label = _checked_label(setting("label", label)) or (
-            DEMO_LABEL if is_demo_home(home) else None
-        )
         server = None if db else setting("server", server)
+        if server and is_demo_home(home):
+            raise UserError(DEMO_NOT_SENT)
+        label = _record_label(home, setting("label", label), quiet=background)
         try:
             if server:
                 result = _sync_to_server(home, server, setting("token", token), label, full=full)
@@ -465,7 +487,8 @@ def _sync_into_store(
     from store.settings import default_db_url
 
     url = db or default_db_url()
-    store = StoreDestination(url, label or (DEMO_LABEL if is_demo_home(home) else None))
+    # `start` passes no label: a demo home's records still get theirs.
+    store = StoreDestination(url, label or _record_label(home, None))
     with progress("Syncing") as update:
         return sync(home, store, state_path(home, url), full=full, progress=update)
 

@@ -71,6 +71,14 @@ FUTURE_SLACK = timedelta(days=1)
 #: The longest model name or label a record carries: model names are a few dozen characters, and
 #: a label names a machine or a seat; anything longer would only bloat tables and screens.
 LABEL_MAX = 100
+#: The label of synthetic records (a ``codextime demo`` home): reserved for them, so demo data is
+#: never taken for real usage. The collector forces it on a demo home's records whatever label
+#: was asked for, and never sends them to a server; a server refuses any record carrying it.
+DEMO_LABEL = "demo"
+#: Why a server refuses a record or a default label of ``DEMO_LABEL``.
+DEMO_REFUSED = (
+    f'the label "{DEMO_LABEL}" is reserved for demo data: demo data is never accepted by a server'
+)
 
 #: Control characters (C0, DEL, C1): never part of a model name, label or display name. NUL in
 #: particular cannot be stored by PostgreSQL, and the others garble terminals and logs.

@@ -258,3 +258,34 @@ def test_request_log_has_no_body_and_no_token(server, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "POST /api/v1/usage 200" in logged
     assert made["token"] not in logged and "CANARY" not in logged
+
+
+def test_records_labelled_demo_are_refused_naming_each(server):
+    """The label "demo" is reserved for synthetic data: a server never stores it as usage."""
+    me = sign_up(server, "alice")
+    answer = post(server, me, [rec(1), rec(2, label="demo"), rec(3, label="laptop")])
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert [(d["record"], d["loc"][-1]) for d in detail] == [(1, "label")]
+    assert "demo data is never accepted by a server" in detail[0]["msg"]
+    assert server.get("/api/v1/me", headers=me).json()["records"] == 0  # the batch, not a part
+
+
+def test_the_default_label_cannot_be_demo(server):
+    me = sign_up(server, "alice")
+    answer = server.patch("/api/v1/me", json={"default_label": "demo"}, headers=me)
+    assert answer.status_code == 422
+    assert "demo data is never accepted by a server" in answer.text
+    assert server.get("/api/v1/me", headers=me).json()["default_label"] is None
+    assert server.patch("/api/v1/me", json={"default_label": "demo2"}, headers=me).is_success
+
+
+def test_an_account_whose_default_label_is_already_demo_stores_no_unlabelled_records(server):
+    """An account given the label before it was reserved: its unlabelled records would be
+    stored as demo data, so they are refused; labelled ones are stored as they are."""
+    me = sign_up(server, "alice")
+    with server.app.state.engine.begin() as conn:
+        conn.execute(sa.text("update account set default_label = 'demo'"))
+    refused = post(server, me, [rec(1)])
+    assert refused.status_code == 422 and refused.json()["detail"][0]["record"] == 0
+    assert post(server, me, [rec(2, label="laptop")]).json() == {"received": 1, "new": 1}

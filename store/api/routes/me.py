@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from store.accounts import AccountError, delete_usage, flagged_counts, update_account, usage_count
 from store.api.deps import CurrentAccount, EngineDep, SmallBody
 from store.api.errors import json_body_docs, parse_body
 from store.api.routes.accounts import account_error
+from store.fields import DEMO_LABEL, DEMO_REFUSED
 from store.record import PlainText
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
@@ -30,6 +31,14 @@ class MeUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=50)
     leaderboard_opt_in: bool | None = None
     default_label: PlainText | None = Field(default=None, max_length=100)
+
+    @field_validator("default_label")
+    @classmethod
+    def _not_demo(cls, label: str | None) -> str | None:
+        """Records stored under the default label would pass for demo data, or demo for real."""
+        if label == DEMO_LABEL:
+            raise ValueError(DEMO_REFUSED)
+        return label
 
 
 def _me(engine, account) -> Me:

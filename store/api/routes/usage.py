@@ -11,7 +11,7 @@ from store.api.deps import CurrentAccount, EngineDep, SettingsDep
 from store.api.errors import json_body_docs, parse_body
 from store.api.limits import read_body
 from store.db import insert_usage
-from store.fields import refusal
+from store.fields import DEMO_LABEL, DEMO_REFUSED, refusal
 from store.record import UsageRecord
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
@@ -29,14 +29,23 @@ class Accepted(BaseModel):
     new: int = Field(description="Records not stored before; the rest were already there.")
 
 
-def refusals(batch: UsageBatch) -> list[dict]:
+def stored_label(record: UsageRecord, default_label: str | None) -> str | None:
+    """The label a record is stored with: its own, else the account's default."""
+    return record.label if record.label is not None else default_label
+
+
+def refusals(batch: UsageBatch, default_label: str | None) -> list[dict]:
     """A validation error for every record outside the window of plausible times (the record
-    type itself checks the rest), each naming the record."""
+    type itself checks the rest) or labelled as demo data, each naming the record."""
     errors = []
     for i, r in enumerate(batch.records):
         why = refusal(r.ts, r.input, r.cached, r.cache_write, r.output, r.reasoning)
         if why is not None:
             errors.append({"type": "value_error", "loc": ("records", i, "ts"), "msg": why})
+        if stored_label(r, default_label) == DEMO_LABEL:
+            errors.append(
+                {"type": "value_error", "loc": ("records", i, "label"), "msg": DEMO_REFUSED}
+            )
     return errors
 
 
@@ -51,13 +60,11 @@ async def post_usage(
     """
     body = await read_body(request, settings.max_body_bytes)
     batch = parse_body(UsageBatch, body)
-    refused = refusals(batch)
+    refused = refusals(batch, account.default_label)
     if refused:
         raise RequestValidationError(refused)
-    label = account.default_label
     rows = [
-        {**r.model_dump(), "label": r.label if r.label is not None else label}
-        for r in batch.records
+        {**r.model_dump(), "label": stored_label(r, account.default_label)} for r in batch.records
     ]
     new = await run_in_threadpool(insert_usage, engine, account.id, rows)
     return Accepted(received=len(rows), new=new)
