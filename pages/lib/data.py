@@ -4,12 +4,18 @@ store again only when the data may have changed."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, datetime
+from typing import ParamSpec, TypeVar
 
 import polars as pl
+import sqlalchemy as sa
 import streamlit as st
 
-from store.db import open_store
+from pages.lib.text import inline_text
+from store.db import StoreError, open_store, store_url
+from store.errors import database_words
 from store.pricing import RateTable, load_rates, rates_path
 from store.queries import (
     Filters,
@@ -25,6 +31,13 @@ from store.settings import APP_SHARED, default_db_url
 
 #: How long a cached frame, choice list, leaderboard or rate table is kept.
 TTL = "10m"
+
+#: What opening or asking the store raises when it is out of reach: a closed port, a wrong
+#: password, a folder that cannot be made, a driver or URL it cannot use.
+STORE_FAILURES = (StoreError, sa.exc.SQLAlchemyError, OSError, ValueError, ImportError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _secret(name: str, default=None):
@@ -47,20 +60,57 @@ def shared_deployment() -> bool:
     return str(flag).lower() in ("1", "true", "yes")
 
 
+def unreachable_line(url: str, exc: BaseException) -> str:
+    """The one line a page shows when the store fails: which store (its password hidden), the
+    first line of the reason, and what to check. Never the traceback."""
+    try:
+        shown = store_url(url).render_as_string(hide_password=True)
+    except Exception:  # a URL too malformed to parse is not shown at all: it may hold a secret
+        shown = "the configured URL"
+    reason = database_words(exc.__cause__ or exc)
+    # Code spans: the URL and the database's words are shown as text, never as Markdown.
+    return (
+        f"Cannot reach the store at {inline_text(shown)}: {inline_text(reason)}. "
+        "Check CODEXTIME_DB or the db_url secret."
+    )
+
+
+def stops_when_unreachable(read: Callable[P, R]) -> Callable[P, R]:
+    """``read`` (whose first argument is the store URL), showing ``unreachable_line`` and
+    stopping the page instead of raising when the store fails."""
+
+    @functools.wraps(read)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return read(*args, **kwargs)
+        except STORE_FAILURES as exc:
+            url = str(args[0] if args else kwargs["url"])
+            st.error(unreachable_line(url, exc), icon=":material/cloud_off:")
+            st.stop()
+
+    return guarded
+
+
 @st.cache_resource(show_spinner=False)
-def engine(url: str):
+def _open(url: str):
     return open_store(url)
 
 
+#: The store's engine, opened once per URL (a failure is not kept: the next run tries again).
+engine = stops_when_unreachable(_open)
+
+
+@stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
 def local_usage(
     url: str, accounts: tuple[int, ...], models: tuple, labels: tuple, tiers: tuple, zone: str
 ) -> pl.DataFrame:
     """``usage`` in the viewer's time zone."""
     chosen = Filters(accounts=accounts, models=models, labels=labels, tiers=tiers)
-    return localize(load_usage(engine(url), chosen), zone)
+    return localize(load_usage(_open(url), chosen), zone)
 
 
+@stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def priced_groups(
     url: str,
@@ -78,25 +128,28 @@ def priced_groups(
     return cost_groups(local, _rates_at(rates_file), at=at)
 
 
+@stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def store_choices(url: str, accounts: tuple[int, ...]) -> dict:
-    return choices(engine(url), accounts)
+    return choices(_open(url), accounts)
 
 
+@stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def set_aside(url: str, accounts: tuple[int, ...]) -> dict:
     """Records the views treat apart: ``flags`` (per reason: counted, never ranked) and
     ``misdated`` (dated where no usage can be: kept, but in no figure)."""
-    store = engine(url)
+    store = _open(url)
     return {"flags": flag_counts(store, accounts), "misdated": misdated_count(store, accounts)}
 
 
+@stops_when_unreachable
 @st.cache_data(ttl=TTL, show_spinner=False)
 def ranking(url: str, since_hour: str | None, by: str, rates_file: str) -> pl.DataFrame:
     """The leaderboard since an hour (ISO text, so that a minute's reruns share the cache; None:
     all time), by ``tokens`` or ``usd``, priced with the rates of ``rates_file``."""
     since = datetime.fromisoformat(since_hour) if since_hour else None
-    return leaderboard(engine(url), since, _rates_at(rates_file), by=by)
+    return leaderboard(_open(url), since, _rates_at(rates_file), by=by)
 
 
 def rates() -> RateTable:
