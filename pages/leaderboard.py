@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import streamlit as st
 
 from pages.lib.data import db_url, ranking
-from pages.lib.routing import page_view
+from pages.lib.routing import routed
 from pages.lib.text import ESTIMATE_NOTE
 from store.pricing import rates_path
 
-page_view("pages/leaderboard.py")  # routes a deep link through the entry point
+routed("pages/leaderboard.py")  # routes a deep link through the entry point
 st.title("Leaderboard")
 st.caption(
     "Self-reported usage of the accounts that chose to appear here (`PATCH /api/v1/me` with "

@@ -4,13 +4,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages.lib.routing import page_view
+from pages.lib.data import db_url, say_if_unreachable
+from pages.lib.routing import routed
 from pages.lib.text import ESTIMATE_NOTE
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
-page_view("pages/privacy.py")  # routes a deep link through the entry point
+routed("pages/privacy.py")  # routes a deep link through the entry point
 st.title("Privacy and method")
+say_if_unreachable(db_url())  # the page reads no usage, but the viewer should know
 st.header("What is uploaded")
 st.markdown(
     """

@@ -252,3 +252,32 @@ def test_models_tables_put_the_model_first_and_never_show_none(store):
     unknown = models[models["model"] == "unknown"]["usd"].iloc[0]
     assert unknown == "— no published price"
     assert all(isinstance(v, str) and v != "None" for v in tiers["usd"])
+
+
+FILTERED_PAGES = ["overview", "heatmap", "models", "api_equivalent"]
+
+
+@pytest.mark.parametrize("page", ["leaderboard", "privacy"])
+def test_pages_the_filters_do_not_act_on_draw_no_filters(store, page):
+    at = run(f"pages/{page}.py")
+    assert at.title
+    assert not at.sidebar.multiselect and not at.sidebar.selectbox and not at.sidebar.date_input
+
+
+@pytest.mark.parametrize("page", FILTERED_PAGES)
+def test_pages_the_filters_act_on_draw_them(store, page):
+    at = run(f"pages/{page}.py")
+    assert [m.key for m in at.sidebar.multiselect] == ["models", "labels", "tiers"]
+
+
+def test_a_model_filter_survives_a_visit_to_the_leaderboard(store):
+    at = run()
+    at.sidebar.multiselect(key="models").select("gpt-5").run()
+    for page in ("leaderboard", "privacy", "models"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.multiselect(key="models").value == ["gpt-5"]
+    assert list(at.dataframe[0].value["model"]) == ["gpt-5"]
+    at.run()  # AppTest shows the URL a run leaves behind once the next run starts
+    assert at.query_params["models"] in ("gpt-5", ["gpt-5"])
+    assert at.sidebar.multiselect(key="models").value == ["gpt-5"]

@@ -36,6 +36,8 @@ TTL = "10m"
 #: password, a folder that cannot be made, a driver or URL it cannot use.
 STORE_FAILURES = (StoreError, sa.exc.SQLAlchemyError, OSError, ValueError, ImportError)
 
+UNREACHABLE_ICON = ":material/cloud_off:"
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -85,10 +87,19 @@ def stops_when_unreachable(read: Callable[P, R]) -> Callable[P, R]:
             return read(*args, **kwargs)
         except STORE_FAILURES as exc:
             url = str(args[0] if args else kwargs["url"])
-            st.error(unreachable_line(url, exc), icon=":material/cloud_off:")
+            st.error(unreachable_line(url, exc), icon=UNREACHABLE_ICON)
             st.stop()
 
     return guarded
+
+
+def say_if_unreachable(url: str) -> None:
+    """For a page that reads nothing from the store (and so still has something to show): the
+    ``unreachable_line`` above it when the store cannot be opened."""
+    try:
+        _open(url)
+    except STORE_FAILURES as exc:
+        st.error(unreachable_line(url, exc), icon=UNREACHABLE_ICON)
 
 
 @st.cache_resource(show_spinner=False)
