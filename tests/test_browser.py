@@ -296,3 +296,30 @@ def test_a_phone_keeps_the_charts_legends_and_key_columns_in_view(page: Page, ap
         header = page.locator("[data-testid='stDataFrame']").first
         expect(header).to_contain_text("Model")
     page.screenshot(path=SHOTS / f"phone_{path or 'overview'}.png", full_page=True)
+
+
+def test_a_store_out_of_reach_is_one_line_without_the_password(page: Page, tmp_path):
+    with serve("postgresql+psycopg://postgres:s3cret-pw@127.0.0.1:1/nothing", tmp_path) as base:
+        page.goto(f"{base}/leaderboard")
+        settle(page)
+        alert = page.locator("[data-testid='stAlertContentError']")
+        expect(alert).to_have_count(1)
+        expect(alert).to_contain_text(
+            "Cannot reach the store at postgresql+psycopg://postgres:***@"
+        )
+        expect(alert).to_contain_text("Check CODEXTIME_DB or the db_url secret.")
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert "s3cret-pw" not in page.content()
+
+
+def test_a_filter_holds_across_a_visit_to_the_leaderboard(page: Page, app_url):
+    page.goto(f"{app_url}/models?models=gpt-5")
+    settle(page)
+    page.get_by_role("link", name="Leaderboard").click()
+    settle(page)
+    assert page.locator("[data-testid='stMultiSelect']").count() == 0
+    page.get_by_role("link", name="Models").click()
+    settle(page)
+    assert "models=gpt-5" in page.url
+    chosen = page.locator("[data-testid='stMultiSelect']").filter(has_text="Models")
+    expect(chosen.get_by_text("gpt-5", exact=True).first).to_be_visible()
