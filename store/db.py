@@ -80,7 +80,12 @@ def open_store(url: str | None = None, *, create: bool = True) -> Engine:
     if path is not None:
         if not create and not path.is_file():
             raise StoreError(f"no store at {path}: run `codextime sync` first, or check --db")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store's folder {path.parent}: {exc.strerror or exc}"
+            ) from None
     shown = parsed.render_as_string()  # the password hidden
     try:
         engine = sa.create_engine(parsed, **_engine_options(parsed))

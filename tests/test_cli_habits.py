@@ -280,3 +280,16 @@ def test_scan_names_the_log_that_is_still_being_written(tmp_path):
     assert done.exit_code == 0, done.output
     (line,) = [ln for ln in done.output.splitlines() if ln.startswith("Still being written")]
     assert path.name in line
+
+
+def test_a_store_folder_that_cannot_be_made_is_one_line(tmp_path):
+    """`sync --db` into a folder that cannot be created (its parent is a file) says so in one
+    line, naming the folder, without a traceback."""
+    from collector.demo import generate
+
+    generate(tmp_path / "home", days=2, seed=3)
+    (tmp_path / "a-file").write_text("not a folder")
+    url = f"sqlite:///{tmp_path / 'a-file' / 'store' / 'x.db'}"
+    done = runner.invoke(app, ["sync", "--codex-home", str(tmp_path / "home"), "--db", url])
+    assert done.exit_code == 2, done.output
+    assert "cannot create the store's folder" in done.output and "Traceback" not in done.output

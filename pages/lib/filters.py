@@ -13,12 +13,10 @@ import streamlit as st
 
 from pages.lib.access import viewer_accounts
 from pages.lib.data import db_url, local_usage, priced_groups, set_aside, store_choices
+from store.fields import DEMO_LABEL
 from store.periods import PERIODS
 from store.pricing import rates_path
 from store.queries import in_days
-
-#: The label a demo data set's records carry (``codextime demo``, then a sync).
-DEMO_LABEL = "demo"
 
 
 @dataclass
