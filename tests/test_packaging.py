@@ -45,13 +45,21 @@ def test_the_wheel_ships_the_root_rate_table(built):
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("store/rates.csv") == (ROOT / "rates.csv").read_bytes()
         assert "store/rates_research.csv" in archive.namelist()
+        licenses = [n for n in archive.namelist() if n.endswith("/LICENSE")]
+        assert licenses and archive.read(licenses[0]) == (ROOT / "LICENSE").read_bytes()
 
 
 def test_the_sdist_holds_what_the_wheel_is_built_from(built):
     (sdist,) = built.glob("*.tar.gz")
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    assert {"rates.csv", "setup.py", "collector/_heads.c", "store/rates_research.csv"} <= names
+    assert {
+        "rates.csv",
+        "setup.py",
+        "LICENSE",
+        "collector/_heads.c",
+        "store/rates_research.csv",
+    } <= names
 
 
 def test_the_packaged_table_loads(built, tmp_path):
