@@ -17,9 +17,6 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "app": ("streamlit", "duckdb", "polars", "altair"),
     "server": ("fastapi", "uvicorn", "psycopg"),
 }
-#: The PostgreSQL driver, and the extra that brings it to a collector.
-POSTGRES_DRIVER = "psycopg"
-POSTGRES_EXTRA = "server"
 
 
 class MissingExtra(UserError):
@@ -40,12 +37,3 @@ def require(command: str, extra: str) -> None:
     """Raise MissingExtra, naming the install line, when ``extra`` is not installed."""
     if missing_modules(EXTRA_MODULES[extra]):
         raise MissingExtra(f"{command} needs the {extra} extra: {install_line(extra)}")
-
-
-def require_driver(command: str, db_url: str) -> None:
-    """Raise MissingExtra when ``db_url`` names a PostgreSQL store and its driver is missing
-    (an embedded SQLite store needs nothing more)."""
-    if db_url.lower().startswith("postgres") and missing_modules((POSTGRES_DRIVER,)):
-        raise MissingExtra(
-            f"{command} to a PostgreSQL store needs psycopg: {install_line(POSTGRES_EXTRA)}"
-        )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.extras import EXTRA_MODULES, POSTGRES_EXTRA, MissingExtra, require, require_driver
+from collector.extras import EXTRA_MODULES, MissingExtra, require
 from store.errors import UserError
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
@@ -29,10 +29,6 @@ def test_each_checked_module_is_installed_by_its_extra(extra):
     assert set(EXTRA_MODULES[extra]) <= declared_names(extra)
 
 
-def test_the_postgres_driver_comes_with_the_extra_named():
-    assert "psycopg" in declared_names(POSTGRES_EXTRA)
-
-
 def test_the_light_install_holds_no_extra_module():
     base = names(tomllib.loads(PYPROJECT.read_text())["project"]["dependencies"])
     for modules in EXTRA_MODULES.values():
@@ -51,15 +47,6 @@ def test_a_missing_extra_is_one_line_naming_the_install(monkeypatch):
 def test_an_installed_extra_passes():
     require("codextime serve", "server")
     require("codextime start", "app")
-
-
-def test_a_postgres_store_without_its_driver_names_the_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "psycopg", None)
-    require_driver("codextime sync", "sqlite:////tmp/x.db")  # SQLite needs nothing more
-    with pytest.raises(MissingExtra, match=r"pip install 'codextime\[server\]'$"):
-        require_driver("codextime sync", "postgresql+psycopg://u@h/db")
-    with pytest.raises(MissingExtra):
-        require_driver("codextime sync", "postgres://u@h/db")
 
 
 @pytest.mark.parametrize(
