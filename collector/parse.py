@@ -8,7 +8,9 @@ in docs/counting.md) are applied here and nowhere else, except those that need o
 
 Only whitelisted fields are ever read: timestamps, line types, session ids and lineage, the model
 name, the service tier, ordinals and the token vectors. Prompt text, paths, git data and the rest
-are never looked at.
+are never looked at, but for one local hint: the name of the folder a session ran in (the last
+part of its ``cwd``), which ``report session`` shows on this machine. It is kept apart from the
+responses and from the saved state, so it never reaches a record, a store or an upload.
 """
 
 from __future__ import annotations
@@ -170,6 +172,20 @@ def parse_meta(payload: dict, ts_ms: int | None) -> FileMeta:
     )
 
 
+#: The longest folder name kept for display (a name is a few dozen characters at most).
+FOLDER_MAX = 100
+
+
+def folder_name(cwd: object) -> str | None:
+    """The last part of a session's working folder (``/home/sam/src/ledger`` or
+    ``C:\\Users\\sam\\ledger``: ``ledger``): a hint a person recognises a session by, for local
+    display only. None when the log names no folder."""
+    if not isinstance(cwd, str):
+        return None
+    name = re.split(r"[\\/]", cwd.rstrip("\\/"))[-1][:FOLDER_MAX]
+    return name or None
+
+
 def _history_base(base) -> tuple[str | None, int | None]:
     """R12: (rollout id, end byte offset) of a ``history_base``, or (None, None)."""
     if not isinstance(base, dict):
@@ -230,6 +246,9 @@ class RolloutParser:
     #: handed out by ``finish`` (a line returns one response at most).
     ready: list[Response] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
+    #: The name of the folder the session ran in (``folder_name``): shown locally, never part of
+    #: a response nor of ``to_state``.
+    folder: str | None = None
     #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
     _last_info: msgspec.Raw | None = field(default=None, repr=False)
     _recent_set: set = field(default_factory=set, repr=False)
@@ -348,6 +367,7 @@ class RolloutParser:
         if kind == "session_meta":
             if self.meta.thread_id is None:
                 self.meta = parse_meta(payload, ts_ms)
+                self.folder = folder_name(payload.get("cwd"))
                 self.in_replay = self.meta.child
                 self.prefix = _first_prefix(self.meta)
             else:

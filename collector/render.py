@@ -7,8 +7,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -96,123 +98,24 @@ def note_refused(stats: ScanStats) -> None:
         )
 
 
-def show_report(data: dict, period: str, *, json: bool, demo: bool) -> None:
+def show_report(
+    data: dict, period: str, *, json: bool, demo: bool, folders: dict[str, str] | None = None
+) -> None:
+    """A report as JSON or as a table. ``folders`` (session -> the folder it ran in, read from
+    the logs on this machine) only ever reaches the table."""
     if json:
+        # The folder names stay out of --json on purpose: that document is what gets piped into
+        # other programs, saved and pasted into bug reports, and a folder's name can name a
+        # client or a project. It also keeps one shape whether the report was read from the logs
+        # or from a store (which never holds folders). On screen, only whoever ran it sees them.
         sys.stdout.write(orjson.dumps(data).decode() + "\n")
         return
     if demo:
         out.print("[bold magenta]DEMO DATA[/bold magenta]: synthetic logs, not your usage.")
-    out.print(report_table(data, period))
+    out.print(report_table(data, period, out.get(), folders))
 
 
-def report_table(data: dict, period: str) -> Table:
-    """Periods as rows with one dim sub-row per model, totals last, notes on the estimate below."""
-    from rich import box
-    from rich.table import Table
-
-    from collector.report import GROUPINGS
-
-    grouping = GROUPINGS[period]
-    list_key, row_key, title, unit = grouping.rows, grouping.key, grouping.heading, grouping.unit
-    # Exact figures need a wide terminal; a narrow one gets K/M/B (--json is always exact).
-    compact = out.width < 120
-    notes = ["Cached is part of input and reasoning part of output; total = input + output."]
-    if data["totals"]["cache_write"]:
-        notes[0] = (
-            "Cached and cache writes are parts of input, reasoning part of output; "
-            "total = input + output."
-        )
-    if "api_equivalent" in data:
-        checked = data["api_equivalent"]["last_checked"]
-        span = (
-            checked["newest"]
-            if checked["oldest"] == checked["newest"]
-            else (f"{checked['oldest']} to {checked['newest']}")
-        )
-        notes.append(
-            f"API-equivalent (estimate): tokens priced at published API list rates, last checked "
-            f"{span}. Not a bill, not an official price."
-        )
-    if data.get("unpriced"):
-        listed = ", ".join(f"{shown(m)} ({n:,} tokens)" for m, n in data["unpriced"].items())
-        notes.append(f"* Not priced (no published rate): {listed}.")
-    if _estimated_models(data, list_key):
-        notes.append(ESTIMATE_NOTE)
-    if compact and data["totals"]["total"] >= 10_000:
-        notes.append("Rounded to fit the terminal: --json or a wider window gives exact figures.")
-    keys = _table_figures(data)
-    # A cache-write column on a narrow terminal: shorter labels and headings keep 80 columns.
-    tight = compact and "cache_write" in keys
-    table = Table(
-        title=f"Codex token usage by {unit} ({data['timezone']})",
-        caption="\n".join(notes),
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=not tight,
-    )
-    label_width = 14 if tight else 17
-    table.add_column(title, no_wrap=True, max_width=label_width, overflow="ellipsis")
-    with_last = period == "session" and not compact
-    if with_last:
-        table.add_column("Last active UTC", no_wrap=True)
-    for key in keys:
-        heading = "Reason-\ning" if tight and key == "reasoning" else FIGURE_HEADINGS[key]
-        table.add_column(heading, justify="right", no_wrap=True, min_width=6 if compact else None)
-    money_heading = "API-\nequiv.\n(est.)" if tight else "API-\nequivalent\n(estimate)"
-    table.add_column(money_heading, justify="right", no_wrap=True)
-    unpriced = set(data.get("unpriced", ()))
-
-    def figures(row: dict, models: set[str]) -> list[str]:
-        usd = row.get("api_equivalent_usd")
-        money = "-" if usd is None else f"${usd:,.2f}"
-        if unpriced & models:
-            money += "*"
-        return [*(_count(row[k], compact) for k in keys), money]
-
-    for row in data[list_key]:
-        label = shown(row[row_key][:8] if period == "session" else row[row_key])
-        last = [row["last"][:16].replace("T", " ")] if with_last else []
-        table.add_row(label, *last, *figures(row, set(row["models"])), style="bold")
-        for model, sub in row["models"].items():
-            pad = [""] if with_last else []
-            name = _model_label(shown(model), bool(sub.get("estimate")), label_width)
-            table.add_row(name, *pad, *figures(sub, {model}), style="dim")
-    table.add_section()
-    pad = [""] if with_last else []
-    table.add_row("Total", *pad, *figures(data["totals"], set(unpriced)), style="bold")
-    return table
-
-
-#: After a model's name in the table: priced through a label's mapping (``"estimate"`` in --json).
-#: How many unfinished logs a scan summary names (the rest are counted).
-TORN_NAMED = 5
-
-ESTIMATE_MARK = "~"
-ESTIMATE_NOTE = (
-    f"{ESTIMATE_MARK} Estimate: a label (codex-auto-review, gpt-reserve) priced as the model it "
-    "maps to."
-)
-
-
-def _model_label(name: str, estimate: bool, width: int) -> str:
-    """A model's sub-row label, indented; an estimate's mark is kept when the name is cut to fit
-    the column (the table would cut the mark off with the name's end)."""
-    if not estimate:
-        return f"  {name}"
-    room = width - 2 - len(ESTIMATE_MARK)
-    if len(name) > room:
-        name = name[: room - 1] + "…"
-    return f"  {name}{ESTIMATE_MARK}"
-
-
-def _estimated_models(data: dict, list_key: str) -> bool:
-    """Whether any model the table shows is priced through a label's mapping."""
-    rows = [*data[list_key], data["totals"]]
-    return any(sub.get("estimate") for row in rows for sub in row.get("models", {}).values())
-
-
-#: The report table's figure columns, in order, and their headings.
+#: The report table's figure columns, in order, and their headings (two lines at most).
 FIGURE_HEADINGS = {
     "input": "Input",
     "cached": "Cached",
@@ -221,21 +124,285 @@ FIGURE_HEADINGS = {
     "reasoning": "Reasoning",
     "total": "Total",
 }
+#: The session table's columns besides the figures.
+SESSION_HEADINGS = {"last": "Last\nactive", "duration": "Duration", "folder": "Folder"}
+MONEY = "money"
+HEADINGS = {**SESSION_HEADINGS, **FIGURE_HEADINGS, MONEY: "API-equiv.\n(estimate)"}
+#: What a narrow terminal leaves out, first to last: the parts of a figure another column shows
+#: whole (reasoning is part of output, cached and cache writes of input), then input and output
+#: (the total stays), then a session's last-active time (its duration stays). Model names are
+#: cut only when all of these are gone and the table still does not fit.
+DROPPED_FIRST = ("reasoning", "cache_write", "cached", "input", "output", "last")
+#: The narrowest the first column gets when model names must be cut.
+MIN_LABEL = 10
+#: Wider than any table: the width a table is measured in.
+UNBOUNDED = 100_000
+#: A folder's name is cut past this many characters (a hint, not a path).
+FOLDER_SHOWN = 24
+#: A session's start and last activity, to the minute, in the report's zone.
+TIME_FORMAT = "%Y-%m-%d %H:%M"
+
+#: After a model's name in the table: priced through a label's mapping (``"estimate"`` in --json).
+ESTIMATE_MARK = "~"
+ESTIMATE_NOTE = (
+    f"{ESTIMATE_MARK} Estimate: a label (codex-auto-review, gpt-reserve) priced as the model it "
+    "maps to."
+)
+ROUNDED_NOTE = "Rounded to fit the terminal: --json or a wider window gives exact figures."
+
+
+def report_table(
+    data: dict, period: str, console: Console | None = None, folders: dict[str, str] | None = None
+) -> Table:
+    """Periods as rows with one dim sub-row per model, totals last, notes on the estimate below,
+    in the most telling layout that fits ``console``'s width: exact figures, then K/M/B (one unit
+    per column), then fewer columns (``DROPPED_FIRST``), and only then cut model names."""
+    console = console or out.get()
+    sheet = _Sheet(data, period, folders or {})
+    # Measured with room to spare: a measurement is capped at the width it is given.
+    unbounded = console.options.update_width(UNBOUNDED)
+    for exact, keys in sheet.layouts():
+        table = sheet.table(exact, keys)
+        width = console.measure(table, options=unbounded).maximum
+        if width <= console.width:
+            return table
+    label = max(MIN_LABEL, sheet.label_width - (width - console.width))
+    return sheet.table(exact, keys, label_width=label)
+
+
+class _Sheet:
+    """One report's table in any layout: which columns, exact or rounded, names cut or not."""
+
+    def __init__(self, data: dict, period: str, folders: dict[str, str]) -> None:
+        from collector.report import GROUPINGS
+
+        self.data, self.period, self.folders = data, period, folders
+        self.grouping = GROUPINGS[period]
+        self.rows = data[self.grouping.rows]
+        self.sessions = period == "session"
+        self.zone = ZoneInfo(data["timezone"])
+        figures = _table_figures(data)
+        side = ("last", "duration") if self.sessions else ()
+        if self.sessions and any(folders.get(row["session"]) for row in self.rows):
+            side += ("folder",)
+        self.keys: tuple[str, ...] = (*side, *figures, MONEY)
+        self.unpriced = set(data.get("unpriced", ()))
+        self.label_width = max((len(label) for label in self._labels(None)), default=0)
+
+    def layouts(self) -> Iterator[tuple[bool, tuple[str, ...]]]:
+        """(exact figures, columns shown), most telling first."""
+        keys = self.keys
+        yield True, keys
+        yield False, keys
+        for dropped in DROPPED_FIRST:
+            if dropped in keys:
+                keys = tuple(k for k in keys if k != dropped)
+                yield False, keys
+
+    def _labels(self, width: int | None) -> Iterator[str]:
+        """The first column's plain texts, in table order."""
+        for row in self.rows:
+            yield self._row_label(row)
+            for model, sub in row["models"].items():
+                yield _model_label(model, bool(sub.get("estimate")), width)
+        yield "Total"
+
+    def _row_label(self, row: dict) -> str:
+        if self.sessions:
+            return _local(row["first"], self.zone)
+        return str(row[self.grouping.key])
+
+    def table(self, exact: bool, keys: tuple[str, ...], label_width: int | None = None) -> Table:
+        from rich import box
+        from rich.table import Table
+
+        formats = {k: _number_format(self._column(k), exact) for k in FIGURE_HEADINGS if k in keys}
+        table = Table(
+            title=f"Codex token usage by {self.grouping.unit} ({self.data['timezone']})",
+            caption="\n".join(self._notes(formats, keys)),
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            show_edge=False,
+        )
+        table.add_column(self.grouping.heading, no_wrap=True)
+        for key in keys:
+            justify = "left" if key == "folder" else "right"
+            table.add_column(HEADINGS[key], justify=justify, no_wrap=True)
+        labels = self._labels(label_width)
+        for row in self.rows:
+            cells = {**self._side(row), **self._figures(row, set(row["models"]), formats)}
+            table.add_row(shown(next(labels)), *(cells[k] for k in keys), style="bold")
+            for model, sub in row["models"].items():
+                cells = self._figures(sub, {model}, formats)
+                label = shown(next(labels))
+                table.add_row(label, *(cells.get(k, "") for k in keys), style="dim")
+        table.add_section()
+        cells = self._figures(self.data["totals"], self.unpriced, formats)
+        table.add_row(next(labels), *(cells.get(k, "") for k in keys), style="bold")
+        return table
+
+    def _column(self, key: str) -> list[int]:
+        """Every figure a column shows: rows, model sub-rows and the totals."""
+        values = [self.data["totals"][key]]
+        for row in self.rows:
+            values.append(row[key])
+            values.extend(sub[key] for sub in row["models"].values())
+        return values
+
+    def _side(self, row: dict) -> dict[str, str]:
+        """A session's last activity, duration and folder."""
+        if not self.sessions:
+            return {}
+        first, last = _instant(row["first"]), _instant(row["last"])
+        folder = self.folders.get(row["session"]) or ""
+        if len(folder) > FOLDER_SHOWN:
+            folder = folder[: FOLDER_SHOWN - 1] + "…"
+        return {
+            "last": _last_active(first, last, self.zone),
+            "duration": duration_text((last - first).total_seconds()),
+            "folder": shown(folder),
+        }
+
+    def _figures(self, row: dict, models: set[str], formats: dict) -> dict[str, str]:
+        usd = row.get("api_equivalent_usd")
+        money = "-" if usd is None else f"${usd:,.2f}"
+        if self.unpriced & models:
+            money += "*"
+        return {**{k: fmt(row[k]) for k, fmt in formats.items()}, MONEY: money}
+
+    def _notes(self, formats: dict, keys: tuple[str, ...]) -> list[str]:
+        data = self.data
+        notes = ["Cached is part of input and reasoning part of output; total = input + output."]
+        if data["totals"]["cache_write"]:
+            notes[0] = (
+                "Cached and cache writes are parts of input, reasoning part of output; "
+                "total = input + output."
+            )
+        if "api_equivalent" in data:
+            checked = data["api_equivalent"]["last_checked"]
+            span = (
+                checked["newest"]
+                if checked["oldest"] == checked["newest"]
+                else f"{checked['oldest']} to {checked['newest']}"
+            )
+            notes.append(
+                f"API-equivalent (estimate): tokens priced at published API list rates, last "
+                f"checked {span}. Not a bill, not an official price."
+            )
+        if data.get("unpriced"):
+            listed = ", ".join(f"{shown(m)} ({n:,} tokens)" for m, n in data["unpriced"].items())
+            notes.append(f"* Not priced (no published rate): {listed}.")
+        if _estimated_models(data, self.grouping.rows):
+            notes.append(ESTIMATE_NOTE)
+        if any(getattr(fmt, "rounds", False) for fmt in formats.values()):
+            notes.append(ROUNDED_NOTE)
+        left_out = [k for k in self.keys if k not in keys]
+        if left_out:
+            names = ", ".join(HEADINGS[k].replace("\n", " ") for k in left_out)
+            notes.append(f"Left out to fit the terminal: {names} (--json or a wider window).")
+        return notes
+
+
+def _model_label(model: str, estimate: bool, width: int | None) -> str:
+    """A model's sub-row label, indented and as plain text; cut to ``width`` (None: never) with
+    the estimate's mark kept (the table would cut the mark off with the name's end)."""
+    name = str(model).translate(_CONTROL)
+    mark = ESTIMATE_MARK if estimate else ""
+    if width is not None:
+        room = width - 2 - len(mark)
+        if len(name) > room:
+            name = name[: max(1, room - 1)] + "…"
+    return f"  {name}{mark}"
+
+
+def _estimated_models(data: dict, list_key: str) -> bool:
+    """Whether any model the table shows is priced through a label's mapping."""
+    rows = [*data[list_key], data["totals"]]
+    return any(sub.get("estimate") for row in rows for sub in row.get("models", {}).values())
 
 
 def _table_figures(data: dict) -> tuple[str, ...]:
     """The figure columns a report table shows: cache writes only when there are any (most
-    logs have none, and the table must fit 80 columns)."""
+    logs have none)."""
     return tuple(k for k in FIGURE_HEADINGS if k != "cache_write" or data["totals"][k])
 
 
-def _count(n: int, compact: bool) -> str:
-    if not compact or n < 10_000:
+class _Exact:
+    """Every digit, grouped by thousands."""
+
+    rounds = False
+
+    def __call__(self, n: int) -> str:
         return f"{n:,}"
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            return f"{n / size:,.{2 if n < size * 100 else 1}f}{unit}"
-    return f"{n:,}"
+
+
+class _Scaled:
+    """One unit (K, M or B) and one number of decimals for a whole column, so its figures line
+    up and compare at a glance; a figure too small to show in them is ``<`` the smallest step."""
+
+    rounds = True
+
+    def __init__(self, size: float, unit: str, decimals: int) -> None:
+        self.size, self.unit, self.decimals = size, unit, decimals
+
+    def __call__(self, n: int) -> str:
+        if n == 0:
+            return "0"
+        scaled = n / self.size
+        if round(scaled, self.decimals) == 0:
+            return f"<{10**-self.decimals:.{self.decimals}f}{self.unit}"
+        return f"{scaled:,.{self.decimals}f}{self.unit}"
+
+
+#: Below this, a column keeps every digit even when the table is rounded.
+EXACT_BELOW = 10_000
+
+
+def _number_format(values: list[int], exact: bool):
+    """How a column writes its figures: every digit, or in the unit of its largest figure with
+    three significant digits for that one."""
+    top = max(values, default=0)
+    if exact or top < EXACT_BELOW:
+        return _Exact()
+    size, unit = next((s, u) for s, u in ((1e9, "B"), (1e6, "M"), (1e3, "K")) if top >= s)
+    decimals = 2 if top < 10 * size else 1 if top < 100 * size else 0
+    return _Scaled(size, unit, decimals)
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def _local(iso: str, zone: ZoneInfo) -> str:
+    """A report's UTC timestamp as the minute it was in ``zone``."""
+    return _instant(iso).astimezone(zone).strftime(TIME_FORMAT)
+
+
+def _last_active(first: datetime, last: datetime, zone: ZoneInfo) -> str:
+    """The time of a session's last activity, as a timetable writes it: ``17:05``, or
+    ``00:40 +1d`` when that was on a later day than the start (in ``zone``)."""
+    start, end = first.astimezone(zone), last.astimezone(zone)
+    later = (end.date() - start.date()).days
+    return end.strftime("%H:%M") + (f" +{later}d" if later else "")
+
+
+def duration_text(seconds: float) -> str:
+    """A span as a person says it: ``<1m``, ``45m``, ``2h 05m``, ``3d 04h``."""
+    minutes = round(seconds / 60)
+    if minutes == 0:
+        return "<1m"
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+#: How many unfinished logs a scan summary names (the rest are counted).
+TORN_NAMED = 5
 
 
 def print_scan_summary(home: Path, stats: ScanStats) -> None:

@@ -35,7 +35,7 @@ from store.pricing import NOTICE, Cost, RateTable
 
 #: Sessions group a report too, though they are no span of the calendar (no ``start``).
 BY_SESSION = Period(
-    unit="session", report="session", rows="sessions", key="session", heading="Session"
+    unit="session", report="session", rows="sessions", key="session", heading="Started"
 )
 #: What a report can group by, under the CLI's names: daily, weekly, monthly, session.
 GROUPINGS = {grouping.report: grouping for grouping in (*CALENDAR_PERIODS, BY_SESSION)}

@@ -190,7 +190,7 @@ class ScanStats:
 
 @dataclass
 class ScanResult:
-    """What ``Scan.results`` yields: rows ready to use, with the cursors of the files they came
+    """What ``ReadPlan.results`` yields: rows ready to use, with the cursors of the files they came
     from (a cursor is only handed out with all of its file's rows)."""
 
     rows: list[Row] = field(default_factory=list)
@@ -211,6 +211,8 @@ class FileScan:
     whole: bool = True
     #: Began this read inside a child's copied prefix: rows may be copies (fork rule 2).
     may_copy: bool = True
+    #: The name of the folder the session ran in, for local display only (never in a row).
+    folder: str | None = None
 
 
 @dataclass
@@ -230,7 +232,7 @@ class Batch:
         )
 
 
-class Scan:
+class ReadPlan:
     """A planned read of a CODEX_HOME: what changed since ``cursors`` (everything, without them).
 
     ``stats`` holds the discovery's figures at once and the reading's as ``results()`` runs.
@@ -285,6 +287,9 @@ class Scan:
         for batch in self.batches:
             batch.bases = bases  # (one dict for all: forked workers inherit it)
         self.total_bytes = sum(b.size for b in self.batches)
+        #: session -> the name of the folder it ran in, filled as ``results()`` runs: a hint for
+        #: ``report session`` on this machine, never part of a row (nor of what a sync sends).
+        self.folders: dict[str, str] = {}
 
     def results(
         self, workers: int | None = None, progress: Callable[[int], None] | None = None
@@ -294,7 +299,7 @@ class Scan:
         workers = workers or self.workers
         if self.total_bytes < PARALLEL_MIN_BYTES:
             workers = 1
-        settle = _Settler(self.stats, self.by_thread)
+        settle = _Settler(self.stats, self.by_thread, self.folders)
         for size, files, stats in unordered_map(_scan_batch, self.batches, workers):
             self.stats.merge(stats)
             result = settle.add(files)
@@ -305,6 +310,10 @@ class Scan:
         result = settle.finish()
         if result.rows or result.cursors:
             yield result
+
+
+#: The former name of ``ReadPlan``, kept while modules and tests still import it.
+Scan = ReadPlan
 
 
 def _batches(
@@ -436,7 +445,16 @@ def scan_file(
     keep_cursor = keep_cursor and reader.error is None
     cursor = Cursor(f.size, f.mtime_ns, reader.offset, parser.to_state()) if keep_cursor else None
     may_copy = start is None or start.parser.get("in_replay", True)
-    return FileScan(f.key, meta, rows, marks, cursor, whole=start is None, may_copy=may_copy)
+    return FileScan(
+        f.key,
+        meta,
+        rows,
+        marks,
+        cursor,
+        whole=start is None,
+        may_copy=may_copy,
+        folder=parser.folder,
+    )
 
 
 #: Why a file was read again from its start though a cursor was saved (``ScanStats.skipped``).
@@ -485,8 +503,15 @@ class _Settler:
     (R11); the 64-bit hash of each event id tells rows apart.
     """
 
-    def __init__(self, stats: ScanStats, files: dict[str, LogFile] | None = None) -> None:
+    def __init__(
+        self,
+        stats: ScanStats,
+        files: dict[str, LogFile] | None = None,
+        folders: dict[str, str] | None = None,
+    ) -> None:
         self.stats = stats
+        #: session -> folder name: the root thread's, else the first another file of it names
+        self.folders = {} if folders is None else folders
         self.key = hash_key()
         self.metas: dict[str, FileMeta] = {}
         #: thread id -> marks of that thread's file, for its children
@@ -597,6 +622,10 @@ class _Settler:
                 if key not in seen:
                     seen.add(key)
                     fresh.append(row)
+        if fs.folder and rows:
+            session = rows[0][SESSION]
+            if not fs.meta.subagent or session not in self.folders:
+                self.folders[session] = fs.folder
         self.stats.duplicates += len(rows) - len(fresh)
         self.stats.responses += len(fresh)
         out.rows.extend(fresh)

@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 
 from collector.config import state_dir
-from collector.scan import Cursor, Scan, ScanStats
+from collector.scan import Cursor, ReadPlan, ScanStats
 from store.errors import UserError, database_words
 from store.fields import Row
 
@@ -364,7 +364,7 @@ def _sync_locked(
     held = sink.held(saved.tally) if counted else None
     notice = None if full else lost_records(getattr(sink, "noun", ""), held, saved.tally)
     cursors = {} if full or notice else saved.cursors
-    plan = Scan(codex_home, cursors)
+    plan = ReadPlan(codex_home, cursors)
     if saved.warning:
         plan.stats.problems.append(saved.warning)
     sent = new = 0

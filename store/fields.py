@@ -9,6 +9,7 @@ a made-up upload: the collector leaves it out (and says so), the ingest service 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 #: The fields of a record, in order: what leaves the machine, and the usage table's columns.
@@ -75,6 +76,17 @@ LABEL_MAX = 100
 #: never taken for real usage. The collector forces it on a demo home's records whatever label
 #: was asked for, and never sends them to a server; a server refuses any record carrying it.
 DEMO_LABEL = "demo"
+
+
+def is_demo_label(label: str | None) -> bool:
+    """Whether ``label`` names demo data: ``DEMO_LABEL`` in any case, with any spaces around it
+    ("Demo", " demo", "DEMO"), so no spelling of it passes real usage off as demo or demo data
+    off as real. The one test of the reserved label, for the collector and the server alike."""
+    if label is None:
+        return False
+    return unicodedata.normalize("NFKC", label).strip().casefold() == DEMO_LABEL
+
+
 #: Why a server refuses a record or a default label of ``DEMO_LABEL``.
 DEMO_REFUSED = (
     f'the label "{DEMO_LABEL}" is reserved for demo data: demo data is never accepted by a server'
