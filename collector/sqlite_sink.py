@@ -4,9 +4,9 @@ A sync that brings a few new rows would otherwise spend most of its time loading
 SQLModel and pydantic (about half a second). This path is taken only for a store file that the
 full store layer has already created and brought up to date (every migration of
 ``store.sql.MIGRATION_NAMES`` applied, the local account present); anything else, a new file or an
-older schema, goes through ``store.db`` as before. The statement, the values and the plausibility
-flags are ``store.sql``'s, as in ``store.db.insert_usage``: the same rows end up stored, each
-(account, event_id) once.
+older schema, goes through ``store.db`` as before. The statement, the values, the plausibility
+flags and the daily rollups are ``store.sql``'s, as in ``store.db.insert_usage``: the same rows
+end up stored and summed, each (account, event_id) once.
 """
 
 from __future__ import annotations
@@ -38,15 +38,17 @@ from store.sql import (
     LOCAL_ACCOUNT,
     MIGRATION_NAMES,
     SQLITE_TS_FORMAT,
-    days_around,
     flag_sql,
     insert_sql,
+    rollup_sql,
+    settle_days,
 )
 
 #: The insert, as ``store.db.insert_usage`` runs it on SQLite.
 INSERT = insert_sql("sqlite")
-#: The plausibility flags, as ``store.plausibility.flag_implausible`` sets them on SQLite.
+#: The plausibility flags and the rollups, as ``store.plausibility.settle`` sets them on SQLite.
 FLAGS = flag_sql("sqlite")
+ROLLUPS = rollup_sql("sqlite")
 
 _HASH = re.compile(r"[0-9a-f]{32}")
 
@@ -114,8 +116,8 @@ def row_refusal(row: Row, label: str | None) -> str | None:
 
 
 def insert_rows(con: sqlite3.Connection, account: int, rows: list[Row], label: str | None) -> int:
-    """Insert rows in one transaction, flagging implausible minutes and days as ``store.db``
-    does; return how many were new."""
+    """Insert rows in one transaction, flagging implausible minutes and days and recomputing
+    their rollups as ``store.db`` does; return how many were new."""
     values = [record_values(account, row, label) for row in rows]
     if not values:
         return 0
@@ -123,26 +125,16 @@ def insert_rows(con: sqlite3.Connection, account: int, rows: list[Row], label: s
     try:
         new = con.executemany(INSERT, values).rowcount
         if new:
-            _flag(con, account, min(r[TS_MS] for r in rows), max(r[TS_MS] for r in rows))
+            first, last = (
+                datetime.fromtimestamp(ms / 1000, UTC)
+                for ms in (min(r[TS_MS] for r in rows), max(r[TS_MS] for r in rows))
+            )
+            settle_days(con.execute, "sqlite", account, first, last, datetime.now(UTC))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return new
-
-
-def _flag(con: sqlite3.Connection, account: int, first_ms: int, last_ms: int) -> None:
-    """``store.plausibility.flag_implausible`` over the whole UTC days of the rows inserted."""
-    since, until = days_around(
-        datetime.fromtimestamp(first_ms / 1000, UTC), datetime.fromtimestamp(last_ms / 1000, UTC)
-    )
-    bounds = {
-        "account": account,
-        "since": since.strftime(SQLITE_TS_FORMAT),
-        "until": until.strftime(SQLITE_TS_FORMAT),
-    }
-    for reason, bound, update in FLAGS:
-        con.execute(update, {**bounds, "reason": reason, "bound": bound})
 
 
 def usage_count(con: sqlite3.Connection, account: int) -> int:

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from store.db import store_failures
+from store.db import lock_account, store_failures
 from store.errors import UserError
-from store.models import Account, ApiToken, Usage
+from store.models import Account, ApiToken, DailyRollup, Usage
 
 TOKEN_PREFIX = "ctk_"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,48}[A-Za-z0-9_.\-]?$")
@@ -143,9 +143,11 @@ def usage_count(engine: Engine, account_id: int) -> int:
 
 
 def delete_usage(engine: Engine, account_id: int) -> int:
-    """Erase every usage record of one account; return how many."""
-    t = Usage.__table__
+    """Erase every usage record of one account, and its rollups; return how many records."""
+    t, r = Usage.__table__, DailyRollup.__table__
     with engine.begin() as conn:
+        lock_account(conn, account_id)
+        conn.execute(sa.delete(r).where(r.c.account_id == account_id))
         return conn.execute(sa.delete(t).where(t.c.account_id == account_id)).rowcount
 
 

@@ -20,9 +20,9 @@ from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
 from store.migrations import migrate
 from store.models import Account, Usage
 from store.periods import utc_bounds
-from store.plausibility import flag_implausible
+from store.plausibility import settle
 from store.settings import default_db_url
-from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, days_around, insert_sql
+from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, insert_sql
 from store.sql import USAGE_COLUMNS as USAGE_COLUMNS  # named here too, for callers of this module
 
 #: Rows per executemany call.
@@ -136,9 +136,9 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     NOTHING), so a re-sync, a retry or two machines sending the same rows never double a figure.
     The driver's own executemany carries the rows: several times faster than building one large
     statement, and its row count is exact on both dialects. In the same transaction, the
-    account's minutes and days these rows fall in are judged for plausibility
-    (``store.plausibility``); the account's row is locked first, so two batches of one account
-    are judged one after the other.
+    account's minutes and days these rows fall in are judged for plausibility and those days'
+    rollups recomputed (``store.plausibility.settle``); the account's row is locked first, so
+    two batches of one account are judged one after the other.
     """
     postgres = engine.dialect.name == "postgresql"
     sql = insert_sql(engine.dialect.name)
@@ -146,7 +146,7 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
     new = 0
     first = last = None
     with engine.begin() as conn:
-        _lock_account(conn, account)
+        lock_account(conn, account)
         cursor = conn.connection.cursor()
         batch: list[tuple] = []
         for row in rows:
@@ -162,8 +162,7 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
             new += cursor.rowcount
         cursor.close()
         if new:
-            since, until = days_around(first, last)
-            flag_implausible(conn, account, timestamp(since), timestamp(until))
+            settle(conn, account, first, last)
     return new
 
 
@@ -178,8 +177,9 @@ def _usage_values(account: int, row: dict, timestamp) -> tuple:
     return (account, *(values[name] for name in RECORD_FIELDS))
 
 
-def _lock_account(conn: sa.Connection, account: int) -> None:
-    """Serialise one account's inserts on PostgreSQL (SQLite lets one writer in at a time)."""
+def lock_account(conn: sa.Connection, account: int) -> None:
+    """Serialise one account's writes (inserts, erasure) on PostgreSQL, so its rollups are
+    recomputed by one transaction at a time (SQLite lets one writer in at a time)."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT id FROM account WHERE id = :id FOR UPDATE"), {"id": account})
 

@@ -8,7 +8,7 @@ Add a change as the next ``mNNN_`` function; never edit one that has shipped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -99,6 +99,52 @@ def m005_usage_tier_and_cache_write(conn: Connection) -> None:
         sa.text("ALTER TABLE usage ADD COLUMN tier VARCHAR(16) NOT NULL DEFAULT 'unknown'")
     )
     conn.execute(sa.text("ALTER TABLE usage ADD COLUMN cache_write BIGINT NOT NULL DEFAULT 0"))
+
+
+@migration
+def m006_daily_rollups(conn: Connection) -> None:
+    """Usage summed per account, UTC day, model, tier, long-context flag (input over 272,000
+    tokens) and plausibility flag, filled from the records already stored (those within the
+    record type's bounds); and an index of each account's records in time order, which takes
+    the place of the index on the account alone."""
+    md = sa.MetaData()
+    sa.Table("account", md, sa.Column("id", sa.Integer, primary_key=True))
+    rollup = sa.Table(
+        "daily_rollup",
+        md,
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("model", sa.String(100), primary_key=True),
+        sa.Column("tier", sa.String(16), primary_key=True),
+        sa.Column("long_context", sa.Boolean, primary_key=True),
+        sa.Column("flagged", sa.Boolean, primary_key=True),
+        *(
+            sa.Column(name, sa.BigInteger, nullable=False)
+            for name in ("input", "cached", "cache_write", "output", "reasoning", "responses")
+        ),
+        sa.Index("ix_daily_rollup_day", "day"),
+    )
+    rollup.create(conn)
+    conn.execute(sa.text("CREATE INDEX ix_usage_account_ts ON usage (account_id, ts)"))
+    conn.execute(sa.text("DROP INDEX ix_usage_account_id"))
+    postgres = conn.dialect.name == "postgresql"
+    day = "CAST(ts AT TIME ZONE 'UTC' AS DATE)" if postgres else "substr(ts, 1, 10)"
+    keys = f"account_id, {day}, model, tier, input > 272000, flag IS NOT NULL"
+    earliest, latest = datetime(2025, 4, 1, tzinfo=UTC), datetime.now(UTC) + timedelta(days=1)
+    if not postgres:  # SQLite keeps times as UTC text
+        earliest, latest = (t.strftime("%Y-%m-%d %H:%M:%S.%f") for t in (earliest, latest))
+    conn.execute(
+        sa.text(
+            "INSERT INTO daily_rollup (account_id, day, model, tier, long_context, flagged, "
+            "input, cached, cache_write, output, reasoning, responses) "
+            f"SELECT {keys}, sum(input), sum(cached), sum(cache_write), sum(output), "
+            "sum(reasoning), count(*) FROM usage WHERE cached >= 0 AND cache_write >= 0 "
+            "AND cached + cache_write <= input AND input <= 4000000 AND reasoning >= 0 "
+            "AND reasoning <= output AND output <= 1000000 AND ts >= :earliest "
+            f"AND ts <= :latest GROUP BY {keys}"
+        ),
+        {"earliest": earliest, "latest": latest},
+    )
 
 
 _LOG = sa.Table(

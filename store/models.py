@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, String, UniqueConstraint, func, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from store.fields import UNKNOWN_TIER
@@ -34,10 +46,15 @@ class Usage(SQLModel, table=True):
     """One model response of one account; (account, event_id) is what makes syncs idempotent."""
 
     __tablename__ = "usage"
-    __table_args__ = (UniqueConstraint("account_id", "event_id", name="uq_usage_account_event"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "event_id", name="uq_usage_account_event"),
+        # An account's records in time order: its first and last record, and the days a batch
+        # touched (plausibility, rollups), are read without visiting its whole history.
+        Index("ix_usage_account_ts", "account_id", "ts"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(foreign_key="account.id", index=True)
+    account_id: int = Field(foreign_key="account.id")
     ts: datetime = Field(index=True)
     model: str = Field(max_length=100)
     #: Rows stored before tiers were recorded are "unknown" (the column's default).
@@ -70,3 +87,34 @@ class ApiToken(SQLModel, table=True):
     token_sha256: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=_now)
     revoked_at: datetime | None = Field(default=None)
+
+
+def _count() -> Column:
+    return Column(BigInteger, nullable=False)
+
+
+class DailyRollup(SQLModel, table=True):
+    """An account's usage summed per UTC day, model, tier, long-context flag and plausibility
+    flag: what the leaderboard, profiles and badges read instead of the records. Kept by the
+    insert itself (``store.sql.rollup_sql``), in the transaction that stores the records.
+    Records outside the record type's bounds (kept from older stores) are left out."""
+
+    __tablename__ = "daily_rollup"
+    __table_args__ = (Index("ix_daily_rollup_day", "day"),)
+
+    account_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("account.id"), primary_key=True, nullable=False)
+    )
+    day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
+    model: str = Field(sa_column=Column(String(100), primary_key=True, nullable=False))
+    tier: str = Field(sa_column=Column(String(16), primary_key=True, nullable=False))
+    #: The responses' input is over ``store.sql.LONG_CONTEXT_TOKENS``.
+    long_context: bool = Field(sa_column=Column(Boolean, primary_key=True, nullable=False))
+    #: The responses carry a plausibility flag: never ranked.
+    flagged: bool = Field(sa_column=Column(Boolean, primary_key=True, nullable=False))
+    input: int = Field(sa_column=_count())
+    cached: int = Field(sa_column=_count())
+    cache_write: int = Field(sa_column=_count())
+    output: int = Field(sa_column=_count())
+    reasoning: int = Field(sa_column=_count())
+    responses: int = Field(sa_column=_count())

@@ -10,20 +10,25 @@ bounds and the statements are ``store.sql``'s.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from store.sql import flag_sql
+from store.sql import settle_days
 
 
-def flag_implausible(conn: Connection, account: int, since, until) -> None:
-    """Flag the account's records, from ``since`` to before ``until`` (whole UTC days, in the
-    form the dialect stores timestamps in), that lie in a minute or a day over its bound.
+def settle(conn: Connection, account: int, first: datetime, last: datetime) -> None:
+    """Flag the account's records of the UTC days from ``first``'s to ``last``'s that lie in a
+    minute or a day over its bound, then recompute those days' rollups (``store.sql``).
 
     Call inside the transaction that inserted them, after taking the account's lock: one
-    grouped UPDATE per bound, whatever the batch's size."""
-    for reason, bound, update in flag_sql(conn.dialect.name):
-        conn.execute(
-            sa.text(update),
-            {"reason": reason, "account": account, "since": since, "until": until, "bound": bound},
-        )
+    grouped UPDATE per bound and one rollup recompute, whatever the batch's size."""
+    settle_days(
+        lambda statement, params: conn.execute(sa.text(statement), params),
+        conn.dialect.name,
+        account,
+        first,
+        last,
+        datetime.now(UTC),
+    )
