@@ -1,5 +1,5 @@
 """``python -m collector``: the ``codextime`` command, for when the script is not on PATH."""
 
-from collector.cli import main
+from collector.commands.entry import main
 
 main()

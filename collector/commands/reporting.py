@@ -1,0 +1,200 @@
+"""``report`` and ``scan``: the logs (or a store) read once, folded or listed.
+
+Loaded by every plain ``codextime report``, so it imports only what a report from the logs uses;
+the store, the record type and the rate table load inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from collector.demo import is_demo_home
+from collector.discover import default_codex_home
+from collector.render import (
+    err,
+    note_refused,
+    print_scan_summary,
+    progress,
+    show_report,
+    shown,
+    warn_problems,
+)
+from collector.scan import Scan, ScanResult
+from store.errors import UserError
+from store.fields import DEMO_LABEL, LABEL_MAX, has_control_chars
+from store.periods import PERIODS
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+#: What a report groups by: the calendar periods of store.periods, and sessions.
+Period = StrEnum("Period", [*(p.report for p in PERIODS), "session"])
+
+#: Why a demo home's records are never uploaded.
+DEMO_NOT_SENT = "this is demo data; it is never sent to a server"
+
+
+def codex_home_of(codex_home: Path | None) -> Path:
+    """The Codex home a command reads: the one given, else $CODEX_HOME or ~/.codex."""
+    return (codex_home or default_codex_home()).expanduser()
+
+
+def checked_label(label: str | None) -> str | None:
+    """The label as given (flag, CODEXTIME_LABEL or config), refused at once if a record could
+    not carry it."""
+    if label is None:
+        return None
+    if len(label) > LABEL_MAX:
+        raise UserError(f"the label is {len(label)} characters long; at most {LABEL_MAX} fit")
+    if has_control_chars(label):
+        raise UserError("the label holds control characters; use plain text")
+    return label
+
+
+def record_label(home: Path, given: str | None, *, quiet: bool = False) -> str | None:
+    """The label a home's records carry: ``DEMO_LABEL`` for a demo home whatever was asked for
+    (said in one line on stderr unless ``quiet``), so demo data never passes for real usage;
+    otherwise the label given, which may not be ``DEMO_LABEL``."""
+    label = checked_label(given)
+    if not is_demo_home(home):
+        if label == DEMO_LABEL:
+            raise UserError(f'the label "{DEMO_LABEL}" is reserved for demo data; choose another')
+        return label
+    if label not in (None, DEMO_LABEL) and not quiet:
+        err.print(
+            f'{shown(str(home))} holds demo data: its records are labelled "{DEMO_LABEL}", '
+            f'not "{shown(label)}"',
+            soft_wrap=True,
+        )
+    return DEMO_LABEL
+
+
+def read_logs(plan: Scan) -> Iterator[ScanResult]:
+    """The plan's results, with a progress bar; problems go to stderr as warnings at the end."""
+    done = 0
+    with progress("Reading Codex logs") as update:
+
+        def advance(nbytes: int) -> None:
+            nonlocal done
+            done += nbytes
+            if update:
+                update(done, plan.total_bytes)
+
+        yield from plan.results(progress=advance)
+    warn_problems(plan.stats)
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def report(
+    period: Period,
+    codex_home: Path | None = None,
+    db: str | None = None,
+    account: str | None = None,
+    timezone: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    last_count: int | None = None,
+    json: bool = False,
+    rates: Path | None = None,
+) -> None:
+    """``codextime report``: the usage of the logs or of a store, as a table or JSON."""
+    from collector.report import Report
+    from store.pricing import load_rates
+
+    zone, first, last = report_window(timezone, since, until, last_count, period)
+    rep = Report(period.value, zone, first, last, load_rates(rates))
+    demo = False
+    if db:
+        rep.add_rows(store_rows(db, account, first, last))
+    else:
+        if account:
+            raise UserError("--account needs --db (the logs hold one account)")
+        home = codex_home_of(codex_home)
+        plan = Scan(home, keep_cursors=False)
+        for result in read_logs(plan):
+            rep.add_rows(result.rows)
+        note_refused(plan.stats)
+        demo = is_demo_home(home)
+    show_report(rep.to_json(), period.value, json=json, demo=demo)
+
+
+def store_rows(
+    db: str, account: str | None, first: date | None, last: date | None
+) -> Iterator[tuple]:
+    """The rows of an existing store (reading never creates one), of one account if named."""
+    from store.db import find_account, open_store, usage_rows
+
+    engine = open_store(db, create=False)
+    if account is not None and find_account(engine, account) is None:
+        raise UserError(f"no account named {account!r} in the store")
+    return usage_rows(engine, account=account, since=first, until=last)
+
+
+def report_window(
+    timezone: str | None, since: str | None, until: str | None, count: int | None, period: Period
+) -> tuple[ZoneInfo, date | None, date | None]:
+    """The report's zone and first and last days, from the options as typed."""
+    from collector.report import parse_day, resolve_zone
+
+    zone, first, last = resolve_zone(timezone), parse_day(since), parse_day(until)
+    if count is not None:
+        if since:
+            raise UserError("--last and --since both set the first day: use one of them")
+        first = first_of_last(period, count, datetime.now(zone).date())
+    if first and last and first > last:
+        raise UserError("--since is after --until")
+    return zone, first, last
+
+
+def first_of_last(period: Period, count: int, today: date) -> date:
+    """The first day of the last ``count`` periods up to ``today``, the current one included."""
+    if count < 1:
+        raise UserError(f"--last needs a count of 1 or more, not {count}")
+    if period == Period.session:
+        raise UserError("--last counts days, weeks or months: with sessions, use --since")
+    unit = next(p for p in PERIODS if p.report == period.value)
+    start = unit.start(today)
+    if unit.unit == "month":
+        months = start.year * 12 + start.month - 1 - (count - 1)
+        return date(months // 12, months % 12 + 1, 1) if months >= 12 else date(1, 1, 1)
+    days = (count - 1) * (7 if unit.unit == "week" else 1)
+    return start - timedelta(days=min(days, (start - date.min).days))
+
+
+# -- scan -----------------------------------------------------------------------------------
+
+
+def scan(codex_home: Path | None, json: bool, label: str | None) -> None:
+    """``codextime scan``: the records a sync would send, or a summary of the read."""
+    home = codex_home_of(codex_home)
+    label = record_label(home, label)
+    plan = Scan(home, keep_cursors=False)
+    if json:
+        write_records_json(plan, label)
+        warn_problems(plan.stats)
+        note_refused(plan.stats)
+        return
+    for _ in read_logs(plan):
+        pass  # the figures accumulate in plan.stats
+    print_scan_summary(home, plan.stats)
+
+
+def write_records_json(plan: Scan, label: str | None) -> None:
+    """``{"records": [...]}`` on stdout, written record by record as the logs are read."""
+    from store.record import record_from_row
+
+    sys.stdout.write('{"records":[')
+    first = True
+    for result in plan.results():
+        for row in result.rows:
+            record = record_from_row(row, label)
+            sys.stdout.write(("" if first else ",") + record.model_dump_json())
+            first = False
+    sys.stdout.write("]}\n")

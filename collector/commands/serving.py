@@ -1,0 +1,61 @@
+"""``serve``: the ingest service over a store, with uvicorn."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store.settings import ServerSettings
+
+
+def serve(
+    db: str | None,
+    host: str,
+    port: int,
+    *,
+    open_signup: bool,
+    rate_limit: int,
+    signups_per_hour: int | None,
+    forwarded_allow_ips: str | None,
+    workers: int,
+) -> None:
+    """Run the ingest service until stopped (the server extra must be installed)."""
+    from collector.extras import require
+
+    require("codextime serve", "server")
+    import dataclasses
+    import json
+    import logging
+    import os
+
+    import uvicorn
+
+    from store.api import create_app
+    from store.settings import SERVE_SETTINGS, ServerSettings, default_db_url
+
+    settings = ServerSettings(
+        db_url=db or default_db_url(),
+        open_signup=open_signup,
+        rate_limit_per_minute=rate_limit,
+        forwarded_allow_ips=forwarded_allow_ips,
+        # The default is the settings' own (a module loaded only here: not on every command).
+        **({} if signups_per_hour is None else {"signups_per_ip_per_hour": signups_per_hour}),
+    )
+    api = create_app(settings)  # also migrates the store once, before any worker starts
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Our own request log names no token and no body; uvicorn's access log is off.
+    options = dict(host=host, port=port, access_log=False, log_level="info", **proxy(settings))
+    if workers > 1:
+        os.environ[SERVE_SETTINGS.name] = json.dumps(dataclasses.asdict(settings))
+        uvicorn.run("store.api:app_from_environment", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(api, **options)
+
+
+def proxy(settings: ServerSettings) -> dict:
+    """uvicorn's proxy options: X-Forwarded-For is believed only from the proxies named (by
+    default uvicorn believes it from 127.0.0.1, so a forged header sent from the server's own
+    machine would pass as any client and dodge every per-address limit)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
