@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from statistics import median
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -339,7 +340,8 @@ class _Exact:
 
 class _Scaled:
     """One unit (K, M or B) and one number of decimals for a whole column, so its figures line
-    up and compare at a glance; a figure too small to show in them is ``<`` the smallest step."""
+    up and compare at a glance; a figure too small to show in them is ``<`` the smallest step,
+    never a zero it is not."""
 
     rounds = True
 
@@ -360,14 +362,14 @@ EXACT_BELOW = 10_000
 
 
 def _number_format(values: list[int], exact: bool):
-    """How a column writes its figures: every digit, or in the unit of its largest figure with
-    three significant digits for that one."""
-    top = max(values, default=0)
-    if exact or top < EXACT_BELOW:
+    """How a column writes its figures: every digit, or in the unit of its typical (median)
+    figure, so the rows read at a glance and the larger totals keep their digits (grouped)."""
+    present = [n for n in values if n]
+    if exact or max(present, default=0) < EXACT_BELOW:
         return _Exact()
-    size, unit = next((s, u) for s, u in ((1e9, "B"), (1e6, "M"), (1e3, "K")) if top >= s)
-    decimals = 2 if top < 10 * size else 1 if top < 100 * size else 0
-    return _Scaled(size, unit, decimals)
+    typical = median(present)
+    size, unit = next(((s, u) for s, u in ((1e9, "B"), (1e6, "M")) if typical >= s), (1e3, "K"))
+    return _Scaled(size, unit, 1 if typical < 100 * size else 0)
 
 
 def _instant(iso: str) -> datetime:
