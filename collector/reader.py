@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import orjson
-import zstandard
 
 from collector.parse import COMPACT_HEAD, EVENT_KINDS, HEAD, HEAD_WINDOW, LINE_KINDS
+from collector.zst import zstd
 
 CHUNK = 1 << 20
 #: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer (256 bytes inflate
@@ -28,6 +28,7 @@ ZST_RECOVERY_PIECE = 256
 #: 19 use at most 8 MiB (Codex compresses at a default level); a frame asking more is refused as
 #: corrupt rather than allowed to claim memory.
 ZST_MAX_WINDOW = 32 << 20
+_ZST_OPTIONS = {zstd.DecompressionParameter.window_log_max: ZST_MAX_WINDOW.bit_length() - 1}
 #: A line longer than this that is not usage-bearing is skipped without being held in memory.
 CARRY_LIMIT = 8 << 20
 #: A usage-bearing line is never this long; past it the line is skipped as corrupt.
@@ -38,10 +39,9 @@ def zst_content_size(path: str | Path) -> int | None:
     """The decompressed size a zstd frame declares in its header, if it declares one."""
     try:
         with open_regular(path) as fh:
-            size = zstandard.frame_content_size(fh.read(18))
-    except (OSError, zstandard.ZstdError):
+            return zstd.get_frame_info(fh.read(18)).decompressed_size
+    except (OSError, zstd.ZstdError):
         return None
-    return size if size >= 0 else None
 
 
 class LineReader:
@@ -96,12 +96,9 @@ class LineReader:
                     yield from self._lines(self._cut(_plain_blocks(raw, self.chunk), self.start))
                     return
                 try:
-                    blocks = _skipped(_zst_stream(raw), self.start)
+                    blocks = _skipped(_zst_blocks(raw, ZST_PIECE), self.start)
                     yield from self._lines(self._cut(blocks, self.start))
-                    # The stream reader ends a cut-off frame quietly: walk the frames to tell.
-                    if not _zst_frames_complete(raw):
-                        raise _Truncated
-                except zstandard.ZstdError:
+                except zstd.ZstdError:
                     # Decode again in small pieces from where the complete lines stopped, to
                     # keep every line before the damage; the damage itself still ends the read.
                     raw.seek(0)
@@ -109,7 +106,7 @@ class LineReader:
                     yield from self._lines(self._cut(blocks, self.offset))
         except _Truncated:
             self.error = "truncated zstd data (the file ends early)"
-        except zstandard.ZstdError as exc:
+        except zstd.ZstdError as exc:
             self.error = f"corrupt zstd data ({exc})"
         except PermissionError:
             self.error = "permission denied"
@@ -389,55 +386,32 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
         yield block
 
 
-#: Decompression contexts not in use: making one costs more than reading a small file.
-_IDLE_DCTX: list[zstandard.ZstdDecompressor] = []
-
-
-def _decompressor() -> zstandard.ZstdDecompressor:
-    """An idle decompression context, or a new one (a context serves one stream at a time:
-    give it back to ``_IDLE_DCTX`` when done)."""
-    return (
-        _IDLE_DCTX.pop()
-        if _IDLE_DCTX
-        else zstandard.ZstdDecompressor(max_window_size=ZST_MAX_WINDOW)
-    )
-
-
-def _zst_stream(raw: BinaryIO) -> Iterator[bytes]:
-    """Decompressed data in blocks of at most ``CHUNK`` bytes, frames one after another: however
-    much a piece of the file inflates to (a "zstd bomb"), no more than a block is held at once."""
-    dctx = _decompressor()
-    try:
-        reader = dctx.stream_reader(
-            raw, read_size=ZST_PIECE, read_across_frames=True, closefd=False
-        )
-        while block := reader.read(CHUNK):
-            yield block
-    finally:
-        _IDLE_DCTX.append(dctx)
-
-
 def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
-    """Decompressed data, fed ``piece`` compressed bytes at a time (frames one after another);
-    raises ``_Truncated`` if the data ends inside a frame. Each piece's output is held whole:
-    keep ``piece`` small (see ``ZST_RECOVERY_PIECE``)."""
-    dctx = _decompressor()
-    try:
-        dobj, inside = dctx.decompressobj(), False
-        while data := raw.read(piece):
-            while data:
-                inside = True
-                out = dobj.decompress(data)
-                if out:
-                    yield out
-                if not dobj.eof:
-                    break
-                data = dobj.unused_data
-                dobj, inside = dctx.decompressobj(), False
-        if inside:
-            raise _Truncated
-    finally:
-        _IDLE_DCTX.append(dctx)
+    """Decompressed data in blocks of at most ``CHUNK`` bytes, frames one after another, fed
+    ``piece`` compressed bytes at a time: however much a piece inflates to (a "zstd bomb"), no
+    more than a block is held at once. Raises ``_Truncated`` if the data ends inside a frame.
+
+    A frame whose output is lost to damage is lost from the start of the piece it was fed in
+    (the call raises): read again in small pieces to keep what came before (``ZST_RECOVERY_PIECE``).
+    """
+    dctx = zstd.ZstdDecompressor(options=_ZST_OPTIONS)
+    pending = b""  # compressed bytes read but not yet given to a decompressor
+    inside = False  # the decompressor has been fed and its frame has not ended
+    while True:
+        if dctx.eof:  # a frame ended: the next one (if any) starts in what it left over
+            pending = dctx.unused_data
+            dctx, inside = zstd.ZstdDecompressor(options=_ZST_OPTIONS), False
+        if dctx.needs_input:
+            data, pending = pending or raw.read(piece), b""
+            if not data:
+                break
+            inside = True
+        else:  # output is left from the last input, held back by the block size
+            data = b""
+        if out := dctx.decompress(data, CHUNK):
+            yield out
+    if inside:
+        raise _Truncated
 
 
 _ZSTD_MAGIC = 0xFD2FB528
@@ -450,41 +424,6 @@ def _zstd_magic(raw: BinaryIO) -> bool:
     magic = int.from_bytes(raw.read(4), "little")
     raw.seek(0)
     return magic == _ZSTD_MAGIC or magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC
-
-
-def _zst_frames_complete(raw: BinaryIO) -> bool:
-    """Whether the file is whole zstd frames to its end, by their headers alone (RFC 8878: frame
-    header, then blocks that each give their size, then an optional checksum); nothing is
-    decompressed, and a few bytes are read per block."""
-    raw.seek(0, os.SEEK_END)
-    end = raw.tell()
-    pos = 0
-    while pos < end:
-        raw.seek(pos)
-        head = raw.read(14)  # magic, descriptor, and the longest optional header fields
-        if len(head) < 8:
-            return False
-        magic = int.from_bytes(head[:4], "little")
-        if magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC:
-            pos += 8 + int.from_bytes(head[4:8], "little")
-            continue
-        if magic != _ZSTD_MAGIC:
-            return False
-        descriptor = head[4]
-        single = descriptor >> 5 & 1
-        content_size = (1 if single else 0, 2, 4, 8)[descriptor >> 6]
-        pos += 5 + (0 if single else 1) + (0, 1, 2, 4)[descriptor & 3] + content_size
-        last = False
-        while not last:
-            raw.seek(pos)
-            block = raw.read(3)
-            if len(block) < 3:
-                return False
-            header = int.from_bytes(block, "little")
-            last, kind, size = bool(header & 1), header >> 1 & 3, header >> 3
-            pos += 3 + (1 if kind == 1 else size)
-        pos += 4 if descriptor >> 2 & 1 else 0
-    return pos == end
 
 
 def _skipped(blocks: Iterator[bytes], count: int) -> Iterator[bytes]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import random
 
 import pytest
-import zstandard
 
 from collector import reader as reader_mod
 from collector.parse import RolloutParser
-from collector.reader import LineReader
+from collector.reader import LineReader, zst_content_size
+from collector.zst import zstd
 from tests.rollout import (
     RATE_LIMITS_050,
     T0,
@@ -269,12 +269,12 @@ def corrupt_zstd_home(home):
             stamp = f"2025-10-24 1{k}:00:{i:02d}"
             blocks[-1].append(message(at(stamp), rng.randbytes(10_000).hex()))
             blocks[-1].append(t.respond(at(stamp + ".5"), 100 * k + i, 0, 10, 0))
-    comp = zstandard.ZstdCompressor(level=3).compressobj()
+    comp = zstd.ZstdCompressor(level=3)
     out = b""
     for block in blocks[:2]:
-        out += comp.compress(encode(block)) + comp.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
+        out += comp.compress(encode(block), comp.FLUSH_BLOCK)
     broken_at = len(out)
-    out += comp.compress(encode(blocks[2])) + comp.flush()
+    out += comp.compress(encode(blocks[2]), comp.FLUSH_FRAME)
     bad = bytearray(out)
     bad[broken_at] |= 0b110  # block type 3 = reserved: "corrupted block"
     path = session_path(home, "2025-10-24T18-00-00", SID).with_suffix(".jsonl.zst")
@@ -322,11 +322,89 @@ def test_every_frame_of_a_multi_frame_file_is_read(tmp_path):
     second = encode([t.respond("2025-10-24T07:46:00.000Z", 300, 0, 30, 0)])
     path = session_path(tmp_path, "2025-10-24T18-00-00", SID).with_suffix(".jsonl.zst")
     path.parent.mkdir(parents=True)
-    zc = zstandard.ZstdCompressor()
-    path.write_bytes(zc.compress(first) + zc.compress(second))
+    path.write_bytes(zstd.compress(first) + zstd.compress(second))
     rows, stats = scan_home(tmp_path)
     assert stats.problems == []
     assert summed(rows) == (400, 20, 40, 5)
+
+
+def streamed(data: bytes, **options: int) -> bytes:
+    """``data`` as one zstd frame written as a stream: no content size in its header, so the
+    header names the window (``window_log``) a decoder must hold."""
+    comp = zstd.ZstdCompressor(
+        options={getattr(zstd.CompressionParameter, k): v for k, v in options.items()}
+    )
+    return comp.compress(data) + comp.flush()
+
+
+def skippable(payload: bytes) -> bytes:
+    """A zstd skippable frame (RFC 8878 3.1.2): any magic 0x184D2A5?, size, payload."""
+    return (0x184D2A53).to_bytes(4, "little") + len(payload).to_bytes(4, "little") + payload
+
+
+def test_a_frame_asking_for_a_window_past_the_bound_is_refused_and_one_within_it_read(tmp_path):
+    lines, _ = conversation()
+    data = encode(lines)
+    log = reader_mod.ZST_MAX_WINDOW.bit_length() - 1
+    within = tmp_path / "within.jsonl.zst"
+    within.write_bytes(streamed(data, window_log=log))
+    assert read(within)[0] == read(write(tmp_path / "plain.jsonl", lines))[0]
+    past = tmp_path / "past.jsonl.zst"
+    past.write_bytes(streamed(data, window_log=log + 1))
+    got, r = read(past)
+    assert got == [] and r.error.startswith("corrupt zstd data (")
+
+
+def test_skippable_frames_before_and_between_frames_are_passed_over(tmp_path):
+    lines, _ = conversation()
+    path = tmp_path / "a.jsonl.zst"
+    path.write_bytes(
+        skippable(b"x" * 9)
+        + zstd.compress(encode(lines[:3]))
+        + skippable(b"")
+        + streamed(encode(lines[3:]))
+    )
+    got, r = read(path)
+    assert r.error is None
+    assert got == read(write(tmp_path / "plain.jsonl", lines))[0]
+    assert r.offset == len(encode(lines))
+
+
+@pytest.mark.parametrize(
+    ("tail", "error"),
+    [(lambda frame: frame[:-9], "truncated zstd"), (lambda frame: b"garbage!", "corrupt zstd")],
+)
+def test_damage_in_a_later_frame_keeps_the_lines_of_the_frames_before(tmp_path, tail, error):
+    lines, _ = conversation()
+    path = tmp_path / "a.jsonl.zst"
+    path.write_bytes(zstd.compress(encode(lines[:4])) + tail(zstd.compress(encode(lines[4:]))))
+    got, r = read(path)
+    assert r.error.startswith(error)
+    assert got == read(write(tmp_path / "plain.jsonl", lines[:4]))[0]
+    assert r.offset == len(encode(lines[:4]))
+
+
+def test_decompressed_data_comes_in_bounded_blocks_however_much_a_piece_inflates(tmp_path):
+    """64 MiB of zeros compress to a few KB: one compressed piece, yet no block over CHUNK."""
+    path = tmp_path / "bomb.zst"
+    path.write_bytes(streamed(bytes(64 << 20)))
+    assert path.stat().st_size < reader_mod.ZST_PIECE
+    with path.open("rb") as raw:
+        sizes = [len(block) for block in reader_mod._zst_blocks(raw, reader_mod.ZST_PIECE)]
+    assert sum(sizes) == 64 << 20
+    assert max(sizes) == reader_mod.CHUNK
+
+
+def test_the_content_size_is_read_from_the_frame_header_when_it_declares_one(tmp_path):
+    data = encode(conversation()[0])
+    declared, undeclared, plain = (tmp_path / name for name in ("a.zst", "b.zst", "c.jsonl"))
+    declared.write_bytes(zstd.compress(data))
+    undeclared.write_bytes(streamed(data))
+    plain.write_bytes(data)
+    assert zst_content_size(declared) == len(data)
+    assert zst_content_size(undeclared) is None
+    assert zst_content_size(plain) is None
+    assert zst_content_size(tmp_path / "missing.zst") is None
 
 
 def test_stop_reads_exactly_the_lines_that_begin_before_it(tmp_path):

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import zstandard
 
 from collector.demo.eras import ERAS, Cli146, Cli151, Era, Legacy
 from collector.demo.filler import Filler
@@ -22,6 +21,7 @@ from collector.demo.lines import RAW, iso, uuid4, uuid7
 from collector.demo.marker import GENERATOR, MARKER_NAME, NotADemoHome, is_demo_home
 from collector.demo.truth import Truth
 from collector.demo.writer import Cli034, Ctx, Mark
+from collector.zst import zstd
 
 DEFAULT_END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 #: Size of the default demo set: holds every era and feature, yet is written in a second.
@@ -77,7 +77,7 @@ class Corpus:
         self.paced_bytes = 0
         self.start_ms = start_ms
         self.compress_before_ms = compress_before_ms
-        self.zstd = zstandard.ZstdCompressor(level=3)
+        self.zstd = zstd.ZstdCompressor(level=3)
         self.jsonl_bytes = 0
         self.disk_bytes = 0
         self.token_bytes = 0
@@ -389,7 +389,7 @@ class Corpus:
         """zstd of ``data``: one frame, or now and then several frames cut at line ends (R17)."""
         first = self.stats["zst_multi_frame"] == 0
         if len(data) < 4_096 or not (first or self.place.random() < 0.2):
-            return self.zstd.compress(data)
+            return self.frame(data)
         cuts = {0, len(data)}
         for _ in range(self.place.randint(1, 3)):
             end = data.find(b"\n", self.place.randrange(len(data) // 8, len(data) - 1))
@@ -397,9 +397,11 @@ class Corpus:
         bounds = sorted(cuts)
         if len(bounds) > 2:
             self.stats["zst_multi_frame"] += 1
-        return b"".join(
-            self.zstd.compress(data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)
-        )
+        return b"".join(self.frame(data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
+
+    def frame(self, data: bytes) -> bytes:
+        """``data`` as one whole zstd frame that declares its size, as Codex writes them."""
+        return self.zstd.compress(data, zstd.ZstdCompressor.FLUSH_FRAME)
 
     def put(self, path: Path, data: bytes, token_bytes: int, last_ms: int, compress: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
