@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from statistics import median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -138,8 +138,10 @@ DROPPED_FIRST = ("reasoning", "cache_write", "cached", "input", "output", "last"
 MIN_LABEL = 10
 #: Wider than any table: the width a table is measured in.
 UNBOUNDED = 100_000
-#: A folder's name is cut past this many characters (a hint, not a path).
+#: A folder's name is cut past this many characters (a hint, not a path), and past the second
+#: on a terminal too narrow for it, before any model name is cut.
 FOLDER_SHOWN = 24
+FOLDER_NARROW = 12
 #: A session's start and last activity, to the minute, in the report's zone.
 TIME_FORMAT = "%Y-%m-%d %H:%M"
 
@@ -162,13 +164,23 @@ def report_table(
     sheet = _Sheet(data, period, folders or {})
     # Measured with room to spare: a measurement is capped at the width it is given.
     unbounded = console.options.update_width(UNBOUNDED)
-    for exact, keys in sheet.layouts():
-        table = sheet.table(exact, keys)
+    for layout in sheet.layouts():
+        table = sheet.table(layout)
         width = console.measure(table, options=unbounded).maximum
         if width <= console.width:
             return table
     label = max(MIN_LABEL, sheet.label_width - (width - console.width))
-    return sheet.table(exact, keys, label_width=label)
+    return sheet.table(layout._replace(label_width=label))
+
+
+class Layout(NamedTuple):
+    """How a report table is laid out: every digit or K/M/B, the columns shown, how long a
+    folder's name may be, and how long the first column's labels (None: whole)."""
+
+    exact: bool
+    keys: tuple[str, ...]
+    folder_width: int = FOLDER_SHOWN
+    label_width: int | None = None
 
 
 class _Sheet:
@@ -190,15 +202,17 @@ class _Sheet:
         self.unpriced = set(data.get("unpriced", ()))
         self.label_width = max((len(label) for label in self._labels(None)), default=0)
 
-    def layouts(self) -> Iterator[tuple[bool, tuple[str, ...]]]:
-        """(exact figures, columns shown), most telling first."""
+    def layouts(self) -> Iterator[Layout]:
+        """The layouts to try, most telling first."""
         keys = self.keys
-        yield True, keys
-        yield False, keys
+        yield Layout(True, keys)
+        yield Layout(False, keys)
         for dropped in DROPPED_FIRST:
             if dropped in keys:
                 keys = tuple(k for k in keys if k != dropped)
-                yield False, keys
+                yield Layout(False, keys)
+        if "folder" in keys:
+            yield Layout(False, keys, FOLDER_NARROW)
 
     def _labels(self, width: int | None) -> Iterator[str]:
         """The first column's plain texts, in table order."""
@@ -213,10 +227,11 @@ class _Sheet:
             return _local(row["first"], self.zone)
         return str(row[self.grouping.key])
 
-    def table(self, exact: bool, keys: tuple[str, ...], label_width: int | None = None) -> Table:
+    def table(self, layout: Layout) -> Table:
         from rich import box
         from rich.table import Table
 
+        exact, keys = layout.exact, layout.keys
         formats = {k: _number_format(self._column(k), exact) for k in FIGURE_HEADINGS if k in keys}
         table = Table(
             title=f"Codex token usage by {self.grouping.unit} ({self.data['timezone']})",
@@ -230,9 +245,12 @@ class _Sheet:
         for key in keys:
             justify = "left" if key == "folder" else "right"
             table.add_column(HEADINGS[key], justify=justify, no_wrap=True)
-        labels = self._labels(label_width)
+        labels = self._labels(layout.label_width)
         for row in self.rows:
-            cells = {**self._side(row), **self._figures(row, set(row["models"]), formats)}
+            cells = {
+                **self._side(row, layout.folder_width),
+                **self._figures(row, set(row["models"]), formats),
+            }
             table.add_row(shown(next(labels)), *(cells[k] for k in keys), style="bold")
             for model, sub in row["models"].items():
                 cells = self._figures(sub, {model}, formats)
@@ -251,14 +269,14 @@ class _Sheet:
             values.extend(sub[key] for sub in row["models"].values())
         return values
 
-    def _side(self, row: dict) -> dict[str, str]:
-        """A session's last activity, duration and folder."""
+    def _side(self, row: dict, folder_width: int) -> dict[str, str]:
+        """A session's last activity, duration and folder (cut past ``folder_width``)."""
         if not self.sessions:
             return {}
         first, last = _instant(row["first"]), _instant(row["last"])
         folder = self.folders.get(row["session"]) or ""
-        if len(folder) > FOLDER_SHOWN:
-            folder = folder[: FOLDER_SHOWN - 1] + "…"
+        if len(folder) > folder_width:
+            folder = folder[: folder_width - 1] + "…"
         return {
             "last": _last_active(first, last, self.zone),
             "duration": duration_text((last - first).total_seconds()),
