@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector.cli import app
+from store.fields import is_demo_label
 from tests.test_cli import home  # noqa: F401 (a fixture: real logs of two responses)
 
 runner = CliRunner()
@@ -88,3 +89,15 @@ def test_a_sync_given_no_label_still_marks_a_demo_home(demo_home, tmp_path):
     with sqlite3.connect(db) as conn:
         labels = {row[0] for row in conn.execute("select distinct label from usage")}
     assert labels == {"demo"}
+
+
+@pytest.mark.parametrize(
+    "label", ["demo", "Demo", " demo", "DEMO", "demo\t", "\u00a0Demo ", "Ｄｅｍｏ"]
+)
+def test_every_spelling_of_the_reserved_label_is_the_demo_label(label):
+    assert is_demo_label(label)
+
+
+@pytest.mark.parametrize("label", [None, "", "demos", "demo-ada", "laptop", "de mo", "my demo"])
+def test_other_labels_are_not_the_demo_label(label):
+    assert not is_demo_label(label)
