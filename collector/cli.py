@@ -17,21 +17,13 @@ import typer
 
 from collector.commands import reporting, serving, starting, syncing
 from collector.commands.entry import main, one_line_errors
-from collector.commands.reporting import Period, first_of_last
-from collector.commands.starting import free_port
+from collector.commands.reporting import Period
 from collector.commands.syncing import BACKGROUND_TIME_LIMIT
 from collector.commands.syncing import sync_into_store as _sync_into_store
 from collector.render import out
 
-__all__ = [
-    "BACKGROUND_TIME_LIMIT",
-    "Period",
-    "_sync_into_store",
-    "app",
-    "first_of_last",
-    "free_port",
-    "main",
-]
+#: Also importable from here: the console command, and what tests reach through this module.
+__all__ = ["BACKGROUND_TIME_LIMIT", "_sync_into_store", "app", "main"]
 
 
 class Commands(typer.Typer):

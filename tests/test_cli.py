@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import orjson
 import pytest
 from typer.main import get_command
@@ -338,3 +342,151 @@ def test_every_command_shows_an_example_of_itself():
         assert shown.exit_code == 0, words
         examples = [ln.strip() for ln in shown.output.splitlines() if "Example:" in ln]
         assert examples and examples[0].startswith(f"Example: codextime {' '.join(words)}"), words
+
+
+# -- a plain report runs without building the app ----------------------------------------------
+
+REPORT = get_command(app).commands["report"]
+
+
+def _kind(param) -> str | None:
+    """How the quick path reads a value of this typer parameter."""
+    if param.is_flag:
+        return None
+    name = type(param.type).__name__
+    if name == "TyperPath":
+        # The quick path checks a path as typer does: readable when it exists, else anything.
+        assert param.type.readable and not param.type.exists
+        return "path"
+    return {"IntParamType": "count", "StringParamType": "text"}[name]
+
+
+def test_the_quick_reports_options_are_the_declared_ones():
+    from collector.commands.entry import REPORT_OPTIONS
+    from collector.commands.reporting import Period
+
+    period, *options = REPORT.params
+    assert period.name == "period" and list(period.type.choices) == [p.value for p in Period]
+    declared = {o.name: (set(o.opts + o.secondary_opts), _kind(o)) for o in options}
+    assert declared == {name: (set(flags), kind) for name, (flags, kind) in REPORT_OPTIONS.items()}
+
+
+PLAIN_REPORTS = [
+    ["daily"],
+    ["session", "--json"],
+    ["--json", "weekly", "-z", "Asia/Tokyo"],
+    ["monthly", "--codex-home", "/tmp/x", "--db", "sqlite:///a.db", "--account", "alice"],
+    ["daily", "-d", "x", "--timezone", "UTC", "--since", "2026-01-01", "--until", "2026-02-01"],
+    ["daily", "-s", "20260101", "-u", "2026-02-01", "--rates", "rates.csv", "-j"],
+    ["weekly", "--last", "3"],
+    ["-n", "007", "monthly"],
+    ["daily", "--account", "daily"],
+]
+
+
+@pytest.mark.parametrize("args", PLAIN_REPORTS)
+def test_a_plain_report_is_read_as_typer_reads_it(args):
+    from collector.commands.entry import quick_report
+
+    quick = quick_report(["report", *args])
+    assert quick is not None
+    typer_read = REPORT.make_context("report", list(args)).params
+    given = {k: v for k, v in typer_read.items() if v not in (None, False)}
+    assert {k: str(v) if k in ("codex_home", "rates") else v for k, v in quick.items()} == given
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report"],
+        ["report", "daily", "-h"],
+        ["report", "--help", "daily"],
+        ["report", "daily", "--db=x"],
+        ["report", "daily", "-zUTC"],
+        ["report", "daily", "-jz", "UTC"],
+        ["report", "daily", "--json", "--json"],
+        ["report", "daily", "--jsn"],
+        ["report", "daily", "--since"],
+        ["report", "daily", "--since", ""],
+        ["report", "daily", "--last", "-1"],
+        ["report", "daily", "--last", "+3"],
+        ["report", "daily", "--last", "3_0"],
+        ["report", "daily", "--last", "٣"],
+        ["report", "Daily"],
+        ["report", "daily", "weekly"],
+        ["report", "daily", "--", "--json"],
+        ["report", "daily", "--codex-home", "a\0b"],
+        ["--version"],
+        ["scan"],
+        ["sync", "daily"],
+    ],
+)
+def test_anything_but_a_plain_report_goes_to_typer(args):
+    from collector.commands.entry import quick_report
+
+    assert quick_report(args) is None
+
+
+def _run(how: str, args: list[str]) -> subprocess.CompletedProcess:
+    """``codextime ARGS`` as a process: through ``main`` (quick path) or typer's app alone."""
+    start = {
+        "main": "from collector.commands.entry import main; main()",
+        "typer": "from collector.cli import app\n"
+        "from collector.commands.entry import end_process; end_process(app)",
+    }[how]
+    program = f"import sys; sys.argv = ['codextime', *sys.argv[1:]]\n{start}"
+    env = {**os.environ, "COLUMNS": "100"}
+    return subprocess.run(
+        [sys.executable, "-c", program, *args], capture_output=True, timeout=60, env=env
+    )
+
+
+def test_the_quick_path_and_typer_print_and_fail_alike(home, tmp_path):
+    from store.pricing import DEFAULT_RATES
+
+    unreadable = tmp_path / "locked"
+    unreadable.mkdir(mode=0)
+    h = ["--codex-home", str(home)]
+    cases = [
+        ["report", "daily", *h, "--json", "-z", "Asia/Tokyo", "--rates", str(DEFAULT_RATES)],
+        ["report", "weekly", *h, "-n", "2", "--until", "2025-11-30", "--timezone", "UTC"],
+        ["report", "session", *h, "--since", "2025-11-02", "-z", "UTC"],  # the table
+        ["report", "monthly", *h, "-d", f"sqlite:///{tmp_path / 'none.db'}"],
+        ["report", "daily", *h, "--account", "alice"],
+        ["report", "daily", *h, "--timezone", "Mars/Olympus"],
+        ["report", "daily", *h, "--last", "0"],
+        ["report", "daily", "--codex-home", str(tmp_path / "nowhere")],
+        ["report", "daily", "--codex-home", str(unreadable)],
+        ["report", "--help"],
+        ["report", "daily", "-h"],
+        ["report", "hourly"],
+        ["report", "daily", "--last", "three"],
+        ["report", "daily", "--jsn"],
+        ["report"],
+    ]
+    for args in cases:
+        quick, full = _run("main", args), _run("typer", args)
+        assert (quick.returncode, quick.stdout, quick.stderr) == (
+            full.returncode,
+            full.stdout,
+            full.stderr,
+        ), args
+    assert b"Usage: codextime report" in full.stderr  # (the last case: an error, typer's own)
+
+
+def test_a_plain_report_loads_no_typer_and_help_does(home):
+    def imports(*args: str) -> str:
+        program = (
+            "import sys; sys.argv = ['codextime', *sys.argv[1:]]\n"
+            "from collector.commands.entry import main; main()"
+        )
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", program, *args],
+            capture_output=True,
+            timeout=60,
+        )
+        return done.stderr.decode()
+
+    plain = imports("report", "daily", "--json", "--codex-home", str(home))
+    assert "| collector.commands.reporting" in plain and "| typer" not in plain
+    assert "| typer" in imports("report", "daily", "--help")

@@ -118,7 +118,7 @@ def taken_port():
 
 
 def test_a_taken_port_gives_the_next_free_one(taken_port):
-    from collector.cli import free_port
+    from collector.commands.starting import free_port
 
     chosen = free_port(taken_port)
     assert chosen > taken_port
@@ -126,7 +126,7 @@ def test_a_taken_port_gives_the_next_free_one(taken_port):
 
 
 def test_no_free_port_is_one_clear_error(taken_port):
-    from collector.cli import free_port
+    from collector.commands.starting import free_port
     from store.errors import UserError
 
     with pytest.raises(UserError, match=f"^ports {taken_port} to {taken_port} are all taken"):
@@ -194,7 +194,7 @@ def test_version_comes_from_the_installed_package():
 def test_last_counts_whole_periods_back_from_the_current_one(period, count, today, first):
     from datetime import date
 
-    from collector.cli import Period, first_of_last
+    from collector.commands.reporting import Period, first_of_last
 
     got = first_of_last(Period(period), count, date.fromisoformat(today))
     assert got == date.fromisoformat(first)
