@@ -96,12 +96,12 @@ def leaderboard(
     person found by search keeps their rank; ``offset`` and ``limit`` page through the rows."""
     if offset < 0 or limit < 0:
         raise ValueError("offset and limit cannot be negative")
-    rows = _ranked(engine, rates, since=since, by=by, model=model, at=at)
+    ranked = _ranked(engine, rates, since=since, by=by, model=model, at=at)
     if search and search.strip():
         needle = search.strip().casefold()
-        rows = [row for row in rows if needle in row.name.casefold()]
-    flagged = _flagged_records(engine, since, model)
-    return BoardPage(rows[offset : offset + limit], len(rows), flagged)
+        ranked = [entry for entry in ranked if needle in entry[2].name.casefold()]
+    shown = _rows(engine, rates, ranked[offset : offset + limit], _Board(since, by, model, at))
+    return BoardPage(shown, len(ranked), _flagged_records(engine, since, model))
 
 
 def rank_of(
@@ -117,7 +117,7 @@ def rank_of(
     """The account's rank on that board; None when it is not on it (not opted in, or no
     unflagged usage there)."""
     ranked = _ranked(engine, rates, since=since, by=by, model=model, at=at)
-    return next((row.rank for row in ranked if row.account_id == account_id), None)
+    return next((rank for rank, account, _ in ranked if account == account_id), None)
 
 
 def board_models(engine: Engine) -> list[str]:
@@ -314,6 +314,44 @@ class _Person:
     usd: float | None = None
     models: Counter[str] = field(default_factory=Counter)
 
+    def row(self, rank: int, account: int, usd: float | None) -> BoardRow:
+        mix = _largest_first(self.models)
+        return BoardRow(
+            rank=rank,
+            account_id=account,
+            name=self.name,
+            tokens=self.tokens,
+            usd=usd,
+            models=[(m, percent(n, self.tokens)) for m, n in mix[:MIX_SHOWN]],
+            more_models=max(0, len(mix) - MIX_SHOWN),
+        )
+
+
+@dataclass(frozen=True)
+class _Board:
+    """Which usage a board ranks, and how."""
+
+    since: date | None
+    by: Ranking
+    model: str | None
+    at: date | None
+
+    def __post_init__(self) -> None:
+        if self.by not in ("tokens", "usd"):
+            raise ValueError(f"a board is ranked by tokens or usd, not {str(self.by)[:20]!r}")
+
+    def where(self, query: sa.Select) -> sa.Select:
+        """``query`` over the rollups joined to their accounts, cut to this board's usage."""
+        r, a = DailyRollup.__table__, Account.__table__
+        query = query.join(a, a.c.id == r.c.account_id).where(
+            a.c.leaderboard_opt_in.is_(True), sa.not_(r.c.flagged)
+        )
+        if self.since is not None:
+            query = query.where(r.c.day >= self.since)
+        if self.model is not None:
+            query = query.where(r.c.model == self.model)
+        return query
+
 
 def _ranked(
     engine: Engine,
@@ -323,52 +361,11 @@ def _ranked(
     by: Ranking,
     model: str | None,
     at: date | None,
-) -> list[BoardRow]:
-    """Every account on the board, ranked: rollups summed in the store per account, model, tier,
-    long-context flag and span of equal prices, then priced and ranked here."""
-    if by not in ("tokens", "usd"):
-        raise ValueError(f"a board is ranked by tokens or usd, not {str(by)[:20]!r}")
-    r, a = DailyRollup.__table__, Account.__table__
-    starts = [] if at else price_change_days(rates)
-    span = (
-        sa.case(*((r.c.day >= d, i) for i, d in enumerate(starts)), else_=len(starts))
-        if starts
-        else sa.literal(0)
-    )
-    counts = ("input", "cached", "cache_write", "output")
-    query = (
-        sa.select(
-            a.c.id,
-            a.c.name,
-            r.c.model,
-            r.c.tier,
-            r.c.long_context,
-            span.label("span"),
-            *(sa.func.sum(r.c[k]).label(k) for k in counts),
-        )
-        .join(a, a.c.id == r.c.account_id)
-        .where(a.c.leaderboard_opt_in.is_(True), sa.not_(r.c.flagged))
-        .group_by(a.c.id, a.c.name, r.c.model, r.c.tier, r.c.long_context, span)
-    )
-    if since is not None:
-        query = query.where(r.c.day >= since)
-    if model is not None:
-        query = query.where(r.c.model == model)
-    with engine.connect() as conn:
-        groups = conn.execute(query).all()
-    span_days = [*starts, EARLIEST.date()]  # a span is priced as on its first day
-    prices = _Prices(rates, at)
-    people: dict[int, _Person] = {}
-    for account, name, group_model, tier, long, span_index, inp, cached, writes, out in groups:
-        person = people.setdefault(account, _Person(name))
-        inp, cached, writes, out = int(inp), int(cached), int(writes), int(out)
-        person.tokens += inp + out
-        person.models[group_model] += inp + out
-        cost = prices.usd(
-            group_model, span_days[span_index], tier, bool(long), inp, cached, writes, out
-        )
-        if cost is not None:
-            person.usd = (person.usd or 0.0) + cost
+) -> list[tuple[int, int, _Person]]:
+    """Every account on the board as (rank, account, sums), best first; the sums' ``usd`` is
+    known only when ranked by it (else ``_price`` prices the rows shown)."""
+    spec = _Board(since, by, model, at)
+    people = _priced(engine, rates, spec) if by == "usd" else _tokens(engine, spec)
 
     def measure(person: _Person) -> tuple:
         if by == "usd":
@@ -376,23 +373,84 @@ def _ranked(
         return (-person.tokens,)
 
     order = sorted(people.items(), key=lambda item: (measure(item[1]), item[1].name, item[0]))
-    rows, rank, previous = [], 0, None
+    ranked, rank, previous = [], 0, None
     for place, (account, person) in enumerate(order, start=1):
         if measure(person) != previous:
             rank, previous = place, measure(person)
-        mix = _largest_first(person.models)
-        rows.append(
-            BoardRow(
-                rank=rank,
-                account_id=account,
-                name=person.name,
-                tokens=person.tokens,
-                usd=person.usd,
-                models=[(m, percent(n, person.tokens)) for m, n in mix[:MIX_SHOWN]],
-                more_models=max(0, len(mix) - MIX_SHOWN),
-            )
-        )
-    return rows
+        ranked.append((rank, account, person))
+    return ranked
+
+
+def _rows(
+    engine: Engine, rates: RateTable, ranked: list[tuple[int, int, _Person]], spec: _Board
+) -> list[BoardRow]:
+    """Board rows of ranked accounts, each with its API-equivalent."""
+    if spec.by == "usd":
+        usd = {account: person.usd for _, account, person in ranked}
+    else:
+        priced = _priced(engine, rates, spec, [account for _, account, _ in ranked])
+        usd = {account: person.usd for account, person in priced.items()}
+    return [person.row(rank, account, usd.get(account)) for rank, account, person in ranked]
+
+
+def _tokens(engine: Engine, spec: _Board) -> dict[int, _Person]:
+    """Each account's tokens per model: all a board ranked by tokens needs."""
+    r, a = DailyRollup.__table__, Account.__table__
+    tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
+    query = spec.where(sa.select(a.c.id, a.c.name, r.c.model, tokens)).group_by(
+        a.c.id, a.c.name, r.c.model
+    )
+    people: dict[int, _Person] = {}
+    for account, name, model, total in _fetch(engine, query):
+        person = people.setdefault(account, _Person(name))
+        person.tokens += total
+        person.models[model] += total
+    return people
+
+
+def _priced(
+    engine: Engine, rates: RateTable, spec: _Board, accounts: list[int] | None = None
+) -> dict[int, _Person]:
+    """Each account's tokens per model and API-equivalent (of ``accounts`` only, if given):
+    rollups summed in the store per account, model, tier, long-context flag and span of equal
+    prices (``price_change_days``), then priced here."""
+    r, a = DailyRollup.__table__, Account.__table__
+    starts = [] if spec.at else price_change_days(rates)
+    span = (
+        sa.case(*((r.c.day >= d, i) for i, d in enumerate(starts)), else_=len(starts))
+        if starts
+        else sa.literal(0)
+    )
+    sums = (sa.cast(sa.func.sum(r.c[k]), sa.BigInteger) for k in _PRICED)
+    keys = (a.c.id, a.c.name, r.c.model, r.c.tier, r.c.long_context, span)
+    query = spec.where(sa.select(*keys, *sums)).group_by(*keys)
+    if accounts is not None:
+        query = query.where(r.c.account_id.in_(accounts))
+    span_days = [*starts, EARLIEST.date()]  # a span is priced as on its first day
+    prices = _Prices(rates, spec.at)
+    people: dict[int, _Person] = {}
+    for account, name, model, tier, long, index, inp, cached, writes, out in _fetch(engine, query):
+        person = people.get(account) or people.setdefault(account, _Person(name))
+        person.tokens += inp + out
+        person.models[model] += inp + out
+        cost = prices.usd(model, span_days[index], tier, bool(long), inp, cached, writes, out)
+        if cost is not None:
+            person.usd = (person.usd or 0.0) + cost
+    return people
+
+
+#: The counts a price needs (reasoning is part of output).
+_PRICED = ("input", "cached", "cache_write", "output")
+#: Memory PostgreSQL may give one board's grouping (its default, 4 MB, spills a board of
+#: thousands of accounts to disk).
+_WORK_MEM = "64MB"
+
+
+def _fetch(engine: Engine, query: sa.Select) -> list:
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+        return conn.execute(query).all()
 
 
 def _flagged_records(engine: Engine, since: date | None, model: str | None) -> int:
