@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import UTC, datetime
 
@@ -16,12 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from store import names
 from store.db import lock_account, store_failures
 from store.errors import UserError
 from store.models import Account, ApiToken, DailyRollup, Usage
 
 TOKEN_PREFIX = "ctk_"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,48}[A-Za-z0-9_.\-]?$")
 
 
 class AccountError(UserError, ValueError):
@@ -29,21 +28,21 @@ class AccountError(UserError, ValueError):
 
 
 class NameTaken(AccountError):
-    """Another account has this display name (names are compared without regard to case)."""
+    """Another account has this display name, regardless of case, or one that looks like it
+    (``store.names``). The message never says which account."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__(f"the name {name!r} is taken")
+    def __init__(self, name: str, *, alike: bool = False) -> None:
+        why = "is too much like a name already in use" if alike else "is taken"
+        super().__init__(f"the name {name!r} {why}")
 
 
 def check_name(name: str) -> str:
-    """``name`` without surrounding spaces, or AccountError when it is not a valid display name."""
-    name = name.strip()
-    if not NAME.fullmatch(name):
-        raise AccountError(
-            "a name has 1 to 50 letters, digits, spaces, '.', '_' or '-', starting with a letter "
-            "or digit"
-        )
-    return name
+    """``name`` in its normal form, or AccountError saying why it is not a valid display name
+    (``store.names``: characters, reserved names)."""
+    try:
+        return names.check_name(name)
+    except names.NameRefused as exc:
+        raise AccountError(str(exc)) from None
 
 
 def token_digest(token: str) -> str:
@@ -55,7 +54,7 @@ def create_account(engine: Engine, name: str) -> tuple[int, str]:
     """A new account and its first token (the only time the token is seen)."""
     name = check_name(name)
     with Session(engine) as session:
-        account = Account(name=name)
+        account = Account(name=name, name_key=names.name_key(name))
         session.add(account)
         _commit_name(session, name)
         session.refresh(account)
@@ -116,6 +115,7 @@ def update_account(engine: Engine, account_id: int, changes: dict) -> Account:
             raise AccountError("no such account")
         if "name" in changes:
             changes["name"] = check_name(changes["name"])
+            changes["name_key"] = names.name_key(changes["name"])
         for key, value in changes.items():
             setattr(account, key, value)
         session.add(account)
@@ -125,13 +125,21 @@ def update_account(engine: Engine, account_id: int, changes: dict) -> Account:
 
 
 def _commit_name(session: Session, name: str) -> None:
-    """Commit, answering NameTaken when the database's unique index on lower(name) refuses:
-    the index, not a look-up first, decides, so two requests at once cannot both win."""
+    """Commit, answering NameTaken when the database's unique index on lower(name) or on the
+    look-alike key refuses: the indexes, not a look-up first, decide, so two requests at once
+    cannot both win."""
     try:
         session.commit()
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError as exc:
         session.rollback()
-        raise NameTaken(name) from None
+        alike = "name_key" in str(exc.orig) and not _name_in_use(session, name)
+        raise NameTaken(name, alike=alike) from None
+
+
+def _name_in_use(session: Session, name: str) -> bool:
+    a = Account.__table__
+    query = sa.select(a.c.id).where(sa.func.lower(a.c.name) == sa.func.lower(name))
+    return session.execute(query).first() is not None
 
 
 @store_failures()

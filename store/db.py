@@ -19,6 +19,7 @@ from store.errors import UserError, database_words
 from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
 from store.migrations import migrate
 from store.models import Account, Usage
+from store.names import name_key
 from store.periods import utc_bounds
 from store.plausibility import settle
 from store.settings import default_db_url
@@ -121,7 +122,7 @@ def account_id(engine: Engine, name: str = LOCAL_ACCOUNT) -> int:
     with Session(engine) as session:
         found = session.exec(select(Account).where(Account.name == name)).first()
         if found is None:
-            found = Account(name=name)
+            found = Account(name=name, name_key=name_key(name))
             session.add(found)
             session.commit()
             session.refresh(found)

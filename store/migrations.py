@@ -147,6 +147,33 @@ def m006_daily_rollups(conn: Connection) -> None:
     )
 
 
+@migration
+def m007_account_name_keys(conn: Connection) -> None:
+    """Each name's look-alike key (``store.names.name_key`` as of this migration: a later change
+    to the key needs a migration of its own), unique. Accounts whose names already look alike
+    keep their data; every one but the oldest gets its id appended to its name first."""
+    from store.names import name_key
+
+    conn.execute(
+        sa.text("ALTER TABLE account ADD COLUMN name_key VARCHAR(200) NOT NULL DEFAULT ''")
+    )
+    accounts = conn.execute(sa.text("SELECT id, name FROM account ORDER BY id")).all()
+    keys: set[str] = set()
+    lowered = {name.lower() for _, name in accounts}  # a new name must not be one of these
+    for account, name in accounts:
+        renamed = name
+        while name_key(renamed) in keys or (renamed != name and renamed.lower() in lowered):
+            suffix = f"-{account}"
+            renamed = renamed[: 100 - len(suffix)] + suffix
+        keys.add(name_key(renamed))
+        lowered.add(renamed.lower())
+        conn.execute(
+            sa.text("UPDATE account SET name = :name, name_key = :key WHERE id = :id"),
+            {"name": renamed, "key": name_key(renamed), "id": account},
+        )
+    conn.execute(sa.text("CREATE UNIQUE INDEX uq_account_name_key ON account (name_key)"))
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

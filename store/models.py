@@ -27,12 +27,16 @@ def _now() -> datetime:
 
 
 class Account(SQLModel, table=True):
-    """A person (or seat) sending usage. Display names are unique regardless of case."""
+    """A person (or seat) sending usage. Display names are unique regardless of case, and no
+    two look alike (``store.names``)."""
 
     __tablename__ = "account"
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)
+    #: ``store.names.name_key(name)``: names that look alike share it, and its unique index
+    #: lets only one of them in.
+    name_key: str = Field(sa_column=Column(String(200), nullable=False, server_default=text("''")))
     leaderboard_opt_in: bool = Field(default=False)
     default_label: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=_now)
@@ -40,6 +44,7 @@ class Account(SQLModel, table=True):
 
 # After the class: the index needs the column object.
 Index("uq_account_name_lower", func.lower(Account.__table__.c.name), unique=True)
+Index("uq_account_name_key", Account.__table__.c.name_key, unique=True)
 
 
 class Usage(SQLModel, table=True):

@@ -30,6 +30,7 @@ MIGRATION_NAMES = (
     "m004_account_names_unique_regardless_of_case",
     "m005_usage_tier_and_cache_write",
     "m006_daily_rollups",
+    "m007_account_name_keys",
 )
 #: The columns an insert fills: the owner and the record's fields (the key is the database's, and
 #: the plausibility flag is set after the insert, from the stored figures).
