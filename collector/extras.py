@@ -4,13 +4,24 @@
 dashboard and the ingest service are extras (pyproject.toml's ``[project.optional-dependencies]``).
 A command checks its extra before importing it, so a missing one reads as the install line to run,
 never as an ImportError traceback. ``importlib.util.find_spec`` looks without importing.
+
+The dashboard's own files (``streamlit_app.py`` and ``pages/``) live at the repository root and,
+in a built wheel, in a copy inside this package: ``dashboard_script`` finds the one to run.
 """
 
 from __future__ import annotations
 
 from importlib.util import find_spec
+from pathlib import Path
 
 from store.errors import UserError
+
+#: The installed ``collector`` package's folder.
+PACKAGE = Path(__file__).resolve().parent
+#: Where a built wheel keeps its copy of the dashboard, in the package (setup.py puts it there).
+DASHBOARD = "dashboard"
+#: The dashboard's entry point, at the repository root and in the packaged copy alike.
+DASHBOARD_SCRIPT = "streamlit_app.py"
 
 #: The modules each extra installs that its commands import (a top-level name each).
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
@@ -37,3 +48,16 @@ def require(command: str, extra: str) -> None:
     """Raise MissingExtra, naming the install line, when ``extra`` is not installed."""
     if missing_modules(EXTRA_MODULES[extra]):
         raise MissingExtra(f"{command} needs the {extra} extra: {install_line(extra)}")
+
+
+def dashboard_script(package: Path = PACKAGE) -> Path:
+    """The dashboard's entry point: the repository's ``streamlit_app.py`` in a source tree (a
+    clone or an editable install), else the copy a built wheel carries in the package, with the
+    pages, theme and settings beside it. A UserError when neither is there."""
+    tree = package.parent
+    if (tree / "pyproject.toml").is_file() and (tree / DASHBOARD_SCRIPT).is_file():
+        return tree / DASHBOARD_SCRIPT
+    packaged = package / DASHBOARD / DASHBOARD_SCRIPT
+    if packaged.is_file():
+        return packaged
+    raise UserError(f"the dashboard is missing from this install ({packaged}): reinstall codextime")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from collector.extras import EXTRA_MODULES, MissingExtra, require
+from collector.extras import EXTRA_MODULES, MissingExtra, dashboard_script, require
 from store.errors import UserError
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
@@ -65,3 +65,30 @@ def test_a_command_without_its_extra_says_which_to_install(monkeypatch, args, ex
     assert done.exit_code == 2, done.output
     assert f"codextime[{extra}]" in done.output and "Traceback" not in done.output
     assert len(done.output.strip().splitlines()) == 1
+
+
+def tree_with(root: Path, *files: str) -> Path:
+    """``root`` with each of ``files`` (relative paths) written, empty; returns ``root``."""
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("")
+    return root
+
+
+def test_a_source_tree_runs_the_root_dashboard():
+    root = PYPROJECT.parent
+    assert dashboard_script() == root / "streamlit_app.py"
+
+
+def test_an_installed_package_runs_its_packaged_dashboard(tmp_path):
+    # someone else's streamlit_app.py at the top of site-packages is never the one run
+    site = tree_with(tmp_path, "streamlit_app.py", "collector/dashboard/streamlit_app.py")
+    assert dashboard_script(site / "collector") == site / "collector/dashboard/streamlit_app.py"
+
+
+def test_a_dashboard_missing_from_the_install_is_one_line(tmp_path):
+    site = tree_with(tmp_path, "collector/extras.py")
+    with pytest.raises(UserError) as caught:
+        dashboard_script(site / "collector")
+    assert "\n" not in str(caught.value)
+    assert str(caught.value).startswith("the dashboard is missing from this install (")

@@ -1,7 +1,9 @@
-"""The installed package finds its rate table: the build copies the root rates.csv into the
-``store`` package (setup.py), and ``store.pricing.default_rates`` picks the root file in a source
-tree and the packaged copy anywhere else. The build test takes about 10 s (it builds an sdist and
-a wheel from it, as pip does)."""
+"""The installed package finds its rate table and its dashboard: the build copies the root
+rates.csv into the ``store`` package and the dashboard (streamlit_app.py, pages/, the Streamlit
+settings and the doc the Privacy page shows) into ``collector/dashboard`` (setup.py);
+``store.pricing.default_rates`` and ``collector.extras.dashboard_script`` pick the root files in a
+source tree and the packaged copies anywhere else. The build test takes about 10 s (it builds an
+sdist and a wheel from it, as pip does); tests/test_wheel_app.py runs what it installs."""
 
 import subprocess
 import sys
@@ -40,6 +42,12 @@ def built(tmp_path_factory) -> Path:
     return out
 
 
+def dashboard_sources() -> list[str]:
+    """The root files the dashboard runs from, relative to the root."""
+    pages = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").rglob("*.py"))
+    return ["streamlit_app.py", *pages, ".streamlit/config.toml", "docs/counting.md"]
+
+
 def test_the_wheel_ships_the_root_rate_table(built):
     (wheel,) = built.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -59,7 +67,23 @@ def test_the_sdist_holds_what_the_wheel_is_built_from(built):
         "LICENSE",
         "collector/_heads.c",
         "store/rates_research.csv",
+        *dashboard_sources(),
     } <= names
+
+
+def test_the_wheel_carries_the_dashboard_as_copies_of_the_root_files(built):
+    """Exactly the dashboard's files (no secrets, nothing else), each byte for byte its source."""
+    (wheel,) = built.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        packaged = {
+            name.removeprefix("collector/dashboard/"): archive.read(name)
+            for name in archive.namelist()
+            if name.startswith("collector/dashboard/")
+        }
+    assert sorted(packaged) == sorted(dashboard_sources())
+    for name, data in packaged.items():
+        assert data == (ROOT / name).read_bytes(), name
+    assert b"gatherUsageStats = false" in packaged[".streamlit/config.toml"]
 
 
 def test_the_packaged_table_loads(built, tmp_path):
