@@ -21,12 +21,10 @@ SIGNED_IN = "account_id"
 SIGNED_TOKEN = "token_sha256"
 
 
-def viewer_accounts(url: str) -> tuple[int, ...] | None:
-    """Whose data the private pages show: everything in a personal store; in a shared one, the
-    account whose token this session entered (None until then, or once it no longer exists).
-    Its current name is shown in the sidebar, looked up by id on every run."""
-    if not shared_deployment():
-        return ()
+def signed_in(url: str) -> tuple[int, str] | None:
+    """The account this session signed in as and its current name, shown in the sidebar; None
+    when it has not, or once the token it signed in with is revoked or its account is gone (the
+    session then forgets it)."""
     account = st.session_state.get(SIGNED_IN)
     if account is None:
         return None
@@ -36,7 +34,16 @@ def viewer_accounts(url: str) -> tuple[int, ...] | None:
             st.session_state.pop(key, None)
         return None
     st.sidebar.caption(f"Signed in as {inline_text(name)}")
-    return (account,)
+    return account, name
+
+
+def viewer_accounts(url: str) -> tuple[int, ...] | None:
+    """Whose data the private pages show: everything in a personal store; in a shared one, the
+    account this session signed in as (None until then, or once it no longer may)."""
+    viewer = signed_in(url)
+    if not shared_deployment():
+        return ()
+    return None if viewer is None else (viewer[0],)
 
 
 def require_viewer(view: View) -> bool:
