@@ -7,9 +7,10 @@ written independently of the generator, so a generator bug cannot hide behind it
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -636,3 +637,58 @@ def test_scan_reproduces_the_truth(tmp_path: Path, eras: tuple[str, ...]) -> Non
     truth = generate(home, seed=11, days=20, target_bytes=1_500_000, eras=eras)
     assert {e.key for e in ERAS if e.key in eras} == set(eras)
     assert mismatches(report_by_day(home), truth) == []
+
+
+# -- what the demo shows: use as people have it ---------------------------------------------------
+
+
+def report_of(home: Path, period: str, zone: str) -> dict:
+    """``codextime report PERIOD --json`` over ``home``, days cut in ``zone``."""
+    from typer.testing import CliRunner
+
+    from collector.cli import app
+
+    args = ["report", period, "--json", "--timezone", zone, "--codex-home", str(home)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return orjson.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def shown(small: tuple[Path, Truth]) -> dict[str, dict]:
+    """The demo's reports in the zone its logs were written in (where its weekends are)."""
+    from collector.demo.corpus import OFFSETS
+
+    home, truth = small
+    zone = dict(OFFSETS)[truth.utc_offset_minutes]
+    return {period: report_of(home, period, zone) for period in ("daily", "monthly", "session")}
+
+
+def test_no_day_dwarfs_the_others(shown: dict[str, dict]) -> None:
+    """A timeline of the demo shows every active day: the busiest is a few times a usual one."""
+    totals = sorted(day["total"] for day in shown["daily"]["days"] if day["total"])
+    assert len(totals) >= 40  # of 60 days: most days have some use
+    assert totals[-1] <= 6 * statistics.median(totals)
+
+
+def test_no_session_flattens_the_rest(shown: dict[str, dict]) -> None:
+    sessions = [s["total"] for s in shown["session"]["sessions"]]
+    assert len(sessions) >= 80
+    assert max(sessions) <= 0.08 * sum(sessions)
+
+
+def test_weekdays_are_busier_than_weekends(shown: dict[str, dict]) -> None:
+    days = {date.fromisoformat(d["date"]): d["total"] for d in shown["daily"]["days"]}
+    first, last = min(days), max(days)
+    span = [first + timedelta(n) for n in range((last - first).days + 1)]
+    weekdays = [days.get(d, 0) for d in span if d.weekday() < 5]
+    weekends = [days.get(d, 0) for d in span if d.weekday() >= 5]
+    assert statistics.mean(weekdays) >= 1.5 * statistics.mean(weekends)
+
+
+def test_models_change_over_time(shown: dict[str, dict]) -> None:
+    """Each month is led by its own models: the mix moves on, as Codex's defaults did."""
+    months = shown["monthly"]["months"]
+    leaders = [max(m["models"], key=lambda name: m["models"][name]["total"]) for m in months]
+    assert len(months) >= 3 and len(set(leaders)) >= 3
+    assert len(shown["monthly"]["totals"]["models"]) >= 10

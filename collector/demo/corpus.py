@@ -24,8 +24,16 @@ from collector.demo.writer import Cli034, Ctx, Mark
 from collector.zst import zstd
 
 DEFAULT_END = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
-#: Size of the default demo set: holds every era and feature, yet is written in a second.
-SMALL_TARGET_BYTES = 4_000_000
+#: Size of the default demo set per day of history: two to three sessions a weekday, as a person
+#: who codes with Codex most days has; 60 days (every era and feature) are written in a second.
+BYTES_PER_DAY = 400_000
+#: The default set is never smaller than this (every era and feature fit, however few the days),
+#: nor larger than that (a longer history is sparser instead).
+MIN_DEFAULT_BYTES = 4_000_000
+MAX_DEFAULT_BYTES = 48_000_000
+#: The JSONL bytes of a typical family of threads (a root with its resumes, subagents, reviews,
+#: forks and revisions), measured over all eras: what a day's budget is divided by.
+MEAN_FAMILY_BYTES = 230_000
 DAY_MS = 86_400_000
 #: UTC offsets (minutes) a corpus may be "written" in, with a zone name for 2026 turn_contexts.
 OFFSETS: tuple[tuple[int, str], ...] = (
@@ -38,6 +46,15 @@ OFFSETS: tuple[tuple[int, str], ...] = (
     (60, "Africa/Lagos"),
 )
 GUARDIAN_MODEL = "codex-auto-review"
+#: Bounds of one session: turns, the mean responses of its turns, and the responses of one turn.
+MAX_TURNS = 6
+MAX_MEAN_RESPONSES = 10.0
+MAX_TURN_RESPONSES = 16
+#: A thread stops taking turns past this many responses: its context, read again by every
+#: response, makes a session's tokens grow with the square of its length.
+MAX_SESSION_RESPONSES = 30
+#: Sessions on a weekend day, against a weekday: people code less then.
+WEEKEND_SHARE = 0.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,8 +160,11 @@ class Corpus:
 
     def plan(self, era: Era, *, anchor: int = 0, size: float = 1.0) -> Plan:
         rng = self.rng
-        turns = max(1, min(40, int(rng.lognormvariate(1.1, 0.7) * size) + 1))
-        plan = Plan(era, turns=turns, responses=max(1.5, rng.lognormvariate(1.7, 0.6) * size))
+        # Bounded, as people's sessions are: a session of hundreds of responses at a full context
+        # would outweigh weeks of the rest and flatten every timeline drawn from the demo.
+        turns = max(1, min(MAX_TURNS, int(rng.lognormvariate(0.6, 0.4) * size) + 1))
+        mean = min(MAX_MEAN_RESPONSES, max(1.5, rng.lognormvariate(1.9, 0.3) * size))
+        plan = Plan(era, turns=turns, responses=mean)
         plan.source = rng.choice(("cli",) * 8 + ("exec", "vscode"))
         plan.resumes = 1 if rng.random() < 0.15 else 0
         plan.model_change = bool(era.models) and rng.random() < 0.12
@@ -180,7 +200,7 @@ class Corpus:
         return era.writer(self.ctx, version, era.models, created_ms, **kw)
 
     def responses(self, mean: float) -> int:
-        return max(1, min(200, int(self.rng.expovariate(1 / mean)) + 1))
+        return max(1, min(MAX_TURN_RESPONSES, int(self.rng.expovariate(1 / mean)) + 1))
 
     def play(self, w: Cli034, plan: Plan, turns: int, limit_ms: int, *, kids: bool) -> None:
         """Run ``turns`` turns (fewer if the clock reaches ``limit_ms``)."""
@@ -191,7 +211,7 @@ class Corpus:
         spawn_turns = {rng.randrange(turns) for _ in range(plan.subagents)} if kids else set()
         guard_turns = {rng.randrange(turns) for _ in range(plan.guardians)} if kids else set()
         for t in range(turns):
-            if w.now > limit_ms:
+            if w.now > limit_ms or w.responses >= MAX_SESSION_RESPONSES:
                 break
             if t == change_turn:
                 w.change_model()
@@ -263,7 +283,9 @@ class Corpus:
         child.id = base.id
         child.rollout_id = uuid7(self.rng, created)
         child.reference(base, mark)
-        self.play(child, plan, self.rng.randint(1, 3), limit, kids=False)
+        # A first revision takes two turns at least: a turn's end before its last is where a
+        # revision of it can cut.
+        self.play(child, plan, self.rng.randint(1 + (base.kind == "root"), 3), limit, kids=False)
         self.stats["revisions"] += 1
         return child
 
@@ -510,21 +532,21 @@ def generate(
         corpus.eras = tuple(e for e in ERAS if e.key in eras)
         if len(corpus.eras) != len(set(eras)):
             raise ValueError(f"unknown eras in {eras}; known: {[e.key for e in ERAS]}")
-    target = target_bytes if target_bytes is not None else SMALL_TARGET_BYTES
+    if target_bytes is None:
+        target_bytes = min(max(days * BYTES_PER_DAY, MIN_DEFAULT_BYTES), MAX_DEFAULT_BYTES)
     out.mkdir(parents=True, exist_ok=True)
 
     anchors = _anchors(corpus)
-    # Sessions per day follow the remaining budget over a fixed size of a typical family (measured
-    # over all eras), not a running mean: legacy families are small, and a running mean would
-    # crowd the first days and starve the last.
-    mean_family = 520_000.0
+    # Sessions per day follow the remaining budget over a fixed size of a typical family, not a
+    # running mean: legacy families are small, and a running mean would crowd the first days
+    # and starve the last.
     for day in range(days):
         day_ms = start_ms + day * DAY_MS
         starts = [(ms, kind, era) for ms, kind, era in anchors if day_ms <= ms < day_ms + DAY_MS]
-        remaining = target - corpus.paced_bytes
+        remaining = target_bytes - corpus.paced_bytes
         if remaining > 0:
-            busy = rng.uniform(0.4, 1.6) * (0.5 if _weekend(ctx, day_ms) else 1.0)
-            expected = remaining / (days - day) / mean_family * busy
+            busy = rng.uniform(0.6, 1.4) * (WEEKEND_SHARE if _weekend(ctx, day_ms) else 1.0)
+            expected = remaining / (days - day) / MEAN_FAMILY_BYTES * busy
             count = int(expected) + (1 if rng.random() < expected % 1 else 0)
             starts += [(_work_time(ctx, day_ms), 0, None) for _ in range(count)]
         for ms, kind, era in sorted(starts, key=lambda s: s[0]):
@@ -557,6 +579,8 @@ def _anchors(corpus: Corpus) -> list[tuple[int, int, Era]]:
             day = lo + int((hi - lo) * frac) // DAY_MS * DAY_MS
             ms = _work_time(corpus.ctx, day)
             if ms < lo:
+                ms += DAY_MS
+            while _weekend(corpus.ctx, ms) and ms + DAY_MS < hi:  # on a working day
                 ms += DAY_MS
             out.append((min(max(ms, lo), hi - 1), kind, era))
     return out

@@ -50,6 +50,14 @@ class Ctx:
         self.seen[shape] += wanted
         return wanted
 
+    def unseen_first(self, kind: str, options: tuple[str, ...]) -> str:
+        """One of ``options``, drawn from those not yet written while there are any: every
+        model of an era shows up in it, however few its sessions."""
+        fresh = [o for o in options if not self.seen[f"{kind}:{o}"]]
+        chosen = self.rng.choice(fresh or options)
+        self.seen[f"{kind}:{chosen}"] += 1
+        return chosen
+
     def local(self, ms: int) -> time.struct_time:
         return time.gmtime(ms // 1000 + self.offset_min * 60)
 
@@ -111,7 +119,7 @@ class Cli034:
         self.user = user
         home = f"/Users/{user}/code" if hash_even(self.project) else f"/home/{user}/src"
         self.cwd = f"{home}/{self.project}"
-        self.model = parent.model if parent else self.rng.choice(self.models)
+        self.model = parent.model if parent else ctx.unseen_first("model", self.models)
         self.effort = self.rng.choice(("low", "medium", "medium", "high", "xhigh"))
         self.items: list[Item] = []
         self.total: Vec | None = None
@@ -339,7 +347,7 @@ class Cli034:
     def next_usage(self) -> Vec:
         """Usage of the next response: the whole context as input, most of it cached."""
         rng = self.rng
-        fresh = self.fill.size(1_400, 1.0, 40, 60_000)
+        fresh = self.fill.size(1_000, 0.9, 40, 30_000)
         inp = self.context + fresh
         if self.responses == 0:
             cached = min(inp, rng.choice((0, 0, 2_944, 3_456, 4_608)))
