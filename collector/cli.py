@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from collector.commands import reporting, serving, starting, syncing
+from collector.commands import account, reporting, serving, starting, syncing
 from collector.commands.entry import main, one_line_errors
 from collector.commands.reporting import Period
 from collector.commands.syncing import BACKGROUND_TIME_LIMIT
@@ -293,6 +293,14 @@ def serve(
     workers: Annotated[
         int, typer.Option(help="Worker processes (rate limits then apply per worker).")
     ] = 1,
+    app_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The shared dashboard's address, for `codextime open` and profile links "
+            "[default: $CODEXTIME_APP_URL].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the ingest service (API docs at /docs).
 
@@ -307,16 +315,60 @@ def serve(
         signups_per_hour=signups_per_hour,
         forwarded_allow_ips=forwarded_allow_ips,
         workers=workers,
+        app_url=app_url,
     )
 
 
-account_app = Commands(help="Manage a store's accounts and tokens (operators).")
+account_app = Commands()
 app.add_typer(account_app, name="account")
+
+
+@account_app.callback(invoke_without_command=True)
+def account_show(context: typer.Context) -> None:
+    """Your account on a server, or a store's accounts.
+
+    With no command: your account on the server `codextime login` connected this machine to
+    (name, leaderboard, records, first and last, records flagged as implausible and why).
+    rename and delete change it there. create, token and revoke are for a server's operator,
+    and act on a store directly (--db).
+
+    Example: codextime account
+    """
+    if context.invoked_subcommand is None:
+        with one_line_errors(typer.Exit):
+            account.show()
+
+
+@account_app.command("rename")
+def account_rename(name: Annotated[str, typer.Argument(help="Your new display name.")]) -> None:
+    """Rename your account on the server.
+
+    The server refuses a name that is taken, reserved or looks like another, and says why.
+
+    Example: codextime account rename "Alice B"
+    """
+    account.rename(name)
+
+
+@account_app.command("delete")
+def account_delete(
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete without asking for the account's name.")
+    ] = False,
+) -> None:
+    """Delete your account and all its records on the server.
+
+    Asks for the account's name first (or --yes); this machine is then logged out of that
+    server.
+
+    Example: codextime account delete
+    """
+    account.delete(yes)
 
 
 @account_app.command("create")
 def account_create(name: AccountName, db: DbUrl = None):
-    """Create an account and print its first token.
+    """Create an account and print its first token (operators).
 
     The token is shown only this once.
 
@@ -332,7 +384,7 @@ def account_create(name: AccountName, db: DbUrl = None):
 
 @account_app.command("token")
 def account_token(name: AccountName, db: DbUrl = None):
-    """Print a new token for an existing account.
+    """Print a new token for an existing account (operators).
 
     The token is shown only this once.
 
@@ -346,7 +398,7 @@ def account_token(name: AccountName, db: DbUrl = None):
 
 @account_app.command("revoke")
 def account_revoke(name: AccountName, db: DbUrl = None):
-    """Revoke every token of an account at once.
+    """Revoke every token of an account at once (operators).
 
     Example: codextime account revoke alice --db postgresql+psycopg://user@host/codextime
     """
@@ -355,6 +407,59 @@ def account_revoke(name: AccountName, db: DbUrl = None):
 
     count = revoke_tokens(open_store(db), name)
     out.print(f"Revoked {count} token(s) of {name!r}.")
+
+
+leaderboard_app = Commands(help="Your place on the server's public leaderboard.")
+app.add_typer(leaderboard_app, name="leaderboard")
+
+
+@leaderboard_app.command("join")
+def leaderboard_join(
+    name: Annotated[
+        str | None,
+        typer.Option(help="Appear under this display name (renames your account first)."),
+    ] = None,
+) -> None:
+    """Opt in to the server's leaderboard.
+
+    Your tokens and API-equivalent are ranked under your display name; records flagged as
+    implausible never are.
+
+    Example: codextime leaderboard join --name "Alice B"
+    """
+    account.join(name)
+
+
+@leaderboard_app.command("leave")
+def leaderboard_leave() -> None:
+    """Opt out of the server's leaderboard.
+
+    Your records stay on the server (`codextime account delete` erases them).
+
+    Example: codextime leaderboard leave
+    """
+    account.leave()
+
+
+@app.command("open")
+def open_command(
+    app_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The shared dashboard's address, when the server does not know it (saved for "
+            "next time).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Open the shared dashboard, signed in.
+
+    Through a one-time code from the server (single use, valid for minutes): the token is never
+    shown or pasted. Without a server login, `codextime start` opens this machine's dashboard.
+
+    Example: codextime open --app-url https://usage-dashboard.example.org
+    """
+    account.open_dashboard(app_url)
 
 
 rates_app = Commands(help="The rate table of API-equivalent estimates.")

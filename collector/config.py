@@ -39,10 +39,12 @@ def load_config() -> dict:
 
 
 def save_config(changes: dict) -> Path:
-    """Merge ``changes`` into the config file, readable by its owner only."""
+    """Merge ``changes`` into the config file, readable by its owner only; a key whose value is
+    None is removed."""
     path = config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {**load_config(), **changes}
+    merged = {**load_config(), **changes}
+    data = {key: value for key, value in merged.items() if value is not None}
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -53,10 +55,11 @@ def save_config(changes: dict) -> Path:
 
 
 def setting(name: str, flag: str | None) -> str | None:
-    """A setting's value: the flag, else its environment variable, else the config file."""
+    """A setting's value: the flag, else its environment variable (those of ``ENV``), else the
+    config file."""
     if flag:
         return flag
-    env = ENV[name].value()
+    env = ENV[name].value() if name in ENV else None
     if env:
         return env
     value = load_config().get(name)

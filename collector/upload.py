@@ -39,13 +39,68 @@ def api_url(server: str, route: str) -> str:
 def account_name(server: str, token: str) -> str:
     """The display name of the account ``token`` opens on ``server`` (how ``login`` checks a
     token before saving it)."""
+    return str(me(server, token)["name"])
+
+
+# -- the signed-in account (/api/v1/me) --------------------------------------------------------
+
+
+def me(server: str, token: str) -> dict:
+    """The account document: name, leaderboard opt-in, records, flagged records by reason, ..."""
+    return _account_call("GET", server, token, "me", expect={"name": str})
+
+
+def change_me(server: str, token: str, **changes: str | bool) -> dict:
+    """Rename the account (``name``) or opt in or out of the leaderboard
+    (``leaderboard_opt_in``); the account document as changed."""
+    return _account_call("PATCH", server, token, "me", expect={"name": str}, json=changes)
+
+
+def delete_me(server: str, token: str, confirm: str) -> int:
+    """Delete the account and all its records (``confirm``: its current name, as the server
+    asks); how many records went."""
+    params = {"confirm": confirm}
+    deleted = _account_call(
+        "DELETE", server, token, "me", expect={"deleted_records": int}, params=params
+    )
+    return deleted["deleted_records"]
+
+
+def sign_in_code(server: str, token: str) -> dict:
+    """A one-time code that signs the shared dashboard in as this account: ``code``,
+    ``expires_at`` and ``url`` (None when the server does not know its dashboard's address)."""
+    return _account_call("POST", server, token, "me/sign-in-code", expect={"code": str})
+
+
+def _account_call(
+    method: str, server: str, token: str, route: str, *, expect: dict[str, type], **request
+) -> dict:
+    """One request about the token's own account: its JSON object, which has each field of
+    ``expect`` with its type; any other answer is one line."""
     headers = {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT}
     with _reaching(server):
-        me = httpx.get(api_url(server, "me"), headers=headers, timeout=30)
-        if me.status_code == 401:
-            raise UploadError(f"{server} does not know this token")
-        me.raise_for_status()
-        return me.json()["name"]
+        answer = httpx.request(
+            method, api_url(server, route), headers=headers, timeout=30, **request
+        )
+        code = answer.status_code
+        if code == 401:
+            raise UploadError(f"{server} does not know this token: run `codextime login` again")
+        if code == 404:
+            raise UploadError(
+                f"{server} does not offer {API_PREFIX}/{route} (HTTP 404): its ingest service "
+                "is older than this collector"
+            )
+        if code in (403, 409, 422, 429):
+            raise UploadError(f"{server} refused: {_detail(answer)}")
+        if code != 200:
+            raise UploadError(f"{server} failed (HTTP {code}): {_detail(answer)}")
+        document = answer.json()
+        if not isinstance(document, dict):
+            raise TypeError("not a JSON object")
+        for field, kind in expect.items():
+            if not isinstance(document.get(field), kind):
+                raise TypeError(f"no {field} ({kind.__name__})")
+        return document
 
 
 def sign_up(server: str, name: str) -> tuple[str, str]:
@@ -160,8 +215,14 @@ class HttpSink(Destination):
 
 
 def _detail(response: httpx.Response) -> str:
+    """What the server said went wrong, short: FastAPI's ``detail`` (a text, or a list of
+    refusals whose ``msg`` parts are joined), else the start of the body."""
     try:
         detail = response.json().get("detail")
-    except ValueError:
+    except (ValueError, AttributeError):
         return response.text[:200]
+    if isinstance(detail, list):
+        detail = "; ".join(
+            str(part.get("msg", part)) if isinstance(part, dict) else str(part) for part in detail
+        )
     return str(detail)[:300]

@@ -18,6 +18,7 @@ def serve(
     signups_per_hour: int | None,
     forwarded_allow_ips: str | None,
     workers: int,
+    app_url: str | None = None,
 ) -> None:
     """Run the ingest service until stopped (the server extra must be installed)."""
     from collector.extras import require
@@ -38,8 +39,9 @@ def serve(
         open_signup=open_signup,
         rate_limit_per_minute=rate_limit,
         forwarded_allow_ips=forwarded_allow_ips,
-        # The default is the settings' own (a module loaded only here: not on every command).
+        # Defaults are the settings' own (a module loaded only here: not on every command).
         **({} if signups_per_hour is None else {"signups_per_ip_per_hour": signups_per_hour}),
+        **({} if app_url is None else {"app_url": app_url}),
     )
     api = create_app(settings)  # also migrates the store once, before any worker starts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
