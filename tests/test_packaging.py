@@ -5,6 +5,8 @@ settings and the doc the Privacy page shows) into ``collector/dashboard`` (setup
 source tree and the packaged copies anywhere else. The build test takes about 10 s (it builds an
 sdist and a wheel from it, as pip does); tests/test_wheel_app.py runs what it installs."""
 
+import email
+import re
 import subprocess
 import sys
 import tarfile
@@ -92,3 +94,39 @@ def test_the_packaged_table_loads(built, tmp_path):
         archive.extract("store/rates.csv", tmp_path)
     table = load_rates(default_rates(tmp_path / "store"))
     assert table.rates
+
+
+def wheel_metadata(built) -> email.message.Message:
+    (wheel,) = built.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.message_from_bytes(archive.read(name))
+
+
+def heading_anchors(markdown: str) -> set[str]:
+    """The anchors a Markdown renderer gives the headings: lower case, punctuation dropped,
+    spaces as hyphens."""
+    titles = re.findall(r"^#+ (.+)$", markdown, re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", t).strip().lower().replace(" ", "-") for t in titles}
+
+
+def test_the_metadata_is_complete(built):
+    meta = wheel_metadata(built)
+    assert meta["License-Expression"] == "MIT"
+    assert meta["Description-Content-Type"] == "text/markdown"
+    assert meta.get_payload().startswith("# Codextime")
+    assert meta["Author"] and meta["Requires-Python"] == ">=3.11"
+    urls = dict(url.split(", ", 1) for url in meta.get_all("Project-URL"))
+    assert {"Homepage", "Documentation", "Repository", "Issues"} <= set(urls)
+    anchors = heading_anchors((ROOT / "README.md").read_text())
+    for label, url in urls.items():
+        assert url.startswith("https://"), label
+        fragment = url.partition("#")[2]
+        assert not fragment or fragment in anchors, (label, fragment)
+
+
+def test_zstd_comes_from_the_standard_library_or_its_backport(built):
+    """The light install reads .jsonl.zst through compression.zstd (Python 3.14) or its
+    backport; zstandard (24 MB) is no dependency of it."""
+    base = [r for r in wheel_metadata(built).get_all("Requires-Dist") if "extra ==" not in r]
+    assert [r for r in base if "zstd" in r] == ['backports.zstd>=1.0; python_version < "3.14"']
