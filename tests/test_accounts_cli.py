@@ -109,3 +109,22 @@ def test_a_server_without_the_route_says_so_in_one_line(logged_in, monkeypatch):
     """A server that answers 404 (an older ingest service, or a wrong address)."""
     monkeypatch.setenv("CODEXTIME_SERVER", f"{logged_in.url}/not-here")
     one_line_error(cli("account"), "does not offer /api/v1/me (HTTP 404)")
+
+
+def test_account_shows_the_rank_and_profile_once_on_the_leaderboard(store_url):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.test_leaderboard_cli import log_in_as, serving
+
+    with serving(store_url, app_url="https://board.example.org") as service:
+        log_in_as(service, "alice")
+        recent = usage_rows(3)
+        for row in recent:
+            row["ts"] = datetime.now(UTC) - timedelta(hours=1)
+            row["event_id"] = row["event_id"][::-1]
+        insert_usage(service.engine, account_id(service.engine, "alice"), recent)
+        assert "Profile:" not in cli("account").stdout  # not on the leaderboard yet
+        assert cli("leaderboard", "join").exit_code == 0
+        shown = cli("account")
+    assert "Leaderboard: joined, rank 1 over the last 30 days" in shown.stdout, shown.output
+    assert "Profile: https://board.example.org/profile?name=alice" in shown.stdout
