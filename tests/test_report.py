@@ -355,13 +355,13 @@ def test_the_same_rows_in_any_order_give_the_same_document(tmp_path):
     import random
 
     from collector.demo import generate
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
     from store.pricing import load_rates
 
     generate(tmp_path / "home", days=90, seed=5)
     rows = [
         row
-        for result in Scan(tmp_path / "home", keep_cursors=False).results()
+        for result in ReadPlan(tmp_path / "home", keep_cursors=False).results()
         for row in result.rows
     ]
     documents = []

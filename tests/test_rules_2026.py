@@ -9,7 +9,7 @@ import json
 import orjson
 
 from collector.parse import RolloutParser
-from collector.scan import BASE_MISSING, Cursor, Scan
+from collector.scan import BASE_MISSING, Cursor, ReadPlan
 from store.fields import CACHE_WRITE, MODEL, SESSION, TIER, TS_MS
 from tests.rollout import (
     OMIT,
@@ -157,7 +157,7 @@ def test_r1_revisions_sharing_a_thread_id_are_all_counted(tmp_path):
     # An archived copy of the revision under its own name collapses; the base stays.
     archived = tmp_path / "archived_sessions" / f"rollout-2026-09-20T10-05-00-{T}_{R2}.jsonl"
     write(archived, revision)
-    plan = Scan(tmp_path)
+    plan = ReadPlan(tmp_path)
     rows = [row for result in plan.results(workers=1) for row in result.rows]
     assert plan.stats.files == 2 and plan.stats.collapsed == 1
     assert summed(rows) == (4500, 300, 450, 15)
@@ -331,16 +331,16 @@ def test_r13_a_record_read_before_its_token_count_counts_once_across_reads(tmp_p
     head = record_file([record])
     tail = [t.respond(at("2026-09-29 15:00:00.2"), 700, 0, 70, 0)]
     path = write(revision_path(tmp_path, "2026-09-29T22-55-00", T), head)
-    first = Scan(tmp_path)
+    first = ReadPlan(tmp_path)
     rows = [r for result in first.results(workers=1) for r in result.rows]
     cursors = {
         k: Cursor.from_json(orjson.loads(orjson.dumps(c.to_json())))
-        for result in Scan(tmp_path).results(workers=1)
+        for result in ReadPlan(tmp_path).results(workers=1)
         for k, c in result.cursors.items()
     }
     with path.open("ab") as fh:
         fh.write(encode(tail))
-    more = [r for result in Scan(tmp_path, cursors).results(workers=1) for r in result.rows]
+    more = [r for result in ReadPlan(tmp_path, cursors).results(workers=1) for r in result.rows]
     assert summed(rows + more) == (700, 0, 70, 0)
     assert len(rows) == 1 and more == []
 
@@ -429,7 +429,7 @@ def test_r16_a_cursor_of_the_previous_state_version_is_read_again_quietly(tmp_pa
     old = {"meta": [T, None, None, None, False, None, False], "prev_total": [1, 0, 1, 0, 2]}
     stat = path.stat()
     cursors = {path.name: Cursor(stat.st_size + 1, stat.st_mtime_ns, 10, old)}
-    plan = Scan(tmp_path, cursors)
+    plan = ReadPlan(tmp_path, cursors)
     rows = [r for result in plan.results(workers=1) for r in result.rows]
     assert summed(rows) == (100, 40, 10, 0) and plan.stats.problems == []
 

@@ -16,7 +16,9 @@ collector runs. Its modules, by job:
 - ``lines``: timestamps, ids and usage vectors that lines are built from;
 - ``writer``: one thread's rollout file as cli 0.34 wrote it, the base of every era;
 - ``eras``: each later CLI era as a subclass, and the table of eras (:data:`ERAS`);
-- ``corpus``: families of threads placed into a home, and :func:`generate`.
+- ``corpus``: families of threads placed into a home, and :func:`generate`;
+- ``board``: demo accounts with usage of their own, for a demo store's leaderboard
+  (``seed_demo_board``).
 
 Only the marker is loaded with the package, so that the CLI can ask whether a folder is a demo
 home on every command cheaply; the generator loads on first use of any other name.
