@@ -74,6 +74,10 @@ def figures_are_printed_and_written(printed: str, figures: dict) -> None:
             assert spread["runs"] == RUNS
             assert 0 < spread["p50"] <= spread["p95"] <= spread["max"]
         assert read["split"]["statements"] >= 1
+    badge = figures["badge"]
+    for kind in ("new app", "warm", "other names"):
+        assert badge[kind]["runs"] == RUNS and badge[kind]["p95"] > 0
+    assert "badge route: new app p95" in printed
     taken = figures["ingest"]
     assert taken["records"] == COLLECTORS * BATCHES * BATCH
     assert taken["records_per_s"] > 0 and taken["latency"]["runs"] == COLLECTORS * BATCHES
