@@ -1,8 +1,10 @@
 """The questions the app asks: frames loaded from the store, answered with DuckDB SQL.
 
-Loading pushes the account, model, label and tier filters down to the store; dates are not: a
-page shows all-time figures beside the chosen dates, so each loaded frame holds every date and
-views cut it by local day (``in_days``). Periods (days, weeks, months) follow ``store.periods``,
+Loading pushes the account, model, label and tier filters down to the store, and the store sums
+records into slots (``load_slots``: a quarter of an hour, model, tier, session), so a year of
+heavy use reaches the app as a fraction of its rows. Dates are not pushed down: a page shows
+all-time figures beside the chosen dates, so each loaded frame holds every date and views cut it
+by local day (``in_days``). Periods (days, weeks, months) follow ``store.periods``,
 the rules the CLI report uses. Each view is then a pure function from a small polars frame to a
 small polars frame, in SQL that DuckDB runs over the frame in memory. Money comes from
 ``store.pricing``, the same engine the CLI uses.
@@ -93,7 +95,16 @@ def _counts_as_usage(u: sa.Table) -> sa.ColumnElement[bool]:
 def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
     """Usage records matching ``filters``, of every date usage can have."""
     u = Usage.__table__
-    query = sa.select(*(u.c[name] for name in USAGE_SCHEMA)).where(_dated_as_usage(u.c.ts))
+    query = sa.select(*(u.c[name] for name in USAGE_SCHEMA))
+    with engine.connect() as conn:
+        rows = conn.execute(_chosen(query, u, filters)).all()
+    return pl.DataFrame(rows, schema=USAGE_SCHEMA, orient="row")
+
+
+def _chosen(query: sa.Select, u: sa.Table, filters: Filters) -> sa.Select:
+    """``query`` over the usage table ``u``, restricted to the records usage can be (by date)
+    that ``filters`` choose."""
+    query = query.where(_dated_as_usage(u.c.ts))
     if filters.accounts:
         query = query.where(u.c.account_id.in_(filters.accounts))
     if filters.models:
@@ -102,40 +113,86 @@ def load_usage(engine: Engine, filters: Filters = Filters()) -> pl.DataFrame:
         query = query.where(u.c.label.in_(filters.labels))
     if filters.tiers:
         query = query.where(u.c.tier.in_(filters.tiers))
+    return query
+
+
+#: A slot's length: every time zone's offset from UTC is a whole number of quarter hours, so the
+#: records of one slot share their local day, weekday and hour wherever the viewer is.
+SLOT_SECONDS = 900
+#: A slot frame: the usage frame's columns but the label (filtered in the store), each row the
+#: sum of ``responses`` records, and ``context``, an input size over exactly the long-context
+#: thresholds its records' inputs are over (a record's own input; see ``load_slots``).
+SLOT_SCHEMA = {
+    **{name: kind for name, kind in USAGE_SCHEMA.items() if name != "label"},
+    "responses": pl.Int64,
+    "context": pl.Int64,
+}
+
+
+def _slot_start(ts: sa.ColumnElement, dialect: str) -> sa.ColumnElement[int]:
+    """The start of the slot ``ts`` falls in, in seconds since 1970 (UTC whatever the session's
+    zone: SQLite keeps UTC text, PostgreSQL's epoch is absolute)."""
+    if dialect == "sqlite":
+        seconds = sa.cast(sa.func.strftime("%s", ts), sa.BigInteger)
+        return (seconds // SLOT_SECONDS) * SLOT_SECONDS
+    seconds = sa.func.floor(sa.extract("epoch", ts) / SLOT_SECONDS) * SLOT_SECONDS
+    return sa.cast(seconds, sa.BigInteger)
+
+
+def long_context_thresholds(rates: RateTable) -> list[int]:
+    """Every long-context threshold of the rate table, largest first."""
+    found = {r.long_context_threshold for r in rates.rates if r.long_context_threshold}
+    return sorted(found, reverse=True)
+
+
+def load_slots(engine: Engine, filters: Filters, rates: RateTable) -> pl.DataFrame:
+    """Usage records matching ``filters``, of every date usage can have, summed in the store per
+    slot (``SLOT_SECONDS``), model, tier, session and long-context class: the largest threshold
+    of ``rates`` the input is over, kept as ``context`` (that threshold plus one, 0 for none), so
+    each record is still priced with or without its long-context surcharge. A record whose counts
+    no response can have stays a slot of its own: the sums of the others cannot overflow."""
+    u = Usage.__table__
+    slot = _slot_start(u.c.ts, engine.dialect.name).label("slot")
+    context = sa.case(
+        *((u.c.input > t, t + 1) for t in long_context_thresholds(rates)), else_=0
+    ).label("context")
+    alone = sa.case((_counts_as_usage(u), None), else_=u.c.id).label("alone")
+    keys = (slot, u.c.model, u.c.tier, u.c.session, context, alone)
+    query = sa.select(
+        slot,
+        u.c.model,
+        u.c.tier,
+        *(sa.cast(sa.func.sum(u.c[name]), sa.BigInteger).label(name) for name in COUNT_FIELDS),
+        u.c.session,
+        sa.func.count().label("responses"),
+        context,
+    )
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pl.DataFrame(rows, schema=USAGE_SCHEMA, orient="row")
+        rows = conn.execute(_chosen(query, u, filters).group_by(*keys)).all()
+    schema = {"ts": pl.Int64, **{k: v for k, v in SLOT_SCHEMA.items() if k != "ts"}}
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    return frame.with_columns(pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC"))
 
 
 def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
     """Models, labels, service tiers and the date span present in the store (for the filter
-    widgets); tiers in their documented order."""
+    widgets); tiers in their documented order. One pass over the records."""
     u = Usage.__table__
-    scope = sa.select(u).where(_dated_as_usage(u.c.ts))
+    query = (
+        sa.select(u.c.model, u.c.label, u.c.tier, sa.func.min(u.c.ts), sa.func.max(u.c.ts))
+        .where(_dated_as_usage(u.c.ts))
+        .group_by(u.c.model, u.c.label, u.c.tier)
+    )
     if accounts:
-        scope = scope.where(u.c.account_id.in_(accounts))
-    sub = scope.subquery()
+        query = query.where(u.c.account_id.in_(accounts))
     with engine.connect() as conn:
-        models = [
-            r[0] for r in conn.execute(sa.select(sub.c.model).distinct().order_by(sub.c.model))
-        ]
-        labels = [
-            r[0]
-            for r in conn.execute(
-                sa.select(sub.c.label)
-                .where(sub.c.label.is_not(None))
-                .distinct()
-                .order_by(sub.c.label)
-            )
-        ]
-        tiers = [r[0] for r in conn.execute(sa.select(sub.c.tier).distinct())]
-        first, last = conn.execute(sa.select(sa.func.min(sub.c.ts), sa.func.max(sub.c.ts))).one()
+        rows = conn.execute(query).all()
     return {
-        "models": models,
-        "labels": labels,
-        "tiers": sorted(tiers, key=tier_rank),
-        "first": first,
-        "last": last,
+        "models": sorted({model for model, *_ in rows}),
+        "labels": sorted({label for _, label, *_ in rows if label is not None}),
+        "tiers": sorted({tier for _, _, tier, *_ in rows}, key=tier_rank),
+        "first": min((first for *_, first, _ in rows), default=None),
+        "last": max((last for *_, last in rows), default=None),
     }
 
 
@@ -182,7 +239,10 @@ def signed_in_name(engine: Engine, account: int, token_sha256: str) -> str | Non
 
 
 def localize(frame: pl.DataFrame, zone: str) -> pl.DataFrame:
-    """Add the viewer's local time, day, ISO weekday and hour, and each row's total."""
+    """Add the viewer's local time, day, ISO weekday and hour, and each row's total. A frame of
+    records (``load_usage``) becomes a frame of one-record slots."""
+    if "responses" not in frame.columns:
+        frame = frame.with_columns(responses=pl.lit(1, pl.Int64), context=pl.col("input"))
     local = frame.with_columns(pl.col("ts").dt.convert_time_zone(zone).alias("local"))
     return local.with_columns(
         pl.col("local").dt.date().alias("day"),
@@ -210,10 +270,11 @@ GROUP_SCHEMA = {
 
 def cost_groups(local: pl.DataFrame, rates: RateTable, *, at: date | None = None) -> pl.DataFrame:
     """A localized frame summed per local day, UTC day (``day``, whose prices apply), model, tier
-    and long-context flag (decided per response), each group priced by the engine: ``usd`` (null
-    when the model is unpriced), ``estimate`` (priced through a mapping) and ``as_standard`` (a
-    tier with no price of its own). ``at``: every group at that date's prices instead of its own
-    day's. Sums are DOUBLE: a figure for a chart or a table, never an exact count."""
+    and long-context flag (decided per record, from ``context``), each group priced by the
+    engine: ``usd`` (null when the model is unpriced), ``estimate`` (priced through a mapping)
+    and ``as_standard`` (a tier with no price of its own). ``at``: every group at that date's
+    prices instead of its own day's. Sums are DOUBLE: a figure for a chart or a table, never an
+    exact count."""
     if local.is_empty():
         return pl.DataFrame(schema=GROUP_SCHEMA)
     responses = local.select(
@@ -223,12 +284,16 @@ def cost_groups(local: pl.DataFrame, rates: RateTable, *, at: date | None = None
         "tier",
         *COUNT_FIELDS,
         "total",
+        "responses",
+        "context",
     )
-    flagged = with_long_flag(responses, rates, at=at)
+    # The rule reads ``input``: a slot's ``context`` is over the thresholds its records are over.
+    classed = responses.rename({"input": "input_tokens", "context": "input"})
+    flagged = with_long_flag(classed, rates, at=at).drop("input").rename({"input_tokens": "input"})
     sums = ", ".join(f"sum({name})::DOUBLE {name}" for name in (*COUNT_FIELDS, "total"))
     groups = _sql(
         f"""
-        select local_day, day, model, tier, long, {sums}, count(*) responses
+        select local_day, day, model, tier, long, {sums}, sum(responses)::BIGINT responses
         from t group by all order by local_day, model, tier, long
         """,
         t=flagged,
@@ -283,7 +348,7 @@ def summary(local: pl.DataFrame) -> dict:
         select sum(input) input, sum(cached) cached, sum(cache_write) cache_write,
                sum(output) output, sum(reasoning) reasoning, sum(total) total,
                count(distinct session) sessions, count(distinct day) active_days,
-               count(*) responses
+               sum(responses) responses
         from t
         """,
         t=local,

@@ -23,14 +23,15 @@ from store.queries import (
     cost_groups,
     flag_counts,
     leaderboard,
-    load_usage,
+    load_slots,
     localize,
     misdated_count,
 )
 from store.settings import APP_SHARED, default_db_url
 
-#: How long a cached frame, choice list, leaderboard or rate table is kept.
-TTL = "10m"
+#: How long a cached frame, choice list, leaderboard or rate table is kept, in seconds (a number:
+#: Streamlit reads a text duration such as "10m" with pandas, a third of a second to import).
+TTL = 600
 
 #: What opening or asking the store raises when it is out of reach: a closed port, a wrong
 #: password, a folder that cannot be made, a driver or URL it cannot use.
@@ -113,29 +114,20 @@ engine = stops_when_unreachable(_open)
 
 @stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
-def local_usage(
-    url: str, accounts: tuple[int, ...], models: tuple, labels: tuple, tiers: tuple, zone: str
-) -> pl.DataFrame:
-    """``usage`` in the viewer's time zone."""
-    chosen = Filters(accounts=accounts, models=models, labels=labels, tiers=tiers)
-    return localize(load_usage(_open(url), chosen), zone)
+def local_usage(url: str, chosen: Filters, zone: str, rates_file: str) -> pl.DataFrame:
+    """The ``chosen`` usage in slots (``store.queries.load_slots``, long context as the rates
+    of ``rates_file`` have it), in the viewer's time zone."""
+    return localize(load_slots(_open(url), chosen, _rates_at(rates_file)), zone)
 
 
 @stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def priced_groups(
-    url: str,
-    accounts: tuple[int, ...],
-    models: tuple,
-    labels: tuple,
-    tiers: tuple,
-    zone: str,
-    at: date | None,
-    rates_file: str,
+    url: str, chosen: Filters, zone: str, at: date | None, rates_file: str
 ) -> pl.DataFrame:
     """The same usage summed into groups and priced by the engine with the rates of
     ``rates_file`` (``at``: at that date's prices; None: at the prices of each day)."""
-    local = local_usage(url, accounts, models, labels, tiers, zone)
+    local = local_usage(url, chosen, zone, rates_file)
     return cost_groups(local, _rates_at(rates_file), at=at)
 
 

@@ -16,7 +16,7 @@ from pages.lib.data import db_url, local_usage, priced_groups, set_aside, store_
 from store.fields import DEMO_LABEL
 from store.periods import PERIODS
 from store.pricing import rates_path
-from store.queries import in_days
+from store.queries import Filters, in_days
 
 
 @dataclass
@@ -44,6 +44,11 @@ class View:
         return self.available.get("models", [])
 
     @property
+    def chosen(self) -> Filters:
+        """What the sidebar restricts the records to, dates apart (the store applies it)."""
+        return Filters(self.accounts, self.models, self.labels, self.tiers)
+
+    @property
     def empty(self) -> bool:
         return self.available.get("first") is None
 
@@ -53,12 +58,11 @@ class View:
 
     def all_dates(self) -> pl.DataFrame:
         """The same, ignoring the date range (for all-time, 30-day, 7-day and today figures)."""
-        return local_usage(self.url, self.accounts, self.models, self.labels, self.tiers, self.zone)
+        return local_usage(self.url, self.chosen, self.zone, str(rates_path()))
 
     def all_groups(self, at: date | None = None) -> pl.DataFrame:
         """Priced groups of every date (see ``priced_groups``)."""
-        keys = (self.url, self.accounts, self.models, self.labels, self.tiers, self.zone)
-        return priced_groups(*keys, at, str(rates_path()))
+        return priced_groups(self.url, self.chosen, self.zone, at, str(rates_path()))
 
     def groups(self, at: date | None = None) -> pl.DataFrame:
         """Priced groups of the chosen date range."""
