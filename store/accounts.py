@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -18,13 +18,30 @@ from sqlmodel import Session, select
 from store import names
 from store.db import lock_account, store_failures
 from store.errors import UserError
-from store.models import Account, ApiToken, DailyRollup, Usage
+from store.models import Account, ApiToken, DailyRollup, SignInCode, Usage
 
 TOKEN_PREFIX = "ctk_"
+CODE_PREFIX = "ctc_"
+#: How long a sign-in code is worth something: long enough to open a browser, too short to
+#: leave lying around.
+CODE_LIFETIME = timedelta(minutes=5)
+#: Unused, unexpired codes one account may hold: a few browsers opened at once, not a stock.
+MAX_LIVE_CODES = 5
+#: Longer than any code made here: anything longer is not looked up at all.
+_CODE_MAX = 100
 
 
 class AccountError(UserError, ValueError):
     """A request about accounts that cannot be met; the message says why."""
+
+
+class TooManyCodes(AccountError):
+    """The account holds as many live sign-in codes as it may."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"{MAX_LIVE_CODES} sign-in codes are still unused: use one, or wait a few minutes"
+        )
 
 
 class NameTaken(AccountError):
@@ -169,3 +186,97 @@ def flagged_counts(engine: Engine, account_id: int) -> dict[str, int]:
     )
     with engine.connect() as conn:
         return {flag: count for flag, count in conn.execute(query)}
+
+
+@store_failures()
+def issue_code(
+    engine: Engine, account_id: int, token_sha256: str, *, now: datetime | None = None
+) -> tuple[str, datetime]:
+    """A one-time sign-in code for the account, tied to the token (by its digest) that asked,
+    and when it expires; TooManyCodes past ``MAX_LIVE_CODES`` live ones. Only the code's digest
+    is stored, and the account's spent codes are cleared."""
+    now = now or datetime.now(UTC)
+    c = SignInCode.__table__
+    mine = c.c.account_id == account_id
+    live = sa.and_(mine, c.c.used_at.is_(None), c.c.expires_at > now)
+    code = CODE_PREFIX + secrets.token_urlsafe(24)
+    expires = now + CODE_LIFETIME
+    with engine.begin() as conn:
+        lock_account(conn, account_id)  # two requests at once cannot both take the last place
+        conn.execute(sa.delete(c).where(mine, sa.not_(live)))
+        if conn.execute(sa.select(sa.func.count()).where(live)).scalar_one() >= MAX_LIVE_CODES:
+            raise TooManyCodes()
+        conn.execute(
+            sa.insert(c).values(
+                code_sha256=token_digest(code),
+                account_id=account_id,
+                token_sha256=token_sha256,
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+    return code, expires
+
+
+@store_failures()
+def redeem_code(
+    engine: Engine, code: str, *, now: datetime | None = None
+) -> tuple[int, str] | None:
+    """``(account_id, token_sha256)`` of a sign-in code, spending it; None when the code is
+    unknown, spent, expired, or its token was revoked since. One UPDATE both checks and spends
+    it, so of two redeemers at once exactly one wins."""
+    if not isinstance(code, str) or not 0 < len(code) <= _CODE_MAX:
+        return None
+    now = now or datetime.now(UTC)
+    c, t = SignInCode.__table__, ApiToken.__table__
+    token_live = (
+        sa.exists()
+        .where(
+            t.c.token_sha256 == c.c.token_sha256,
+            t.c.account_id == c.c.account_id,
+            t.c.revoked_at.is_(None),
+        )
+        .correlate(c)
+    )
+    spend = (
+        sa.update(c)
+        .where(
+            c.c.code_sha256 == token_digest(code),
+            c.c.used_at.is_(None),
+            c.c.expires_at > now,
+            token_live,
+        )
+        .values(used_at=now)
+        .returning(c.c.account_id, c.c.token_sha256)
+    )
+    with engine.begin() as conn:
+        found = conn.execute(spend).first()
+    return None if found is None else (found.account_id, found.token_sha256)
+
+
+@store_failures()
+def record_span(engine: Engine, account_id: int) -> tuple[datetime | None, datetime | None]:
+    """The times (UTC) of the account's first and last record; (None, None) with none."""
+    u = Usage.__table__
+    query = sa.select(sa.func.min(u.c.ts), sa.func.max(u.c.ts)).where(u.c.account_id == account_id)
+    with engine.connect() as conn:
+        first, last = conn.execute(query).one()
+    return tuple(  # SQLite gives back times without their zone: they are UTC
+        None if ts is None else ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+        for ts in (first, last)
+    )
+
+
+@store_failures()
+def delete_account(engine: Engine, account_id: int) -> int:
+    """Erase an account and everything of it (sign-in codes, tokens, rollups, records) in one
+    transaction; return how many records were erased."""
+    with engine.begin() as conn:
+        lock_account(conn, account_id)
+        for table in (SignInCode, ApiToken, DailyRollup):
+            t = table.__table__
+            conn.execute(sa.delete(t).where(t.c.account_id == account_id))
+        u, a = Usage.__table__, Account.__table__
+        erased = conn.execute(sa.delete(u).where(u.c.account_id == account_id)).rowcount
+        conn.execute(sa.delete(a).where(a.c.id == account_id))
+    return erased

@@ -174,6 +174,26 @@ def m007_account_name_keys(conn: Connection) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX uq_account_name_key ON account (name_key)"))
 
 
+@migration
+def m008_sign_in_codes(conn: Connection) -> None:
+    """One-time sign-in codes for the dashboard, kept as digests."""
+    md = sa.MetaData()
+    sa.Table("account", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "sign_in_code",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("code_sha256", sa.String(64), nullable=False, unique=True),
+        sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False),
+        sa.Column("token_sha256", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True)),
+        sa.Index("ix_sign_in_code_account_id", "account_id"),
+    )
+    md.tables["sign_in_code"].create(conn)
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

@@ -123,3 +123,21 @@ class DailyRollup(SQLModel, table=True):
     output: int = Field(sa_column=_count())
     reasoning: int = Field(sa_column=_count())
     responses: int = Field(sa_column=_count())
+
+
+class SignInCode(SQLModel, table=True):
+    """A one-time code that signs the dashboard in as the account whose token asked for it: a
+    browser gets a session without a token ever being shown or pasted. Only its SHA-256 digest
+    is stored; it is worth one sign-in, for a few minutes, while the token that asked is live."""
+
+    __tablename__ = "sign_in_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_sha256: str = Field(max_length=64, unique=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    #: The digest of the token that asked for the code: the session the code opens is that
+    #: token's, and ends when it is revoked.
+    token_sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now)
+    expires_at: datetime
+    used_at: datetime | None = Field(default=None)

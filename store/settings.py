@@ -61,6 +61,11 @@ HASH_KEY = Setting(
     "the same key on every machine",
     "the key of the hashes that name sessions and responses",
 )
+APP_URL = Setting(
+    "CODEXTIME_APP_URL",
+    "none",
+    "the shared dashboard's address, for the sign-in and profile links `codextime serve` hands out",
+)
 SERVE_SETTINGS = Setting(
     "CODEXTIME_SERVE_SETTINGS",
     "none",
@@ -79,6 +84,7 @@ SETTINGS = (
     RATES,
     APP_SHARED,
     HASH_KEY,
+    APP_URL,
     SERVE_SETTINGS,
     Setting(
         "CODEXTIME_TEST_PG_URL",
@@ -123,3 +129,13 @@ class ServerSettings:
     #: ``forwarded_allow_ips``, e.g. "127.0.0.1"); None: none is, and every limit per client
     #: address applies to the connecting peer itself.
     forwarded_allow_ips: str | None = None
+    #: The shared dashboard's address (``serve --app-url``, else CODEXTIME_APP_URL): the links to
+    #: sign in with a one-time code and to profiles are made from it; None: the server hands out
+    #: codes without a link, and no profile link.
+    app_url: str | None = None
+
+    def __post_init__(self) -> None:
+        url = self.app_url or APP_URL.value()
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError(f"the dashboard's address must start with https://: {url[:100]!r}")
+        object.__setattr__(self, "app_url", url.rstrip("/") if url else None)

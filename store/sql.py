@@ -31,6 +31,7 @@ MIGRATION_NAMES = (
     "m005_usage_tier_and_cache_write",
     "m006_daily_rollups",
     "m007_account_name_keys",
+    "m008_sign_in_codes",
 )
 #: The columns an insert fills: the owner and the record's fields (the key is the database's, and
 #: the plausibility flag is set after the insert, from the stored figures).

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from store.api import create_app
+from store.fields import iso_utc
 from store.settings import ServerSettings
 
 
@@ -289,3 +290,53 @@ def test_an_account_whose_default_label_is_already_demo_stores_no_unlabelled_rec
     refused = post(server, me, [rec(1)])
     assert refused.status_code == 422 and refused.json()["detail"][0]["record"] == 0
     assert post(server, me, [rec(2, label="laptop")]).json() == {"received": 1, "new": 1}
+
+
+def test_me_tells_the_records_span_rank_and_profile(store_url):
+    app = create_app(ServerSettings(store_url, open_signup=True, app_url="https://b.example.org"))
+    with TestClient(app) as client:
+        me, rival = sign_up(client, "Ann Lee"), sign_up(client, "rival")
+        today = datetime.now(UTC).replace(microsecond=0)
+        old, new = today - timedelta(days=40), today - timedelta(hours=2)
+        post(client, me, [rec(1, ts=iso_utc(old)), rec(2, ts=iso_utc(new))])
+        post(client, rival, [rec(3, ts=iso_utc(new), input=90_000)])
+        shown = client.get("/api/v1/me", headers=me).json()
+        assert (shown["first_record"], shown["last_record"]) == (iso_utc(old), iso_utc(new))
+        assert shown["flagged"] == {} and shown["rank_30d"] is None  # not on the board
+        assert shown["profile_url"] is None
+        for auth in (me, rival):
+            client.patch("/api/v1/me", json={"leaderboard_opt_in": True}, headers=auth)
+        shown = client.get("/api/v1/me", headers=me).json()
+        assert shown["rank_30d"] == 2
+        assert shown["profile_url"] == "https://b.example.org/profile?name=Ann%20Lee"
+        empty = client.get("/api/v1/me", headers=sign_up(client, "new")).json()
+        assert (empty["first_record"], empty["last_record"]) == (None, None)
+    app.state.engine.dispose()
+
+
+def test_deleting_the_account_takes_everything_of_it(server):
+    me, other = sign_up(server, "alice"), sign_up(server, "bob")
+    bob = server.get("/api/v1/me", headers=other).json()["account_id"]
+    post(server, me, [rec(1), rec(2)])
+    post(server, other, [rec(1)])
+    assert server.post("/api/v1/me/sign-in-code", headers=me).status_code == 200
+    refused = server.delete("/api/v1/me", params={"confirm": "bob"}, headers=me)
+    assert refused.status_code == 422 and "nothing was deleted" in refused.text
+    assert server.delete("/api/v1/me", headers=me).status_code == 422  # confirm is required
+    assert server.get("/api/v1/me", headers=me).json()["records"] == 2
+    gone = server.delete("/api/v1/me", params={"confirm": "ALICE"}, headers=me)
+    assert gone.json() == {"deleted_records": 2}
+    assert server.get("/api/v1/me", headers=me).status_code == 401  # its token went too
+    engine = server.app.state.engine
+    with engine.connect() as conn:
+        for table, owner in (
+            ("account", "id"),
+            ("api_token", "account_id"),
+            ("usage", "account_id"),
+            ("daily_rollup", "account_id"),
+            ("sign_in_code", "account_id"),
+        ):
+            owners = set(conn.execute(sa.text(f"select {owner} from {table}")).scalars())
+            assert owners <= {bob}, table  # bob's only (he asked for no code)
+    assert server.get("/api/v1/me", headers=other).json()["records"] == 1
+    assert sign_up(server, "alice")  # the name is free again

@@ -12,9 +12,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
 from store.api.errors import install_error_handlers
-from store.api.limits import DeclaredBodyCap, RateLimiter
-from store.api.routes import accounts, health, me, usage
+from store.api.limits import DeclaredBodyCap, RateLimiter, TtlCache
+from store.api.routes import accounts, badges, health, me, usage
+from store.api.routes.badges import BADGE_SECONDS
 from store.db import open_store
+from store.pricing import load_rates
 from store.settings import SERVE_SETTINGS, ServerSettings
 
 log = logging.getLogger("codextime.server")
@@ -40,7 +42,9 @@ def create_app(settings: ServerSettings, engine: Engine | None = None) -> FastAP
     app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.signups = RateLimiter(settings.signups_per_ip_per_hour, period_seconds=3600)
     app.state.auth_failures = RateLimiter(settings.auth_failures_per_ip_per_minute)
-    for module in (health, accounts, usage, me):
+    app.state.rates = load_rates()  # the board's estimates (CODEXTIME_RATES, else rates.csv)
+    app.state.badges = TtlCache(BADGE_SECONDS)
+    for module in (health, accounts, usage, me, badges):
         app.include_router(module.router)
     install_error_handlers(app)
 

@@ -1,4 +1,5 @@
-"""Typed dependencies: the store's engine, the settings, and the account behind a bearer token."""
+"""Typed dependencies: the store's engine, the settings, the rate table, and the account behind a
+bearer token."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import Engine
 from store.accounts import account_for_token, token_digest
 from store.api.limits import SMALL_BODY_BYTES, client_address, read_body
 from store.models import Account
+from store.pricing import RateTable
 from store.settings import ServerSettings
 
 _bearer = HTTPBearer(auto_error=False, description="The token `codextime login` saved.")
@@ -24,8 +26,13 @@ def get_settings(request: Request) -> ServerSettings:
     return request.app.state.settings
 
 
+def get_rates(request: Request) -> RateTable:
+    return request.app.state.rates
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SettingsDep = Annotated[ServerSettings, Depends(get_settings)]
+RatesDep = Annotated[RateTable, Depends(get_rates)]
 
 
 def current_account(
@@ -52,8 +59,10 @@ def current_account(
         failures.check(address, spend=False)
         failures.spend(address)
         raise unauthorized
-    request.app.state.limiter.check(token_digest(credentials.credentials))
+    digest = token_digest(credentials.credentials)
+    request.app.state.limiter.check(digest)
     request.state.account_id = account.id
+    request.state.token_sha256 = digest  # what a sign-in code is tied to
     return account
 
 

@@ -1,4 +1,5 @@
-"""Guards on requests: rate limits per key, and bounded, optionally gzipped bodies."""
+"""Guards on requests: rate limits per key, bounded, optionally gzipped bodies, and a small cache
+of answers that anyone may ask for often."""
 
 from __future__ import annotations
 
@@ -53,6 +54,31 @@ class RateLimiter:
         """Spend one of ``key``'s allowance, or nothing when none is left (never answers 429)."""
         with contextlib.suppress(HTTPException):
             self.check(key)
+
+
+class TtlCache:
+    """Values kept for ``seconds`` after they were put, in this process; at most ``size`` of
+    them (past that, the expired go first, then the oldest), so keys sent by anyone cannot make
+    it grow without bound."""
+
+    def __init__(self, seconds: float, size: int = 10_000) -> None:
+        self.seconds, self.size = seconds, size
+        self._items: dict[object, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        """The value kept under ``key``, or None when there is none or it expired."""
+        found = self._items.get(key)
+        return found[1] if found and found[0] > time.monotonic() else None
+
+    def put(self, key: object, value: object) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items = {k: v for k, v in self._items.items() if v[0] > now}
+                while len(self._items) >= self.size:  # dicts keep insertion order: oldest first
+                    del self._items[next(iter(self._items))]
+            self._items[key] = (now + self.seconds, value)
 
 
 def client_address(request: Request) -> str:
