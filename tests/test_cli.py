@@ -290,7 +290,7 @@ def test_any_user_error_is_one_line_with_no_traceback(home, monkeypatch):
     def failing(*args, **kwargs):
         raise Unheard("the \x1b[31mlogs\x1b[0m are [bold]odd[/bold]")
 
-    monkeypatch.setattr(scan_mod.Scan, "results", failing)
+    monkeypatch.setattr(scan_mod.ReadPlan, "results", failing)
     result = runner.invoke(app, ["scan", "--codex-home", str(home)])
     assert result.exit_code == 2
     assert result.output == "error: the ?[31mlogs?[0m are [bold]odd[/bold]\n"

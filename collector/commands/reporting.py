@@ -24,7 +24,7 @@ from collector.render import (
     shown,
     warn_problems,
 )
-from collector.scan import Scan, ScanResult
+from collector.scan import ReadPlan, ScanResult
 from store.errors import UserError
 from store.fields import DEMO_LABEL, LABEL_MAX, has_control_chars
 from store.periods import PERIODS
@@ -74,7 +74,7 @@ def record_label(home: Path, given: str | None, *, quiet: bool = False) -> str |
     return DEMO_LABEL
 
 
-def read_logs(plan: Scan) -> Iterator[ScanResult]:
+def read_logs(plan: ReadPlan) -> Iterator[ScanResult]:
     """The plan's results, with a progress bar; problems go to stderr as warnings at the end."""
     done = 0
     with progress("Reading Codex logs") as update:
@@ -117,7 +117,7 @@ def report(
         if account:
             raise UserError("--account needs --db (the logs hold one account)")
         home = codex_home_of(codex_home)
-        plan = Scan(home, keep_cursors=False)
+        plan = ReadPlan(home, keep_cursors=False)
         for result in read_logs(plan):
             rep.add_rows(result.rows)
         note_refused(plan.stats)
@@ -175,7 +175,7 @@ def scan(codex_home: Path | None, json: bool, label: str | None) -> None:
     """``codextime scan``: the records a sync would send, or a summary of the read."""
     home = codex_home_of(codex_home)
     label = record_label(home, label)
-    plan = Scan(home, keep_cursors=False)
+    plan = ReadPlan(home, keep_cursors=False)
     if json:
         write_records_json(plan, label)
         warn_problems(plan.stats)
@@ -186,7 +186,7 @@ def scan(codex_home: Path | None, json: bool, label: str | None) -> None:
     print_scan_summary(home, plan.stats)
 
 
-def write_records_json(plan: Scan, label: str | None) -> None:
+def write_records_json(plan: ReadPlan, label: str | None) -> None:
     """``{"records": [...]}`` on stdout, written record by record as the logs are read."""
     from store.record import record_from_row
 
