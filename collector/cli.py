@@ -8,7 +8,6 @@ which does the work over the collector's and the store's modules. The process st
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +19,6 @@ from collector.commands.entry import main, one_line_errors
 from collector.commands.reporting import Period
 from collector.commands.syncing import BACKGROUND_TIME_LIMIT
 from collector.commands.syncing import sync_into_store as _sync_into_store
-from collector.render import out
 
 #: Also importable from here: the console command, and what tests reach through this module.
 __all__ = ["BACKGROUND_TIME_LIMIT", "_sync_into_store", "app", "main"]
@@ -374,12 +372,7 @@ def account_create(name: AccountName, db: DbUrl = None):
 
     Example: codextime account create alice --db postgresql+psycopg://user@host/codextime
     """
-    from store.accounts import create_account
-    from store.db import open_store
-
-    account_id, token = create_account(open_store(db), name)
-    out.print(f"Account {name!r} (id {account_id}). Its token, shown only now:")
-    print(token)
+    serving.create_account(db, name)
 
 
 @account_app.command("token")
@@ -390,10 +383,7 @@ def account_token(name: AccountName, db: DbUrl = None):
 
     Example: codextime account token alice --db postgresql+psycopg://user@host/codextime
     """
-    from store.accounts import issue_token
-    from store.db import open_store
-
-    print(issue_token(open_store(db), name))
+    serving.issue_token(db, name)
 
 
 @account_app.command("revoke")
@@ -402,11 +392,7 @@ def account_revoke(name: AccountName, db: DbUrl = None):
 
     Example: codextime account revoke alice --db postgresql+psycopg://user@host/codextime
     """
-    from store.accounts import revoke_tokens
-    from store.db import open_store
-
-    count = revoke_tokens(open_store(db), name)
-    out.print(f"Revoked {count} token(s) of {name!r}.")
+    serving.revoke_tokens(db, name)
 
 
 leaderboard_app = Commands(help="Your place on the server's public leaderboard.")
@@ -475,19 +461,7 @@ def rates_update(rates: RatesPath = None, db: DbUrl = None, codex_home: CodexHom
 
     Example: codextime rates update --codex-home ~/.codex
     """
-    from store import rates_update as updater
-    from store.db import store_failures
-    from store.pricing import rates_path
-
-    updater.library()  # a one-line error naming the extra when it is missing
-    names = set()
-    if codex_home:
-        names |= updater.models_in_logs(reporting.codex_home_of(codex_home))
-    if db:
-        with store_failures():
-            names |= updater.models_in_store(db)
-    table = updater.update(rates_path(rates), names)
-    out.print(f"Wrote {len(table.rates) + len(table.mappings)} rows to {table.source}.")
+    reporting.update_rates(rates, db, codex_home)
 
 
 # -- the Codex hook -------------------------------------------------------------------------
@@ -517,14 +491,7 @@ def hook_install(
 
     Example: codextime hook install --kind notify
     """
-    from collector import hook
-    from store.errors import UserError
-
-    home = reporting.codex_home_of(codex_home)
-    if not home.is_dir():  # Codex makes it on first run; a typo must not make a new one
-        raise UserError(f"{home} is not a Codex home folder (set --codex-home or CODEX_HOME)")
-    sync = [sys.executable, "-I", "-m", "collector", "sync", "--background"]
-    out.print(hook.install(home, sync, kind=kind))
+    syncing.install_hook(codex_home, kind)
 
 
 @hook_app.command("uninstall")
@@ -535,9 +502,7 @@ def hook_uninstall(codex_home: CodexHome = None) -> None:
 
     Example: codextime hook uninstall
     """
-    from collector import hook
-
-    out.print(hook.uninstall(reporting.codex_home_of(codex_home)))
+    syncing.uninstall_hook(codex_home)
 
 
 # -- demo and quick start -------------------------------------------------------------------

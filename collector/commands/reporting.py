@@ -18,6 +18,7 @@ from collector.discover import default_codex_home
 from collector.render import (
     err,
     note_refused,
+    out,
     print_scan_summary,
     progress,
     show_report,
@@ -166,6 +167,24 @@ def first_of_last(period: Period, count: int, today: date) -> date:
         return date(months // 12, months % 12 + 1, 1) if months >= 12 else date(1, 1, 1)
     days = (count - 1) * (7 if unit.unit == "week" else 1)
     return start - timedelta(days=min(days, (start - date.min).days))
+
+
+def update_rates(rates: Path | None, db: str | None, codex_home: Path | None) -> None:
+    """``codextime rates update``: the rate table rewritten from genai-prices, for the models
+    Codex writes and those of the logs or the store named."""
+    from store import rates_update as updater
+    from store.db import store_failures
+    from store.pricing import rates_path
+
+    updater.library()  # a one-line error naming the extra when it is missing
+    names = set()
+    if codex_home:
+        names |= updater.models_in_logs(codex_home_of(codex_home))
+    if db:
+        with store_failures():
+            names |= updater.models_in_store(db)
+    table = updater.update(rates_path(rates), names)
+    out.print(f"Wrote {len(table.rates) + len(table.mappings)} rows to {table.source}.")
 
 
 # -- scan -----------------------------------------------------------------------------------

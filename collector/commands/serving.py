@@ -1,8 +1,11 @@
-"""``serve``: the ingest service over a store, with uvicorn."""
+"""``serve``: the ingest service over a store, with uvicorn; and the operator's ``account
+create``, ``token`` and ``revoke``, which act on the store directly."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from collector.render import out
 
 if TYPE_CHECKING:
     from store.settings import ServerSettings
@@ -61,3 +64,28 @@ def proxy(settings: ServerSettings) -> dict:
     if not settings.forwarded_allow_ips:
         return {"proxy_headers": False}
     return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
+def create_account(db: str | None, name: str) -> None:
+    """A new account in the store, and its first token (printed once, alone on its line)."""
+    from store.accounts import create_account
+    from store.db import open_store
+
+    account_id, token = create_account(open_store(db), name)
+    out.print(f"Account {name!r} (id {account_id}). Its token, shown only now:")
+    print(token)
+
+
+def issue_token(db: str | None, name: str) -> None:
+    from store.accounts import issue_token
+    from store.db import open_store
+
+    print(issue_token(open_store(db), name))
+
+
+def revoke_tokens(db: str | None, name: str) -> None:
+    from store.accounts import revoke_tokens
+    from store.db import open_store
+
+    count = revoke_tokens(open_store(db), name)
+    out.print(f"Revoked {count} token(s) of {name!r}.")

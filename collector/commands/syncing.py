@@ -1,9 +1,11 @@
-"""``sync`` and ``login``: new records to the store or to an ingest server."""
+"""``sync`` and ``login``: new records to the store or to an ingest server; ``hook``: a
+background sync after every Codex turn."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,3 +134,21 @@ def log_in(server: str, name: str | None, token: str | None) -> None:
         f"Saved in {shown(path)} (readable by you only)."
     )
     out.print("`codextime sync` now sends your usage there.")
+
+
+def install_hook(codex_home: Path | None, kind: str | None) -> None:
+    """``codextime hook install``: Codex runs ``sync --background`` of this very install, isolated
+    (``python -I``), after each turn."""
+    from collector import hook
+
+    home = codex_home_of(codex_home)
+    if not home.is_dir():  # Codex makes it on first run; a typo must not make a new one
+        raise UserError(f"{home} is not a Codex home folder (set --codex-home or CODEX_HOME)")
+    sync_command = [sys.executable, "-I", "-m", "collector", "sync", "--background"]
+    out.print(hook.install(home, sync_command, kind=kind))
+
+
+def uninstall_hook(codex_home: Path | None) -> None:
+    from collector import hook
+
+    out.print(hook.uninstall(codex_home_of(codex_home)))
