@@ -2,7 +2,8 @@
 and ``leave``, and ``open`` (the shared dashboard, signed in by a one-time code).
 
 The server and token are those ``codextime login`` saved (or $CODEXTIME_SERVER and
-$CODEXTIME_TOKEN). Everything the server sends back is shown as text, never as markup.
+$CODEXTIME_TOKEN). Everything the server sends back is shown as text, never as markup. The HTTP
+client (collector.upload, with httpx and the record type) loads only when one of these runs.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
-from collector import upload
 from collector.config import load_config, save_config, setting
 from collector.render import out, shown
 from store.errors import UserError
@@ -38,6 +38,8 @@ def signed_in() -> tuple[str, str]:
 def show() -> None:
     """``codextime account``: the account as the server knows it."""
     server, token = signed_in()
+    from collector import upload
+
     for line in account_lines(upload.me(server, token), server):
         out.print(line, soft_wrap=True)
 
@@ -95,6 +97,8 @@ def _when(value: object) -> str:
 def rename(name: str) -> None:
     """``codextime account rename``: a new display name (the server may refuse it, and says why)."""
     server, token = signed_in()
+    from collector import upload
+
     me = upload.change_me(server, token, name=name)
     out.print(f"Your account on {shown(server)} is now named {shown(me['name'])}.", soft_wrap=True)
 
@@ -103,6 +107,8 @@ def delete(yes: bool) -> None:
     """``codextime account delete``: the account and all its records, once its name is typed
     (or ``yes``); this machine is then logged out of that server."""
     server, token = signed_in()
+    from collector import upload
+
     me = upload.me(server, token)
     name = str(me["name"])
     if not yes:
@@ -133,6 +139,8 @@ def delete(yes: bool) -> None:
 def join(name: str | None) -> None:
     """``codextime leaderboard join``: opt in, renamed first if ``name`` is given (one call)."""
     server, token = signed_in()
+    from collector import upload
+
     changes: dict[str, str | bool] = {"leaderboard_opt_in": True}
     if name is not None:
         changes["name"] = name
@@ -147,6 +155,8 @@ def join(name: str | None) -> None:
 def leave() -> None:
     """``codextime leaderboard leave``: opt out; the records stay on the server."""
     server, token = signed_in()
+    from collector import upload
+
     me = upload.change_me(server, token, leaderboard_opt_in=False)
     out.print(
         f"{shown(me['name'])} has left the leaderboard of {shown(server)}. Your records stay "
@@ -164,6 +174,8 @@ def open_dashboard(app_url: str | None) -> None:
     import webbrowser
 
     server, token = signed_in()
+    from collector import upload
+
     if app_url is not None:
         app_url = web_address(app_url, "--app-url")
         save_config({"app_url": app_url})
