@@ -23,7 +23,7 @@ from store.names import name_key
 from store.periods import utc_bounds
 from store.plausibility import settle
 from store.settings import default_db_url
-from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, insert_sql
+from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, insert_sql, rollup_select, window_params
 from store.sql import USAGE_COLUMNS as USAGE_COLUMNS  # named here too, for callers of this module
 
 #: Rows per executemany call.
@@ -165,6 +165,18 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
         if new:
             settle(conn, account, first, last)
     return new
+
+
+@store_failures()
+def rebuild_rollups(engine: Engine) -> None:
+    """Recompute every daily rollup from the records, in one transaction: for records written
+    past ``insert_usage`` (by hand, or by a test planting rows). Inserts keep them current."""
+    dialect = engine.dialect.name
+    now = datetime.now(UTC)
+    params = window_params(dialect, 0, now, now, now)  # (only the time window is used)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM daily_rollup"))
+        conn.execute(sa.text(rollup_select(dialect, "1 = 1")), params)
 
 
 def _usage_values(account: int, row: dict, timestamp) -> tuple:

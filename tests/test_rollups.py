@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from collector import sqlite_sink
 from store import sql
 from store.accounts import delete_usage
-from store.db import account_id, insert_usage, open_store
+from store.db import account_id, insert_usage, open_store, rebuild_rollups
 from store.fields import EARLIEST, FUTURE_SLACK, MAX_INPUT_TOKENS, MAX_OUTPUT_TOKENS
 from store.pricing import DEFAULT_RATES
 from store.record import record_from_row
@@ -273,3 +273,16 @@ def test_window_params_cover_whole_utc_days(days):
         first.date() + timedelta(days=days),
     )
     assert params["latest"] == first + FUTURE_SLACK
+
+
+def test_rows_written_past_the_insert_are_summed_on_a_rebuild(store_url):
+    engine = open_store(store_url)
+    me = account_id(engine, "me")
+    insert_usage(engine, me, POOL[40:45])
+    planted = sa.table("usage", sa.column("account_id"), *(sa.column(n) for n in POOL[0]))
+    with engine.begin() as conn:
+        conn.execute(planted.insert(), [{**r, "account_id": me} for r in POOL[45:]])
+    assert stored(engine) != expected(engine)
+    rebuild_rollups(engine)
+    assert stored(engine) == expected(engine)
+    engine.dispose()
