@@ -408,6 +408,7 @@ def ingest(url: str, args: argparse.Namespace, rng: np.random.Generator) -> dict
         "wall_s": wall,
         "records_per_s": sent / wall,
         "latency": spread(latencies),
+        "load_average": os.getloadavg()[0],
         "server_cpu_s": server_cpu,
         "load_generator_cpu_s": own_cpu,
     }
@@ -474,6 +475,8 @@ def table(figures: dict) -> str:
             f"{ms(warm['p50']):>8} {ms(warm['p95']):>6} {ms(read['split']['sql']):>5} "
             f"{ms(read.get('after_restart')):>7}  {verdict}"
         )
+    loads = [read["load_average"] for read in figures["reads"].values()]
+    lines.append(f"load average (1 min) after each read: {min(loads):.1f} to {max(loads):.1f}")
     badge = figures["badge"]
     if badge is None:
         lines.append(f"badge route ({BADGE_PATH}): not served by this build")
@@ -493,7 +496,8 @@ def table(figures: dict) -> str:
             f"{taken['batch']:,}, serve --workers {taken['workers']}: "
             f"{taken['records_per_s']:,.0f} records/s ({ok}), batch p50 "
             f"{taken['latency']['p50']:.2f} s, p95 {taken['latency']['p95']:.2f} s; CPU s: "
-            f"server {taken['server_cpu_s']:.1f}, senders {taken['load_generator_cpu_s']:.1f}"
+            f"server {taken['server_cpu_s']:.1f}, senders {taken['load_generator_cpu_s']:.1f}; "
+            f"load average {taken['load_average']:.1f}"
         )
     lines.append(f"rollups = GROUP BY of usage: {'OK' if figures['rollup_drift'] == 0 else 'NO'}")
     return "\n".join(lines)
@@ -557,6 +561,7 @@ def measure(url: str, args: argparse.Namespace, load_s: dict) -> dict:
             "warm": spread(warm),
             "split": split,
             "goal_s": read.goal_s,
+            "load_average": os.getloadavg()[0],
         }
         log(f"  {read.name}: cold p95 {spread(cold)['p95'] * 1000:.0f} ms")
     restart = None

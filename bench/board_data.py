@@ -179,7 +179,8 @@ def build(base: str, schema: str, params: dict) -> dict:
     one_tier_per_session(data)
     planted = rng.choice(opted, max(1, params["accounts"] // ACCOUNTS_PER_IMPLAUSIBLE), False)
     extra, windows = implausible_rows(rng, planted, now)
-    rows = {key: np.concatenate((data[key], extra[key])) for key in ROW_KEYS}
+    # Key by key, so a 20M-record run holds one array twice at most.
+    rows = {key: np.concatenate((data.pop(key), extra[key])) for key in ROW_KEYS}
     del data
     took["generate"] = time.perf_counter() - started
     log(f"  {len(rows['ts']):,} records generated in {took['generate']:.1f} s")
