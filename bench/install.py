@@ -3,13 +3,14 @@
 Builds a wheel of this checkout, then for each variant creates a fresh virtual environment and
 times ``pip install <wheel>[extras]``: once to warm pip's cache, then ``--runs`` more times (the
 median is shown). The installed size is the environment's site-packages less that of an empty
-environment (pip and setuptools), so it is what the install added. Cold start is the time from
+environment (pip and setuptools), so it is what the install added; the largest distributions of
+the light install are listed with their size, so what to trim shows. Cold start is the time from
 launching ``codextime report daily`` on a demo home to its first printed row (a line starting
 with a date), in the light environment.
 
 Goals: light install under 40 MB and 20 s from a warm cache; report cold start at most 0.3 s.
 
-Usage: ``python bench/install.py [--runs 2] [--starts 5]``; see bench/README.md.
+Usage: ``python bench/install.py [--runs 2] [--starts 5] [--largest 8]``; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.metadata import distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +50,17 @@ def tree_bytes(path: Path) -> int:
 
 def site_packages(venv: Path) -> Path:
     return next((venv / "lib").glob("python*/site-packages"))
+
+
+def distribution_sizes(site: Path) -> list[tuple[str, int]]:
+    """Bytes of each distribution installed in ``site`` (its files there, by its RECORD), largest
+    first."""
+    sizes = []
+    for dist in distributions(path=[str(site)]):
+        paths = (Path(dist.locate_file(f)).resolve() for f in dist.files or ())
+        size = sum(p.stat().st_size for p in paths if p.is_file() and site in p.parents)
+        sizes.append((dist.metadata["Name"], size))
+    return sorted(sizes, key=lambda item: -item[1])
 
 
 def new_venv(path: Path) -> Path:
@@ -97,6 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="timed installs per variant")
     parser.add_argument("--starts", type=int, default=5, help="timed report cold starts")
+    parser.add_argument("--largest", type=int, default=8, help="distributions listed by size")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="codextime-install-") as tmp:
         work = Path(tmp)
@@ -106,6 +120,13 @@ def main() -> None:
             (work / str(index)).mkdir()
             seconds, size = measure_install(work / str(index), wheel, extras, args.runs)
             print(f"{name:<24} {seconds:>12.1f} s {size / 1e6:>7.0f} MB")
+        light = site_packages(work / "0" / "run0")
+        base = {name for name, _ in distribution_sizes(site_packages(work / "0" / "empty"))}
+        largest = [(n, b) for n, b in distribution_sizes(light.resolve()) if n not in base]
+        print(
+            "largest in the light install: "
+            + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in largest[: args.largest])
+        )
         codextime = work / "0" / "run0" / "bin" / "codextime"
         home = work / "demo-home"
         subprocess.run(

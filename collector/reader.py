@@ -20,9 +20,10 @@ from collector.parse import COMPACT_HEAD, EVENT_KINDS, HEAD, HEAD_WINDOW, LINE_K
 from collector.zst import zstd
 
 CHUNK = 1 << 20
-#: Compressed bytes fed to the zstd decoder at a time; after damage, far fewer (256 bytes inflate
-#: to at most 8 MiB: a zstd block of 128 KiB can be written in 4 bytes).
-ZST_PIECE = 256 << 10
+#: Compressed bytes fed to the zstd decoder at a time (64 KiB read fastest: what a piece inflates
+#: to then mostly fits one output block). After damage, far fewer: a call that fails loses what it
+#: had decoded of its piece, so small pieces keep the lines before the damage.
+ZST_PIECE = 64 << 10
 ZST_RECOVERY_PIECE = 256
 #: The largest zstd window accepted: what a decoder must hold of past output. zstd's levels up to
 #: 19 use at most 8 MiB (Codex compresses at a default level); a frame asking more is refused as
