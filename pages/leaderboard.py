@@ -26,8 +26,8 @@ url, rates_file = db_url(), str(rates_path())
 me = signed_in(url)
 st.title("Leaderboard")
 st.caption(
-    "Self-reported usage of the accounts that chose to appear here (`codextime account` or "
-    "`PATCH /api/v1/me` with `leaderboard_opt_in`); everyone else is left out. Every record is "
+    "Self-reported usage of the accounts that chose to appear here (`codextime leaderboard "
+    "join`); everyone else is left out. Every record is "
     "plausibility-checked, and counted by open rules: tokens are input + output, each response "
     "once. Only totals and model mix are shown, never when anyone works."
 )

@@ -14,7 +14,8 @@ from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from pages.lib import board
-from store.accounts import create_account
+from pages.lib.access import LINK_REFUSED, SIGNED_IN, SIGNED_TOKEN
+from store.accounts import create_account, issue_code, revoke_tokens, token_digest
 from store.db import insert_usage, open_store
 from store.models import Account
 
@@ -399,3 +400,89 @@ def test_a_month_without_a_price_has_no_bar():
     chart = board.monthly_chart([("2026-01", 10, 1.5), ("2026-02", 20, None)]).to_dict()
     values = next(iter(chart["datasets"].values()))
     assert [v["when"] for v in values] == ["Jan 2026"]
+
+
+# -- sign-in by link -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def team(tmp_path, monkeypatch) -> tuple[str, dict[str, tuple]]:
+    """A shared deployment: alice and bob, each with usage of their own."""
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    made = fill(
+        url,
+        {"alice": [usage(1, input=111_000)], "bob": [usage(2, input=222_000)]},
+        opted_in={"alice", "bob"},
+    )
+    monkeypatch.setenv("CODEXTIME_DB", url)
+    monkeypatch.setenv("CODEXTIME_APP_SHARED", "1")
+    return url, made
+
+
+def code_for(url: str, account: tuple, *, now: datetime | None = None) -> str:
+    """A sign-in code for ``account`` (id, token), as the server hands one to ``codextime
+    open``."""
+    engine = open_store(url)
+    code, _ = issue_code(engine, account[0], token_digest(account[1]), now=now)
+    engine.dispose()
+    return code
+
+
+def signed_in_total(at: AppTest) -> str | None:
+    heading = [m.value for m in at.markdown if "tokens all time" in m.value]
+    return heading[0].split(" tokens")[0].removeprefix("### ") if heading else None
+
+
+def refused(at: AppTest) -> bool:
+    return [w.value for w in at.warning] == [LINK_REFUSED] and [t.label for t in at.text_input] == [
+        "Token"
+    ]
+
+
+def test_a_sign_in_link_signs_in_once_and_leaves_the_address(team):
+    url, made = team
+    code = code_for(url, made["alice"])
+    at = app(signin=code)
+    assert signed_in_total(at) == "111,100"
+    assert at.session_state[SIGNED_IN] == made["alice"][0]
+    assert at.session_state[SIGNED_TOKEN] == token_digest(made["alice"][1])
+    at.run()  # AppTest shows the address a run leaves once the next run starts
+    assert "signin" not in at.query_params
+    assert code not in repr([at.session_state[k] for k in at.session_state])
+    assert "Signed in as ` alice `" in [c.value for c in at.sidebar.caption]
+    at.switch_page("pages/leaderboard.py").run()
+    assert "You (` alice `) are **#2** of 2." in shown(at)
+    again = app(signin=code)  # another browser, the same link
+    assert signed_in_total(again) is None and refused(again)
+
+
+def test_a_link_works_from_any_page(team):
+    url, made = team
+    at = app("pages/leaderboard.py", signin=code_for(url, made["bob"]))
+    assert "You (` bob `) are **#1** of 2." in shown(at)
+    at.switch_page("pages/overview.py").run()
+    assert signed_in_total(at) == "222,100"
+
+
+@pytest.mark.parametrize("kind", ["expired", "unknown", "empty", "revoked", "huge"])
+def test_a_link_the_store_does_not_take_says_so_and_keeps_the_token_prompt(team, kind):
+    url, made = team
+    code = {
+        "expired": lambda: code_for(url, made["alice"], now=NOW - timedelta(minutes=6)),
+        "unknown": lambda: "ctc_" + "x" * 32,
+        "empty": lambda: "",
+        "revoked": lambda: code_for(url, made["alice"]),
+        "huge": lambda: "c" * 100_000,
+    }[kind]()
+    if kind == "revoked":
+        engine = open_store(url)
+        revoke_tokens(engine, "alice")
+        engine.dispose()
+    at = app(signin=code)
+    assert signed_in_total(at) is None and refused(at)
+    assert SIGNED_IN not in at.session_state
+    at.run()
+    assert "signin" not in at.query_params
+    at.text_input[0].input(made["bob"][1])  # the token prompt still works
+    at.button[0].click().run()
+    assert signed_in_total(at) == "222,100"

@@ -157,9 +157,9 @@ def own_rank_line(rank: int | None, total: int, name_shown: str) -> str:
     """The line above the table for a signed-in viewer. ``name_shown`` is already safe Markdown."""
     if rank is None:
         return (
-            f"You are signed in as {name_shown}, who is not ranked here: opt in with "
-            "`PATCH /api/v1/me` (`leaderboard_opt_in`), or no usage of yours counts in this "
-            "period and model."
+            f"You are signed in as {name_shown}, who is not ranked here: not opted in "
+            "(`codextime leaderboard join`), or no usage of yours counts in this period and "
+            "model."
         )
     return f"You ({name_shown}) are **#{rank:,}** of {total:,}."
 
@@ -197,7 +197,9 @@ def mix_chart(models: Sequence[tuple[str, int, int]]) -> alt.Chart:
         alt.Chart(frame, title="Model mix (share of tokens)")
         .mark_bar()
         .encode(
-            x=alt.X("share:Q", title=None, axis=alt.Axis(format="%")),
+            x=alt.X(
+                "share:Q", title=None, axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])
+            ),
             y=alt.Y("model:N", sort="-x", title=None),
             color=alt.Color("model:N", scale=charts.model_colours(frame["model"]), legend=None),
             tooltip=[
