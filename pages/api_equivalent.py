@@ -13,7 +13,7 @@ import streamlit as st
 from pages.lib import charts
 from pages.lib.access import require_viewer
 from pages.lib.data import rates
-from pages.lib.filters import banners, prices_picker
+from pages.lib.filters import banners, key_column, prices_picker
 from pages.lib.routing import page_view
 from pages.lib.text import ESTIMATE_NOTE, compact, inline_text, usd, usd_or_reason
 from pages.lib.whatif import STALE_AFTER, can_assume, is_stale, with_assumptions
@@ -120,9 +120,16 @@ if require_viewer(view) and banners(view):
         for name, heading in COUNT_HEADINGS.items()
     }
     st.markdown("**By service tier**")
-    st.dataframe(tier_rows(groups), hide_index=True, column_config=counts)
+    st.dataframe(
+        tier_rows(groups), hide_index=True, column_config={**counts, "tier": key_column("tier")}
+    )
     st.markdown("**By model**")
-    st.dataframe(model_rows(groups), hide_index=True, column_config=counts, width="stretch")
+    st.dataframe(
+        model_rows(groups),
+        hide_index=True,
+        column_config={**counts, "model": key_column("model")},
+        width="stretch",
+    )
     unpriced = groups.filter(pl.col("usd").is_null())
     if not unpriced.is_empty():
         listed = ", ".join(
@@ -224,7 +231,8 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
-        "": st.column_config.TextColumn("", width=30, help="⚠: stale (see below)"),
+        "": st.column_config.TextColumn("", width=30, help="⚠: stale (see below)", pinned=True),
+        "model": key_column("model"),
         "from": st.column_config.TextColumn("from", width=95),
         "to": st.column_config.TextColumn("to", width=95),
         "source": st.column_config.LinkColumn("source", display_text="source"),

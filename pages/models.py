@@ -5,7 +5,13 @@ import streamlit as st
 
 from pages.lib import charts
 from pages.lib.access import require_viewer
-from pages.lib.filters import banners, chosen_usage, measure_picker, period_picker
+from pages.lib.filters import (
+    banners,
+    chosen_usage,
+    key_column,
+    measure_picker,
+    period_picker,
+)
 from pages.lib.routing import page_view
 from pages.lib.text import COST_NOTE, ESTIMATE_NOTE, usd_or_reason
 from store.queries import by_model, by_tier, model_mix
@@ -59,7 +65,7 @@ if require_viewer(view) and banners(view):
             hide_index=True,
             width="stretch",
             column_config={
-                "model": "Model",
+                "model": key_column("Model"),
                 "share": st.column_config.ProgressColumn("Share", format="percent"),
                 "usd": st.column_config.TextColumn("API-equivalent (estimate)"),
                 **{
@@ -73,7 +79,7 @@ if require_viewer(view) and banners(view):
             with_usd_as_text(by_tier(groups).drop("as_standard")),
             hide_index=True,
             column_config={
-                "tier": "Tier",
+                "tier": key_column("Tier"),
                 "total": st.column_config.NumberColumn("Tokens", format="localized"),
                 "responses": st.column_config.NumberColumn("Responses", format="localized"),
                 "share": st.column_config.ProgressColumn("Share", format="percent"),

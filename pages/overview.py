@@ -8,7 +8,15 @@ from pages.lib import charts
 from pages.lib.access import require_viewer
 from pages.lib.filters import banners, chosen_usage, measure_picker, period_picker
 from pages.lib.routing import page_view
-from pages.lib.text import COST_NOTE, ESTIMATE_NOTE, compact, counted, inline_text, usd
+from pages.lib.text import (
+    COST_NOTE,
+    ESTIMATE_NOTE,
+    compact,
+    counted,
+    dates_name,
+    inline_text,
+    usd,
+)
 from store.fields import EARLIEST
 from store.queries import cache_rate, cost_summary, in_days, running_total, summary, timeline
 
@@ -39,38 +47,45 @@ if require_viewer(view) and banners(view):
         )
     every, groups = view.all_dates(), view.all_groups()
     today = view.today()
-    windows = {  # first and last local day, inclusive
-        "All time": (None, None),
+
+    def figures(first, last) -> dict:
+        """Totals and estimate of the local days from ``first`` to ``last`` (None: open)."""
+        return summary(in_days(every, first, last, column="day")) | cost_summary(
+            in_days(groups, first, last)
+        )
+
+    whole = figures(None, None)
+    cards = {  # first and last local day, inclusive: the chosen dates, then fixed windows
+        view.dates_name: (view.start, view.end),
         "Last 30 days": (today - timedelta(days=29), None),
         "Last 7 days": (today - timedelta(days=6), None),
         "Today": (today, today),
     }
-    totals = {
-        name: summary(in_days(every, first, last, column="day"))
-        | cost_summary(in_days(groups, first, last))
-        for name, (first, last) in windows.items()
-    }
-    whole = totals["All time"]
+    totals = {name: figures(*window) for name, window in cards.items()}
     st.markdown(
         f"### {whole['total']:,} tokens all time  \n"
         f"<span style='color:gray'>≈ {compact(whole['total'])} · input + output · "
         f"in {view.zone}</span>",
         unsafe_allow_html=True,
     )
-    for column, (name, figures) in zip(st.columns(4), totals.items(), strict=True):
+    for column, (name, shown) in zip(st.columns(4), totals.items(), strict=True):
+        first, last = cards[name]
+        when = dates_name(first, last or today) if first else name
         with column, st.container(border=True):
-            st.metric(name, compact(figures["total"]), help=f"{figures['total']:,} tokens")
+            st.metric(name, compact(shown["total"]), help=f"{when}: {shown['total']:,} tokens")
             st.caption(
-                f"Input {figures['input']:,} (cached {figures['cached']:,}, "
-                f"cache writes {figures['cache_write']:,})  \n"
-                f"Output {figures['output']:,} (reasoning {figures['reasoning']:,})  \n"
-                f"{counted(figures['sessions'], 'session')} · "
-                f"{counted(figures['active_days'], 'active day')}"
+                f"Input {shown['input']:,} (cached {shown['cached']:,}, "
+                f"cache writes {shown['cache_write']:,})  \n"
+                f"Output {shown['output']:,} (reasoning {shown['reasoning']:,})  \n"
+                f"{counted(shown['sessions'], 'session')} · "
+                f"{counted(shown['active_days'], 'active day')}"
             )
-            st.metric("API-equivalent (estimate)", usd(figures["usd"]))
+            st.metric("API-equivalent (estimate)", usd(shown["usd"]))
     st.caption(
-        ESTIMATE_NOTE + " Cached input and cache writes are parts of input, reasoning part of "
-        "output."
+        "The first card shows the dates chosen in the sidebar; the other three, the last 30 and "
+        f"7 days and today in {view.zone}, whatever the dates chosen. "
+        + ESTIMATE_NOTE
+        + " Cached input and cache writes are parts of input, reasoning part of output."
     )
     if whole["unpriced_tokens"]:
         st.caption(

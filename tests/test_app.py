@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from collector.cli import app as cli
+from pages.lib.text import dates_name
 from store.accounts import create_account
 from store.db import account_id, insert_usage, open_store
 from store.fields import RECORD_FIELDS
@@ -281,3 +282,31 @@ def test_a_model_filter_survives_a_visit_to_the_leaderboard(store):
     at.run()  # AppTest shows the URL a run leaves behind once the next run starts
     assert at.query_params["models"] in ("gpt-5", ["gpt-5"])
     assert at.sidebar.multiselect(key="models").value == ["gpt-5"]
+
+
+def test_the_first_overview_card_follows_the_dates_and_the_others_say_their_window(store):
+    at = run("pages/overview.py")
+    assert [m.label for m in at.metric][::2] == ["All time", "Last 30 days", "Last 7 days", "Today"]
+    today = datetime.now(UTC).date()  # the store's days, in UTC (the app's zone here)
+    first, last = today - timedelta(days=20), today - timedelta(days=10)
+    at.date_input(key="dates").set_value((first, last)).run()
+    chosen = [n for n in range(40) if first <= (NOW - timedelta(days=n * 2)).date() <= last]
+    tokens = sum(100_000 + n + 2_000 for n in chosen)
+    card = at.metric[0]
+    assert card.label == dates_name(first, last)
+    assert card.proto.help.endswith(f"{tokens:,} tokens")
+    assert [m.label for m in at.metric][2::2] == ["Last 30 days", "Last 7 days", "Today"]
+    # The heading keeps the exact all-time total.
+    every = sum(100_000 + n + 2_000 for n in range(40))
+    assert f"{every:,} tokens all time" in texts(at)
+    assert "The first card shows the dates chosen in the sidebar" in texts(at)
+
+
+def test_a_range_of_days_is_named_as_briefly_as_it_is_clear():
+    d = date(2026, 11, 3)
+    assert dates_name(None, None) == "All time"
+    assert dates_name(d, d) == "3 Nov 2026"
+    assert dates_name(date(2026, 6, 1), date(2026, 6, 30)) == "1 – 30 Jun 2026"
+    assert dates_name(date(2026, 6, 1), d) == "1 Jun – 3 Nov 2026"
+    assert dates_name(date(2025, 11, 3), date(2026, 1, 2)) == "3 Nov 2025 – 2 Jan 2026"
+    assert dates_name(d, None) == "from 3 Nov 2026"

@@ -83,3 +83,88 @@ def test_the_calendar_legend_lists_every_shade_with_its_range():
     assert colours == charts.GREENS[: len(legend)]
     assert set(names) == set(legend)
     assert charts.shades(pl.Series("tokens", [0, 0]))[1] == ["No use"]
+
+
+def unpriced_periods() -> pl.DataFrame:
+    """Two models per week, one of them with no published price (its ``usd`` null)."""
+    frame = periods(WEEKS, ("gpt-5", "no-such-model"))
+    return frame.with_columns(
+        usd=pl.when(pl.col("model") == "gpt-5").then(pl.col("usd")).otherwise(None)
+    )
+
+
+def tooltip_values(spec: dict) -> list[tuple[str, object]]:
+    """(field, value) of every tooltip line of every data row of a chart's spec."""
+    rows = next(iter(spec["datasets"].values()))
+    fields = [t["field"] for t in spec["encoding"]["tooltip"]]
+    return [(f, row.get(f)) for row in rows for f in fields]
+
+
+@pytest.mark.parametrize("measure", ["tokens", "cost"])
+@pytest.mark.parametrize("build", [charts.timeline, charts.model_mix])
+def test_no_tooltip_shows_null_for_an_unpriced_model(build, measure):
+    spec = build(unpriced_periods(), "week", measure).to_dict()
+    shown = tooltip_values(spec)
+    assert not [f for f, value in shown if value is None]
+    estimates = {value for f, value in shown if f == "estimate"}
+    assert "— no published price" in estimates  # the dash, with the reason
+    assert any(value.startswith("$") for value in estimates)
+    ranked = charts.estimate_by_model(pl.DataFrame({"model": ["o3"], "usd": [2.5]})).to_dict()
+    assert ("estimate", "$2.50") in tooltip_values(ranked)
+
+
+def test_two_dozen_models_get_two_dozen_colours_and_unknown_is_grey():
+    models = [f"gpt-{n}" for n in range(24)] + ["unknown", "other"]
+    scale = charts.model_colours(models).to_dict()
+    colour = dict(zip(scale["domain"], scale["range"], strict=True))
+    named = [colour[m] for m in models[:24]]
+    assert len(set(named)) == 24
+    assert colour["unknown"] == colour["other"] == charts.GREY
+    assert charts.GREY not in named
+
+
+def test_palette_colours_are_far_apart_and_none_is_grey():
+    """No two palette colours within 19 of each other in CIELAB (22 among the first 24), and
+    each far from the grey of unknown models."""
+
+    def lab(hex_colour: str) -> tuple[float, float, float]:
+        linear = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [((c + 0.055) / 1.055) ** 2.4 if c > 0.04045 else c / 12.92 for c in linear]
+        x = (r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047
+        y = r * 0.2126 + g * 0.7152 + b * 0.0722
+        z = (r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883
+        f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x, y, z)]
+        return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+    def apart(a: str, b: str) -> float:
+        return sum((p - q) ** 2 for p, q in zip(lab(a), lab(b), strict=True)) ** 0.5
+
+    palette = charts.PALETTE
+    assert len(palette) >= 24
+    pairs = [(a, b) for i, a in enumerate(palette) for b in palette[i + 1 :]]
+    assert min(apart(a, b) for a, b in pairs) > 19
+    first = palette[:24]
+    assert min(apart(a, b) for i, a in enumerate(first) for b in first[i + 1 :]) > 22
+    assert min(apart(c, charts.GREY) for c in palette) > 20
+
+
+BUILT = {
+    "timeline": lambda: charts.timeline(periods(WEEKS), "week"),
+    "model_mix": lambda: charts.model_mix(periods(WEEKS), "week"),
+    "estimate_by_model": lambda: charts.estimate_by_model(
+        pl.DataFrame({"model": ["o3"], "usd": [1.0]})
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BUILT)
+def test_charts_keep_their_plot_height_with_the_legend_below(name):
+    """Fitted in width only: a legend below adds to the chart's height instead of squeezing the
+    plot (Streamlit's default fits the whole chart, legend included, in its height)."""
+    spec = BUILT[name]().to_dict()
+    assert spec["autosize"] == {"type": "fit-x", "contains": "padding"}
+    assert spec["height"] >= 28
+    legend = spec["encoding"]["color"].get("legend")
+    if legend is not None:
+        assert legend["orient"] == "bottom"
+        assert "width" in legend["columns"]["expr"]  # as many columns as the width holds

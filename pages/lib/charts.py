@@ -8,36 +8,67 @@ from datetime import date
 import altair as alt
 import polars as pl
 
-from pages.lib.text import compact
+from pages.lib.text import compact, usd_or_reason
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 GREENS = ["#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39"]  # GitHub's calendar scale
 
 
-#: Tableau's 20 colours: a model's colour is its place in the viewer's full model list.
+#: 28 colours no two alike (CIELAB distance over 19, over 22 among the first 24) and none grey:
+#: Vega's tableau10 without its grey, then the colours of Vega's tableau20, category20 and
+#: category20b schemes and Kelly's 22 colours of maximum contrast (1965) furthest from those
+#: already taken. A model's colour is its place in the viewer's full model list.
 PALETTE = [
-    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
-    "#9d755d", "#bab0ac", "#9ecae9", "#ffbf79", "#88d27a", "#ff9d98", "#83bcb6", "#f2cf5b",
-    "#d6a5c9", "#fcbfd2", "#d8b5a5", "#79706e",
+    "#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6",
+    "#9d755d", "#cedb9c", "#8db600", "#6b6ecf", "#ffbf79", "#882d17", "#a1caf1", "#393b79",
+    "#b3446c", "#637939", "#e377c2", "#9c9ede", "#bd9e39", "#e25822", "#7b4173", "#008856",
+    "#654522", "#f6a600", "#b5cf6b", "#8c6d31",
 ]  # fmt: skip
+#: Models that are no model in particular: logs that name none, and the rest of a short list.
+GREY_MODELS = {"unknown", "other"}
+GREY = "#9e9e9e"
 
 
 def model_colours(models: Sequence[str]) -> alt.Scale:
     """One colour per model from the full list the store knows for the viewer (not the filtered
-    one), so a model keeps its colour on every page whatever the filters."""
+    one), so a model keeps its colour on every page whatever the filters; ``GREY_MODELS`` in
+    grey."""
     domain = sorted(set(models))
-    return alt.Scale(domain=domain, range=[PALETTE[i % len(PALETTE)] for i in range(len(domain))])
+    named = [m for m in domain if m not in GREY_MODELS]
+    colour = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(named)}
+    return alt.Scale(domain=domain, range=[colour.get(m, GREY) for m in domain])
 
 
-def _models(frame: pl.DataFrame, models: Sequence[str]) -> alt.Color:
+#: Legends sit below the plot, in as many columns of this width as the plot's width holds (two
+#: on a phone): beside it, a legend would take half a phone's width from the plot.
+LEGEND_COLUMN = 140
+
+
+def legend_below(column: int = LEGEND_COLUMN, **more) -> alt.Legend:
+    return alt.Legend(
+        orient="bottom",
+        columns=alt.ExprRef(f"max(1, floor(width / {column}))"),
+        labelLimit=column - 20,
+        **more,
+    )
+
+
+def sized(chart: alt.Chart, height: int) -> alt.Chart:
+    """``chart`` as wide as its container with a plot ``height`` pixels high, its axes, title and
+    legend around it (Streamlit's default fits everything, legend included, in the height)."""
+    return chart.properties(
+        height=height, autosize=alt.AutoSizeParams(type="fit-x", contains="padding")
+    )
+
+
+def _models(frame: pl.DataFrame, models: Sequence[str], legend: bool = True) -> alt.Color:
     """Colour by model on the shared scale; the legend lists only the models drawn."""
     shown = sorted(frame["model"].unique().to_list()) if "model" in frame.columns else []
     return alt.Color(
         "model:N",
         title="Model",
         scale=model_colours([*models, *shown]),
-        # Two columns once the list is long: one column of many is cut at the chart's height.
-        legend=alt.Legend(values=shown, columns=2 if len(shown) > 12 else 1, symbolLimit=0),
+        legend=legend_below(values=shown, symbolLimit=0) if legend else None,
     )
 
 
@@ -60,10 +91,21 @@ def usd_axis(**more) -> alt.Axis:
     return alt.Axis(labelExpr=USD_AXIS, **more)
 
 
-#: What a timeline or a mix can measure: its field, axis title, axis and tooltip format.
+#: A tooltip line with the estimate in dollars, or why there is none (never "null").
+ESTIMATE_TIP = alt.Tooltip("estimate:N", title="API-equivalent (estimate)")
+
+
+def with_estimate(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with ``estimate``: its ``usd`` as text, or the reason there is none."""
+    return frame.with_columns(
+        pl.Series("estimate", [usd_or_reason(v) for v in frame["usd"]], dtype=pl.String)
+    )
+
+
+#: What a timeline or a mix can measure: its field, axis title and axis.
 MEASURES = {
-    "tokens": ("total", "Tokens (input + output)", tokens_axis, ","),
-    "cost": ("usd", "USD, API-equivalent (estimate)", usd_axis, "$,.2f"),
+    "tokens": ("total", "Tokens (input + output)", tokens_axis),
+    "cost": ("usd", "USD, API-equivalent (estimate)", usd_axis),
 }
 #: How a period is named on an axis: a day with its month, a week by its Monday, a month.
 PERIOD_NAMES = {"day": "%b %-d", "week": "week of %-d %b", "month": "%b %Y"}
@@ -88,10 +130,10 @@ def timeline(
     frame: pl.DataFrame, period: str, measure: str = "tokens", models: Sequence[str] = ()
 ) -> alt.Chart:
     """Tokens, or their API-equivalent in USD, per period, stacked by model."""
-    field, axis_title, axis, tip_format = MEASURES[measure]
+    field, axis_title, axis = MEASURES[measure]
     title = f"Tokens per {period}" if measure == "tokens" else f"API-equivalent per {period}"
-    frame, x = _by_period(frame, period)
-    return (
+    frame, x = _by_period(with_estimate(frame), period)
+    chart = (
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
@@ -101,34 +143,35 @@ def timeline(
             tooltip=[
                 alt.Tooltip("when:N", title=period.title()),
                 "model:N",
-                alt.Tooltip(f"{field}:Q", format=tip_format, title=axis_title),
                 alt.Tooltip("total:Q", format=",", title="Tokens"),
                 alt.Tooltip("input:Q", format=","),
                 alt.Tooltip("cached:Q", format=","),
                 alt.Tooltip("output:Q", format=","),
+                ESTIMATE_TIP,
             ],
         )
-        .properties(height=320)
     )
+    return sized(chart, 240)
 
 
 def burned(frame: pl.DataFrame) -> alt.Chart:
     """The running total of tokens."""
-    return (
-        alt.Chart(frame, title="Tokens burned (running total)")
+    chart = (
+        alt.Chart(frame, title=alt.TitleParams("Tokens burned", subtitle="Running total"))
         .mark_area(line=True, opacity=0.3)
         .encode(
             x=alt.X("day:T", title=None),
             y=alt.Y("burned:Q", title="Tokens", axis=tokens_axis()),
             tooltip=[alt.Tooltip("day:T", format="%Y-%m-%d"), alt.Tooltip("burned:Q", format=",")],
         )
-        .properties(height=220)
     )
+    return sized(chart, 160)
 
 
 def cache_rate(frame: pl.DataFrame) -> alt.Chart:
-    return (
-        alt.Chart(frame, title="Cache hit rate by week (input served from the cache)")
+    title = alt.TitleParams("Cache hit rate by week", subtitle="Input served from the cache")
+    chart = (
+        alt.Chart(frame, title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("week_start:T", title=None),
@@ -143,8 +186,8 @@ def cache_rate(frame: pl.DataFrame) -> alt.Chart:
                 alt.Tooltip("cache_hit_rate:Q", format=".1%", title="Cache hit rate"),
             ],
         )
-        .properties(height=220)
     )
+    return sized(chart, 160)
 
 
 #: The calendar's shade for a day with no use.
@@ -178,7 +221,7 @@ def calendar(frame: pl.DataFrame, year: int) -> alt.Chart:
     frame = _for_vega(frame).with_columns(pl.col("week_start").cast(pl.String).alias("week"))
     day_shades, legend, colours = shades(frame["tokens"])
     frame = frame.with_columns(pl.Series("shade", day_shades, dtype=pl.String))
-    return (
+    chart = (
         alt.Chart(frame, title=f"{year}")
         .mark_rect(cornerRadius=2, stroke="white", strokeWidth=1.5)
         .encode(
@@ -202,15 +245,15 @@ def calendar(frame: pl.DataFrame, year: int) -> alt.Chart:
                 "shade:N",
                 title="Tokens a day",
                 scale=alt.Scale(domain=legend, range=colours),
-                legend=alt.Legend(symbolType="square", clipHeight=12, rowPadding=2),
+                legend=legend_below(170, symbolType="square", clipHeight=12, rowPadding=2),
             ),
             tooltip=[
                 alt.Tooltip("day:T", format="%a %Y-%m-%d", title="Day"),
                 alt.Tooltip("tokens:Q", format=","),
             ],
         )
-        .properties(height=170)
     )
+    return sized(chart, 120)
 
 
 def _month_starts(frame: pl.DataFrame) -> list[str]:
@@ -222,7 +265,7 @@ def _month_starts(frame: pl.DataFrame) -> list[str]:
 def hour_of_week(frame: pl.DataFrame) -> alt.Chart:
     """Tokens by weekday and hour; hours with no use stay grey."""
     frame = _for_vega(frame)
-    return (
+    chart = (
         alt.Chart(frame, title="Hour of the week (your time zone)")
         .mark_rect(cornerRadius=2, stroke="white", strokeWidth=1)
         .encode(
@@ -235,13 +278,13 @@ def hour_of_week(frame: pl.DataFrame) -> alt.Chart:
                     "tokens:Q",
                     title="Tokens",
                     scale=alt.Scale(range=GREENS[1:]),
-                    legend=alt.Legend(labelExpr=TOKENS_AXIS),
+                    legend=legend_below(labelExpr=TOKENS_AXIS),
                 ),
             ),
             tooltip=["dow:N", "hour:O", alt.Tooltip("tokens:Q", format=",")],
         )
-        .properties(height=220)
     )
+    return sized(chart, 170)
 
 
 def _for_vega(frame: pl.DataFrame) -> pl.DataFrame:
@@ -261,14 +304,14 @@ def model_mix(
     """Each model's share of each period's tokens, or each model's API-equivalent in USD
     stacked per period."""
     if measure == "cost":
-        field, axis_title, axis, _ = MEASURES["cost"]
+        field, axis_title, axis = MEASURES["cost"]
         y = alt.Y(f"{field}:Q", stack="zero", title=axis_title, axis=axis())
         title = f"API-equivalent by model per {period}"
     else:
         y = alt.Y("share:Q", stack="normalize", title="Share of tokens", axis=alt.Axis(format="%"))
         title = f"Model mix per {period}"
-    frame, x = _by_period(frame, period)
-    return (
+    frame, x = _by_period(with_estimate(frame), period)
+    chart = (
         alt.Chart(frame, title=title)
         .mark_bar()
         .encode(
@@ -280,23 +323,24 @@ def model_mix(
                 "model:N",
                 alt.Tooltip("share:Q", format=".1%"),
                 alt.Tooltip("tokens:Q", format=","),
-                alt.Tooltip("usd:Q", format="$,.2f", title="USD (estimate)"),
+                ESTIMATE_TIP,
             ],
         )
-        .properties(height=320)
     )
+    return sized(chart, 240)
 
 
 def estimate_by_model(frame: pl.DataFrame, models: Sequence[str] = ()) -> alt.Chart:
     """API-equivalent per model (priced models only)."""
-    return (
+    frame = with_estimate(frame)
+    chart = (
         alt.Chart(frame, title="API-equivalent by model (estimate)")
         .mark_bar()
         .encode(
             x=alt.X("usd:Q", title="USD (estimate)", axis=usd_axis()),
-            y=alt.Y("model:N", sort="-x", title=None),
-            color=_models(frame, models),
-            tooltip=["model:N", alt.Tooltip("usd:Q", format="$,.2f", title="Estimate")],
+            y=alt.Y("model:N", sort="-x", title=None, axis=alt.Axis(labelLimit=140)),
+            color=_models(frame, models, legend=False),  # the axis names the models
+            tooltip=["model:N", ESTIMATE_TIP],
         )
-        .properties(height=alt.Step(28))
     )
+    return sized(chart, 28 * max(1, frame.height))

@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages.lib.access import viewer_accounts
 from pages.lib.data import db_url, local_usage, priced_groups, set_aside, store_choices
+from pages.lib.text import dates_name
 from store.fields import DEMO_LABEL
 from store.periods import PERIODS
 from store.pricing import rates_path
@@ -32,6 +33,8 @@ class View:
     labels: tuple[str, ...]
     tiers: tuple[str, ...]
     available: dict = field(default_factory=dict)
+    #: The first and last local day with usage (None in an empty store).
+    span: tuple[date, date] | None = None
 
     @property
     def demo(self) -> bool:
@@ -42,6 +45,16 @@ class View:
         """Every model the store knows for the viewer, whatever the filters: the charts' colour
         scale, so that a model keeps its colour on every page."""
         return self.available.get("models", [])
+
+    @property
+    def dates_name(self) -> str:
+        """The chosen dates as a card names them: ``All time`` when they hold every day with
+        usage."""
+        whole = self.span is None or (
+            (self.start is None or self.start <= self.span[0])
+            and (self.end is None or self.end >= self.span[1])
+        )
+        return "All time" if whole else dates_name(self.start, self.end)
 
     @property
     def chosen(self) -> Filters:
@@ -92,7 +105,7 @@ def sidebar() -> View:
         bind="query-params",
         help="Days, weeks and hours are cut in this zone.",
     )
-    start = end = None
+    start = end = span = None
     first, last = available.get("first"), available.get("last")
     if first and last:
         span = (
@@ -132,6 +145,7 @@ def sidebar() -> View:
         labels=labels,
         tiers=tiers,
         available=available,
+        span=span,
     )
 
 
@@ -208,3 +222,9 @@ def measure_picker(key: str) -> str:
         "Show", list(names), default="tokens", key=key, format_func=names.__getitem__
     )
     return picked or "tokens"
+
+
+def key_column(heading: str):
+    """A table's key column (the model, the tier): pinned, so that it stays in view while the
+    table scrolls sideways on a phone."""
+    return st.column_config.TextColumn(heading, pinned=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from store.models import Usage
 
@@ -61,6 +62,23 @@ def compact(n: float | int | None) -> str:
         if abs(n) >= size:
             return f"{n / size:,.2f} {unit}"
     return f"{n:,.0f}"
+
+
+def dates_name(start: date | None, end: date | None) -> str:
+    """A range of days as a card names it: ``3 Nov 2026``, ``1 – 30 Jun 2026``,
+    ``3 Nov 2025 – 2 Jan 2026``, ``from 1 Jun 2026``; ``All time`` when both ends are open."""
+    if start is None:
+        return "All time" if end is None else f"until {end.day} {end:%b %Y}"
+    first = f"{start.day} {start:%b %Y}"
+    if end is None:
+        return f"from {first}"
+    if start == end:
+        return first
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day} – {end.day} {end:%b %Y}"
+    if start.year == end.year:
+        return f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+    return f"{first} – {end.day} {end:%b %Y}"
 
 
 def counted(n: int, noun: str) -> str:
