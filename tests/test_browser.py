@@ -280,21 +280,72 @@ def test_the_api_equivalent_prices_switch(page: Page, app_url):
     page.screenshot(path=SHOTS / "api_equivalent_today.png", full_page=True)
 
 
-@pytest.mark.parametrize("path", ["", "models"])
-def test_a_phone_keeps_the_charts_legends_and_key_columns_in_view(page: Page, app_url, path):
-    """At 390x844 the chart fills the width with its legend below, and the models table starts
-    with the model and its total."""
-    page.set_viewport_size({"width": 390, "height": 844})
+#: Where the parts of every chart on the page are drawn (Vega's SVG scene): the whole chart, its
+#: plot area, axes, legends and title, as boxes in page pixels.
+CHART_PARTS = """() => [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+.map(chart => {
+  const box = (el) => {
+    const b = el.getBoundingClientRect();
+    return {x: b.x, y: b.y, w: b.width, h: b.height};
+  };
+  const svg = chart.querySelector("svg.marks");
+  if (!svg) return null;
+  const root = svg.querySelector("g.role-frame.root");
+  return {
+    svg: box(svg),
+    plot: box(root.querySelector(":scope > g > path.background")),
+    axes: [...svg.querySelectorAll("g.role-axis")].map(box),
+    legends: [...svg.querySelectorAll("g.role-legend")].map(box),
+    title: [...svg.querySelectorAll("g.role-title")].map(box),
+  };
+})"""
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["w"] - 1
+        and b["x"] < a["x"] + a["w"] - 1
+        and a["y"] < b["y"] + b["h"] - 1
+        and b["y"] < a["y"] + a["h"] - 1
+    )
+
+
+def inside(part: dict, whole: dict) -> bool:
+    return part["x"] >= whole["x"] - 1 and part["x"] + part["w"] <= whole["x"] + whole["w"] + 1
+
+
+@pytest.mark.parametrize("path", ["", "heatmap", "models", "api_equivalent"])
+def test_a_phone_shows_every_chart_whole_with_its_legend_below(page: Page, app_url, path):
+    """At 390x844, down the whole page: every chart as wide as the screen, its plot a sane size,
+    its legend below the plot and clear of the axes, its title and legend within the chart."""
+    width = 390
+    page.set_viewport_size({"width": width, "height": 844})
     page.goto(f"{app_url}/{path}")
     settle(page)
     assert page.locator("[data-testid='stException']").count() == 0
-    chart = page.locator("[data-testid='stVegaLiteChart']").first
-    expect(chart.locator("canvas, svg").first).to_be_visible()
-    box = chart.bounding_box()
-    assert box and box["width"] > 300  # no legend beside it eating the width
+    charts = page.locator("[data-testid='stVegaLiteChart']")
+    expect(charts.first.locator("svg").first).to_be_visible()
+    for i in range(charts.count()):  # down the page, so that every chart is drawn
+        charts.nth(i).scroll_into_view_if_needed()
+        expect(charts.nth(i).locator("svg.marks g.role-frame.root").first).to_be_attached()
+    drawn = page.evaluate(CHART_PARTS)
+    assert drawn and None not in drawn
+    for n, chart in enumerate(drawn):
+        svg, plot = chart["svg"], chart["plot"]
+        where = f"{path or 'overview'} chart {n}"
+        assert svg["x"] >= 0 and svg["x"] + svg["w"] <= width, where
+        assert plot["h"] >= 100 and plot["w"] >= 0.6 * svg["w"], (where, plot)
+        for legend in chart["legends"]:
+            assert legend["y"] >= plot["y"] + plot["h"], (where, "legend beside the plot")
+            assert inside(legend, svg), (where, "legend cut off")
+            assert not [axis for axis in chart["axes"] if overlap(axis, legend)], where
+        assert all(inside(title, svg) for title in chart["title"]), (where, "title cut off")
     if path == "models":
-        header = page.locator("[data-testid='stDataFrame']").first
-        expect(header).to_contain_text("Model")
+        expect(page.locator("[data-testid='stDataFrame']").first).to_contain_text("Model")
+    # The whole page, as a phone shows it when scrolled down.
+    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": width, "height": min(max(height, 844), 8000)})
+    settle(page)
     page.screenshot(path=SHOTS / f"phone_{path or 'overview'}.png", full_page=True)
 
 

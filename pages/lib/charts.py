@@ -41,14 +41,14 @@ def model_colours(models: Sequence[str]) -> alt.Scale:
 
 #: Legends sit below the plot, in as many columns of this width as the plot's width holds (two
 #: on a phone): beside it, a legend would take half a phone's width from the plot.
-LEGEND_COLUMN = 140
+LEGEND_COLUMN = 130
 
 
 def legend_below(column: int = LEGEND_COLUMN, **more) -> alt.Legend:
     return alt.Legend(
         orient="bottom",
         columns=alt.ExprRef(f"max(1, floor(width / {column}))"),
-        labelLimit=column - 20,
+        labelLimit=column - 15,
         **more,
     )
 
