@@ -322,10 +322,10 @@ def _checked_and_source(info, researched: list[Rate]) -> tuple[date, str]:
 
 def models_in_logs(codex_home: Path) -> set[str]:
     """The model names of a Codex home's logs."""
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
     from store.fields import MODEL
 
-    plan = Scan(codex_home, keep_cursors=False)
+    plan = ReadPlan(codex_home, keep_cursors=False)
     return {row[MODEL] for result in plan.results() for row in result.rows}
 
 

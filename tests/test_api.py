@@ -281,6 +281,16 @@ def test_the_default_label_cannot_be_demo(server):
     assert server.patch("/api/v1/me", json={"default_label": "demo2"}, headers=me).is_success
 
 
+@pytest.mark.parametrize("label", ["Demo", " demo", "DEMO", "Ｄｅｍｏ"])
+def test_every_spelling_of_demo_is_refused_as_a_label_and_a_default_label(server, label):
+    me = sign_up(server, "alice")
+    answer = post(server, me, [rec(1, label=label)])
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == "label"
+    answer = server.patch("/api/v1/me", json={"default_label": label}, headers=me)
+    assert answer.status_code == 422
+    assert server.get("/api/v1/me", headers=me).json()["records"] == 0
+
+
 def test_an_account_whose_default_label_is_already_demo_stores_no_unlabelled_records(server):
     """An account given the label before it was reserved: its unlabelled records would be
     stored as demo data, so they are refused; labelled ones are stored as they are."""

@@ -24,7 +24,7 @@ from store.api.deps import CurrentAccount, EngineDep, RatesDep, SettingsDep, Sma
 from store.api.errors import json_body_docs, parse_body
 from store.api.routes.accounts import account_error
 from store.board import rank_of
-from store.fields import DEMO_LABEL, DEMO_REFUSED, iso_utc
+from store.fields import DEMO_REFUSED, is_demo_label, iso_utc
 from store.record import PlainText
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
@@ -74,7 +74,7 @@ class MeUpdate(BaseModel):
     @classmethod
     def _not_demo(cls, label: str | None) -> str | None:
         """Records stored under the default label would pass for demo data, or demo for real."""
-        if label == DEMO_LABEL:
+        if is_demo_label(label):
             raise ValueError(DEMO_REFUSED)
         return label
 

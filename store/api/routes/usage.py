@@ -11,7 +11,7 @@ from store.api.deps import CurrentAccount, EngineDep, SettingsDep
 from store.api.errors import json_body_docs, parse_body
 from store.api.limits import read_body
 from store.db import insert_usage
-from store.fields import DEMO_LABEL, DEMO_REFUSED, refusal
+from store.fields import DEMO_REFUSED, is_demo_label, refusal
 from store.record import UsageRecord
 
 router = APIRouter(prefix="/api/v1", tags=["usage"])
@@ -42,7 +42,7 @@ def refusals(batch: UsageBatch, default_label: str | None) -> list[dict]:
         why = refusal(r.ts, r.input, r.cached, r.cache_write, r.output, r.reasoning)
         if why is not None:
             errors.append({"type": "value_error", "loc": ("records", i, "ts"), "msg": why})
-        if stored_label(r, default_label) == DEMO_LABEL:
+        if is_demo_label(stored_label(r, default_label)):
             errors.append(
                 {"type": "value_error", "loc": ("records", i, "label"), "msg": DEMO_REFUSED}
             )
