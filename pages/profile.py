@@ -49,3 +49,9 @@ if shown.models:
 if any(cost is not None for _, _, cost in shown.months):
     st.altair_chart(board.monthly_chart(shown.months), width="stretch")
     st.caption(ESTIMATE_NOTE)
+unpriced = [month for month, _, cost in shown.months if cost is None]
+if unpriced:
+    st.caption(
+        f"No estimate for {', '.join(unpriced)}: no published price for the models used then "
+        "(never counted as $0)."
+    )
