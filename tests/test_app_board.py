@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages.lib import board
 from pages.lib.access import LINK_REFUSED, SIGNED_IN, SIGNED_TOKEN
+from pages.lib.text import NO_PRICE
 from store.accounts import create_account, issue_code, revoke_tokens, token_digest
 from store.db import insert_usage, open_store
 from store.models import Account
@@ -486,3 +487,13 @@ def test_a_link_the_store_does_not_take_says_so_and_keeps_the_token_prompt(team,
     at.text_input[0].input(made["bob"][1])  # the token prompt still works
     at.button[0].click().run()
     assert signed_in_total(at) == "222,100"
+
+
+def test_usage_without_a_published_price_is_never_priced_at_zero(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'unpriced.db'}"
+    fill(url, {"odd": [usage(1, model="no-such-model")]}, opted_in={"odd"})
+    monkeypatch.setenv("CODEXTIME_DB", url)
+    at = profile("odd")
+    assert {m.label: m.value for m in at.metric}["API-equivalent"] == NO_PRICE
+    assert f"No estimate for {NOW:%Y-%m}: no published price" in shown(at)
+    assert [s.get("title") for s in charts(at)][-1] == "Model mix (share of tokens)"
