@@ -7,20 +7,24 @@ themselves, nor anything finer than a UTC day: never an hour, never a label. SQL
 
 Tokens are input + output, as in every Codextime figure. API-equivalent USD comes from
 ``store.pricing``'s engine: each rollup is priced at the rates of its own day (or, with ``at``,
-of that date), its tier and its long-context flag.
+of that date), its tier and its long-context flag. The engine gives the price of a million tokens
+of each kind for every kind of usage a read covers (``price_spans``); the store multiplies and
+sums, so a board of thousands of accounts comes back as one row per account.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from itertools import groupby
+from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from store.fields import EARLIEST
 from store.models import Account, DailyRollup
 from store.pricing import RateTable
 
@@ -92,15 +96,18 @@ def leaderboard(
     """Opted-in accounts ranked by tokens (input + output) or API-equivalent USD of their
     unflagged usage from the UTC day ``since`` on (None: all time), at the prices of each day or,
     with ``at``, of that date. Ties share a rank. With ``model``, only that model's usage counts
-    (and ranks). ``search`` (case-insensitive, part of a name) picks rows after ranking, so a
-    person found by search keeps their rank; ``offset`` and ``limit`` page through the rows."""
+    (and ranks). Ranked by USD, accounts whose usage has no published price at all come after
+    every priced one, tied. ``search`` (case-insensitive, part of a name) picks rows after
+    ranking, so a person found by search keeps their rank; ``offset`` and ``limit`` page through
+    the rows."""
     if offset < 0 or limit < 0:
         raise ValueError("offset and limit cannot be negative")
-    ranked = _ranked(engine, rates, since=since, by=by, model=model, at=at)
+    spec = _Board(since, by, model, at)
+    ranked = _ranked(engine, rates, spec)
     if search and search.strip():
         needle = search.strip().casefold()
-        ranked = [entry for entry in ranked if needle in entry[2].name.casefold()]
-    shown = _rows(engine, rates, ranked[offset : offset + limit], _Board(since, by, model, at))
+        ranked = [entry for entry in ranked if needle in entry.name.casefold()]
+    shown = _rows(engine, rates, ranked[offset : offset + limit], spec)
     return BoardPage(shown, len(ranked), _flagged_records(engine, since, model))
 
 
@@ -116,8 +123,8 @@ def rank_of(
 ) -> int | None:
     """The account's rank on that board; None when it is not on it (not opted in, or no
     unflagged usage there)."""
-    ranked = _ranked(engine, rates, since=since, by=by, model=model, at=at)
-    return next((rank for rank, account, _ in ranked if account == account_id), None)
+    ranked = _ranked(engine, rates, _Board(since, by, model, at))
+    return next((entry.rank for entry in ranked if entry.account == account_id), None)
 
 
 def board_models(engine: Engine) -> list[str]:
@@ -140,50 +147,36 @@ def profile(
     """The public profile of the account named ``name`` (case-insensitively); None unless that
     account exists and opted in. Unflagged usage only, by UTC day."""
     r = DailyRollup.__table__
-    with engine.connect() as conn:
+    with _reading(engine) as conn:
         found = conn.execute(_opted_in(name)).first()
         if found is None:
             return None
-        sums = [sa.func.sum(r.c[k]) for k in ("input", "cached", "cache_write", "output")]
-        rows = conn.execute(
-            sa.select(
-                r.c.day,
-                r.c.model,
-                r.c.tier,
-                r.c.long_context,
-                *sums,
-                sa.func.sum(r.c.reasoning),
-                sa.func.sum(r.c.responses),
-            )
-            .where(r.c.account_id == found.id, sa.not_(r.c.flagged))
-            .group_by(r.c.day, r.c.model, r.c.tier, r.c.long_context)
-        ).all()
-    prices = _Prices(rates)
+
+        def own(query: sa.Select) -> sa.Select:
+            return query.where(r.c.account_id == found.id, sa.not_(r.c.flagged))
+
+        counts = ("input", "cached", "cache_write", "output", "reasoning", "responses")
+        usage, usd = _priced_usage(conn, rates, own, None)
+        sums = (sa.cast(sa.func.sum(r.c[k]), sa.BigInteger) for k in counts)
+        query = own(sa.select(r.c.day, r.c.model, *sums, usd).select_from(usage))
+        rows = conn.execute(query.group_by(r.c.day, r.c.model)).all()
     per_day: Counter[date] = Counter()
     per_model: Counter[str] = Counter()
     per_month: dict[str, list] = {}
-    totals = Counter()
-    usd: float | None = None
-    for day, model, tier, long, inp, cached, writes, out, reasoning, responses in rows:
+    totals: Counter[str] = Counter()
+    total_usd: float | None = None
+    for day, model, *figures, cost in rows:
         day = _as_date(day)
-        inp, cached, writes, out = int(inp), int(cached), int(writes), int(out)
-        tokens = inp + out
+        counted = dict(zip(counts, map(int, figures), strict=True))
+        tokens = counted["input"] + counted["output"]
         per_day[day] += tokens
         per_model[model] += tokens
-        totals.update(
-            input=inp,
-            cached=cached,
-            cache_write=writes,
-            output=out,
-            reasoning=int(reasoning),
-            responses=int(responses),
-        )
+        totals.update(counted)
         month = per_month.setdefault(day.strftime("%Y-%m"), [0, None])
         month[0] += tokens
-        cost = prices.usd(model, day, tier, bool(long), inp, cached, writes, out)
         if cost is not None:
             month[1] = (month[1] or 0.0) + cost
-            usd = (usd or 0.0) + cost
+            total_usd = (total_usd or 0.0) + cost
     days = sorted(per_day.items())
     current, longest = streaks([day for day, _ in days], today or datetime.now(UTC).date())
     total = totals["input"] + totals["output"]
@@ -197,7 +190,7 @@ def profile(
         output=totals["output"],
         reasoning=totals["reasoning"],
         responses=totals["responses"],
-        usd=usd,
+        usd=total_usd,
         current_streak=current,
         longest_streak=longest,
         models=[(m, n, percent(n, total)) for m, n in _largest_first(per_model)],
@@ -242,55 +235,47 @@ def percent(part: int, whole: int) -> int:
     return (200 * part + whole) // (2 * whole) if whole else 0
 
 
-# -- inside -----------------------------------------------------------------------------------
+class PriceSpan(NamedTuple):
+    """The prices of one model, tier and long-context flag from ``first`` to ``last`` (UTC days,
+    both included): USD per million fresh input, cached input, cache-write and output tokens."""
+
+    model: str
+    tier: str
+    long: bool
+    first: date
+    last: date
+    fresh: float
+    cached: float
+    cache_write: float
+    output: float
 
 
-class _Prices:
-    """API-equivalent USD of summed counts, through the engine. For one model, day, tier and
-    long-context flag a cost is linear in each count (fresh input = input - cached -
-    cache_write, which sums of valid records keep non-negative), so the engine prices a million
-    tokens of each kind once per such key and every sum is priced by those four rates, the way
-    ``Rate.cost`` combines them."""
+def price_spans(
+    rates: RateTable, used: Iterable[tuple[str, str, bool, date, date]], *, at: date | None = None
+) -> list[PriceSpan]:
+    """The prices of each kind of usage in ``used`` (model, tier, long-context flag, and the first
+    and last day it occurs), at the rates of each day or, with ``at``, of that date: one span per
+    run of days with equal prices. Days on which a model has no price get no span, so their usage
+    stays unpriced, never priced at $0.
 
-    def __init__(self, rates: RateTable, at: date | None = None) -> None:
-        self.rates, self.at = rates, at
-        self._rates: dict[tuple, tuple[float, float, float, float] | None] = {}
-
-    def usd(
-        self,
-        model: str,
-        day: date,
-        tier: str,
-        long: bool,
-        inp: int,
-        cached: int,
-        writes: int,
-        out: int,
-    ) -> float | None:
-        key = (model, self.at or day, tier, long)
-        if key not in self._rates:
-            self._rates[key] = self._per_million(*key)
-        found = self._rates[key]
-        if found is None:
-            return None
-        fresh_rate, cached_rate, write_rate, out_rate = found
-        fresh = inp - cached - writes
-        return (
-            fresh * fresh_rate + cached * cached_rate + writes * write_rate + out * out_rate
-        ) / 1_000_000
-
-    def _per_million(
-        self, model: str, day: date, tier: str, long: bool
-    ) -> tuple[float, float, float, float] | None:
-        def cost(inp: int, cached: int, writes: int, out: int) -> float | None:
-            priced = self.rates.cost_of(model, day, tier, long, inp, cached, writes, out)
-            return None if priced is None else priced.usd
-
-        m = 1_000_000
-        fresh = cost(m, 0, 0, 0)
-        if fresh is None:
-            return None
-        return fresh, cost(m, m, 0, 0), cost(m, 0, m, 0), cost(0, 0, 0, m)
+    For one model, day, tier and flag a cost is linear in each count (fresh input = input - cached
+    - cache_write, which sums of valid records keep non-negative), so a sum of any size is priced
+    by these four rates, which the engine gives as the price of a million tokens of each kind."""
+    changes = sorted(price_change_days(rates))
+    spans = []
+    for model, tier, long, first, last in used:
+        first, last = _as_date(first), _as_date(last)
+        starts = [first] if at else [first, *(day for day in changes if first < day <= last)]
+        ends = [*(day - timedelta(days=1) for day in starts[1:]), last]
+        priced = [
+            (start, end, _per_million(rates, model, at or start, tier, bool(long)))
+            for start, end in zip(starts, ends, strict=True)
+        ]
+        for prices, run in groupby(priced, key=lambda piece: piece[2]):
+            if prices is not None:
+                run = list(run)
+                spans.append(PriceSpan(model, tier, bool(long), run[0][0], run[-1][1], *prices))
+    return spans
 
 
 def price_change_days(rates: RateTable) -> list[date]:
@@ -305,26 +290,36 @@ def price_change_days(rates: RateTable) -> list[date]:
     return sorted(days, reverse=True)
 
 
-@dataclass
-class _Person:
-    """An account's sums while the board is built."""
+# -- inside -----------------------------------------------------------------------------------
 
+
+def _per_million(
+    rates: RateTable, model: str, day: date, tier: str, long: bool
+) -> tuple[float, float, float, float] | None:
+    """The engine's price of a million fresh input, cached input, cache-write and output tokens
+    of ``model`` on ``day``; None when the model has no price that day."""
+
+    def cost(inp: int, cached: int, writes: int, out: int) -> float | None:
+        priced = rates.cost_of(model, day, tier, long, inp, cached, writes, out)
+        return None if priced is None else priced.usd
+
+    m = 1_000_000
+    fresh = cost(m, 0, 0, 0)
+    if fresh is None:
+        return None
+    return fresh, cost(m, m, 0, 0), cost(m, 0, m, 0), cost(0, 0, 0, m)
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """An account's place on a board."""
+
+    rank: int
+    account: int
     name: str
-    tokens: int = 0
-    usd: float | None = None
-    models: Counter[str] = field(default_factory=Counter)
-
-    def row(self, rank: int, account: int, usd: float | None) -> BoardRow:
-        mix = _largest_first(self.models)
-        return BoardRow(
-            rank=rank,
-            account_id=account,
-            name=self.name,
-            tokens=self.tokens,
-            usd=usd,
-            models=[(m, percent(n, self.tokens)) for m, n in mix[:MIX_SHOWN]],
-            more_models=max(0, len(mix) - MIX_SHOWN),
-        )
+    tokens: int
+    #: known when the board is ranked by it (else ``_rows`` prices the rows shown)
+    usd: float | None
 
 
 @dataclass(frozen=True)
@@ -340,117 +335,163 @@ class _Board:
         if self.by not in ("tokens", "usd"):
             raise ValueError(f"a board is ranked by tokens or usd, not {str(self.by)[:20]!r}")
 
-    def where(self, query: sa.Select) -> sa.Select:
-        """``query`` over the rollups joined to their accounts, cut to this board's usage."""
+    def scope(self, accounts: list[int] | None = None) -> Callable[[sa.Select], sa.Select]:
+        """What cuts a query over the rollups to this board's usage (of ``accounts`` only, if
+        given), joining their accounts."""
         r, a = DailyRollup.__table__, Account.__table__
-        query = query.join(a, a.c.id == r.c.account_id).where(
-            a.c.leaderboard_opt_in.is_(True), sa.not_(r.c.flagged)
-        )
-        if self.since is not None:
-            query = query.where(r.c.day >= self.since)
-        if self.model is not None:
-            query = query.where(r.c.model == self.model)
-        return query
+
+        def cut(query: sa.Select) -> sa.Select:
+            query = query.join(a, a.c.id == r.c.account_id).where(
+                a.c.leaderboard_opt_in.is_(True), sa.not_(r.c.flagged)
+            )
+            if self.since is not None:
+                query = query.where(r.c.day >= self.since)
+            if self.model is not None:
+                query = query.where(r.c.model == self.model)
+            if accounts is not None:
+                query = query.where(r.c.account_id.in_(accounts))
+            return query
+
+        return cut
 
 
-def _ranked(
-    engine: Engine,
-    rates: RateTable,
-    *,
-    since: date | None,
-    by: Ranking,
-    model: str | None,
-    at: date | None,
-) -> list[tuple[int, int, _Person]]:
-    """Every account on the board as (rank, account, sums), best first; the sums' ``usd`` is
-    known only when ranked by it (else ``_price`` prices the rows shown)."""
-    spec = _Board(since, by, model, at)
-    people = _priced(engine, rates, spec) if by == "usd" else _tokens(engine, spec)
+def _ranked(engine: Engine, rates: RateTable, spec: _Board) -> list[_Standing]:
+    """Every account on the board, best first (then by name and id). Ranked by USD, an account
+    with no priced usage (``usd`` None) comes after every priced one."""
+    with _reading(engine) as conn:
+        sums = _sums(conn, rates if spec.by == "usd" else None, spec)
 
-    def measure(person: _Person) -> tuple:
-        if by == "usd":
-            return (person.usd is None, -(person.usd or 0.0))
-        return (-person.tokens,)
+    def measure(row: tuple) -> tuple:
+        _, _, tokens, usd = row
+        return (usd is None, -(usd or 0.0)) if spec.by == "usd" else (-tokens,)
 
-    order = sorted(people.items(), key=lambda item: (measure(item[1]), item[1].name, item[0]))
     ranked, rank, previous = [], 0, None
-    for place, (account, person) in enumerate(order, start=1):
-        if measure(person) != previous:
-            rank, previous = place, measure(person)
-        ranked.append((rank, account, person))
+    for place, row in enumerate(sorted(sums, key=lambda r: (measure(r), r[1], r[0])), start=1):
+        if measure(row) != previous:
+            rank, previous = place, measure(row)
+        ranked.append(_Standing(rank, *row))
     return ranked
 
 
-def _rows(
-    engine: Engine, rates: RateTable, ranked: list[tuple[int, int, _Person]], spec: _Board
-) -> list[BoardRow]:
-    """Board rows of ranked accounts, each with its API-equivalent."""
-    if spec.by == "usd":
-        usd = {account: person.usd for _, account, person in ranked}
-    else:
-        priced = _priced(engine, rates, spec, [account for _, account, _ in ranked])
-        usd = {account: person.usd for account, person in priced.items()}
-    return [person.row(rank, account, usd.get(account)) for rank, account, person in ranked]
-
-
-def _tokens(engine: Engine, spec: _Board) -> dict[int, _Person]:
-    """Each account's tokens per model: all a board ranked by tokens needs."""
-    r, a = DailyRollup.__table__, Account.__table__
+def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board) -> list[BoardRow]:
+    """Board rows of ranked accounts, each with its model mix and API-equivalent."""
+    if not shown:
+        return []
+    r = DailyRollup.__table__
+    accounts = [entry.account for entry in shown]
+    listed = accounts if len(accounts) <= _LISTED_ACCOUNTS else None
+    only = spec.scope(listed)
     tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
-    query = spec.where(sa.select(a.c.id, a.c.name, r.c.model, tokens)).group_by(
-        a.c.id, a.c.name, r.c.model
-    )
-    people: dict[int, _Person] = {}
-    for account, name, model, total in _fetch(engine, query):
-        person = people.setdefault(account, _Person(name))
-        person.tokens += total
-        person.models[model] += total
-    return people
+    query = only(sa.select(r.c.account_id, r.c.model, tokens)).group_by(r.c.account_id, r.c.model)
+    mixes: dict[int, Counter[str]] = {account: Counter() for account in accounts}
+    with _reading(engine) as conn:
+        for account, model, total in conn.execute(query):
+            if account in mixes:
+                mixes[account][model] += int(total)
+        if spec.by == "usd":
+            usd = {entry.account: entry.usd for entry in shown}
+        else:
+            priced = _sums(conn, rates, spec, listed)
+            usd = {account: cost for account, _, _, cost in priced}
+    rows = []
+    for entry in shown:
+        mix = _largest_first(mixes[entry.account])
+        rows.append(
+            BoardRow(
+                rank=entry.rank,
+                account_id=entry.account,
+                name=entry.name,
+                tokens=entry.tokens,
+                usd=usd.get(entry.account),
+                models=[(m, percent(n, entry.tokens)) for m, n in mix[:MIX_SHOWN]],
+                more_models=max(0, len(mix) - MIX_SHOWN),
+            )
+        )
+    return rows
 
 
-def _priced(
-    engine: Engine, rates: RateTable, spec: _Board, accounts: list[int] | None = None
-) -> dict[int, _Person]:
-    """Each account's tokens per model and API-equivalent (of ``accounts`` only, if given):
-    rollups summed in the store per account, model, tier, long-context flag and span of equal
-    prices (``price_change_days``), then priced here."""
+def _sums(
+    conn: sa.Connection, rates: RateTable | None, spec: _Board, accounts: list[int] | None = None
+) -> list[tuple[int, str, int, float | None]]:
+    """(account, name, tokens, API-equivalent USD or None) of each account on the board (of
+    ``accounts`` only, if given); the USD is priced only when ``rates`` are given."""
     r, a = DailyRollup.__table__, Account.__table__
-    starts = [] if spec.at else price_change_days(rates)
-    span = (
-        sa.case(*((r.c.day >= d, i) for i, d in enumerate(starts)), else_=len(starts))
-        if starts
-        else sa.literal(0)
+    scope = spec.scope(accounts)
+    tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
+    if rates is None:
+        query = scope(sa.select(a.c.id, a.c.name, tokens)).group_by(a.c.id, a.c.name)
+        return [(account, name, int(total), None) for account, name, total in conn.execute(query)]
+    usage, usd = _priced_usage(conn, rates, scope, spec.at)
+    query = scope(sa.select(a.c.id, a.c.name, tokens, usd).select_from(usage))
+    rows = conn.execute(query.group_by(a.c.id, a.c.name)).all()
+    return [(account, name, int(total), cost) for account, name, total, cost in rows]
+
+
+def _priced_usage(
+    conn: sa.Connection,
+    rates: RateTable,
+    scope: Callable[[sa.Select], sa.Select],
+    at: date | None,
+) -> tuple[sa.FromClause, sa.ColumnElement]:
+    """The rollups joined to the prices of their own model, tier, long-context flag and day (or
+    ``at``), and the API-equivalent USD of a group of them (NULL where none has a price): the
+    engine prices each kind of usage ``scope`` selects, the store multiplies and sums."""
+    r = DailyRollup.__table__
+    keys = (r.c.model, r.c.tier, r.c.long_context)
+    used = scope(sa.select(*keys, sa.func.min(r.c.day), sa.func.max(r.c.day))).group_by(*keys)
+    spans = price_spans(rates, conn.execute(used).all(), at=at)
+    if not spans:
+        return r, sa.null()
+    price = _price_table(conn, spans)
+    matches = sa.and_(
+        price.c.model == r.c.model,
+        price.c.tier == r.c.tier,
+        price.c.long == r.c.long_context,
+        r.c.day.between(price.c.first, price.c.last),
     )
-    sums = (sa.cast(sa.func.sum(r.c[k]), sa.BigInteger) for k in _PRICED)
-    keys = (a.c.id, a.c.name, r.c.model, r.c.tier, r.c.long_context, span)
-    query = spec.where(sa.select(*keys, *sums)).group_by(*keys)
-    if accounts is not None:
-        query = query.where(r.c.account_id.in_(accounts))
-    span_days = [*starts, EARLIEST.date()]  # a span is priced as on its first day
-    prices = _Prices(rates, spec.at)
-    people: dict[int, _Person] = {}
-    for account, name, model, tier, long, index, inp, cached, writes, out in _fetch(engine, query):
-        person = people.get(account) or people.setdefault(account, _Person(name))
-        person.tokens += inp + out
-        person.models[model] += inp + out
-        cost = prices.usd(model, span_days[index], tier, bool(long), inp, cached, writes, out)
-        if cost is not None:
-            person.usd = (person.usd or 0.0) + cost
-    return people
+    cost = (
+        (r.c.input - r.c.cached - r.c.cache_write) * price.c.fresh
+        + r.c.cached * price.c.cached
+        + r.c.cache_write * price.c.cache_write
+        + r.c.output * price.c.output
+    )
+    return r.outerjoin(price, matches), sa.func.sum(cost) / 1_000_000
 
 
-#: The counts a price needs (reasoning is part of output).
-_PRICED = ("input", "cached", "cache_write", "output")
+def _price_table(conn: sa.Connection, spans: list[PriceSpan]) -> sa.FromClause:
+    """``spans`` as a table the store can join: a VALUES list sent with the query, or, when the
+    usage names more kinds than a statement's parameters hold (model names are the uploader's
+    to choose), a temporary table filled for this read. Its rows go with the read's transaction,
+    which is never committed."""
+    types = (sa.String, sa.String, sa.Boolean, sa.Date, sa.Date, *(sa.Float,) * 4)
+    columns = list(zip(PriceSpan._fields, types, strict=True))
+    if len(spans) * len(columns) <= _MAX_PARAMETERS:
+        return sa.values(*(sa.column(n, t) for n, t in columns), name="price").data(spans).cte()
+    table = sa.Table(
+        "board_price", sa.MetaData(), *(sa.Column(n, t) for n, t in columns), prefixes=["TEMPORARY"]
+    )
+    conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
+    conn.execute(table.delete())  # SQLite keeps the table (not its rows) with the connection
+    conn.execute(table.insert(), [span._asdict() for span in spans])
+    return table
+
+
+#: Bound parameters one statement may carry: SQLite's limit (32,766) is the lower.
+_MAX_PARAMETERS = 30_000
+#: Accounts a read names one by one; more are read with the whole board's usage.
+_LISTED_ACCOUNTS = 1_000
 #: Memory PostgreSQL may give one board's grouping (its default, 4 MB, spills a board of
 #: thousands of accounts to disk).
 _WORK_MEM = "64MB"
 
 
-def _fetch(engine: Engine, query: sa.Select) -> list:
+@contextlib.contextmanager
+def _reading(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection for one read; on PostgreSQL its transaction may group in memory."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
-        return conn.execute(query).all()
+        yield conn
 
 
 def _flagged_records(engine: Engine, since: date | None, model: str | None) -> int:
