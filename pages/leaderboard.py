@@ -27,8 +27,9 @@ me = signed_in(url)
 st.title("Leaderboard")
 st.caption(
     "Self-reported usage of the accounts that chose to appear here (`codextime leaderboard "
-    "join`); everyone else is left out. Every record is "
-    "plausibility-checked, and counted by open rules: tokens are input + output, each response "
+    "join`); everyone else is left out. Plausibility-checked: records that fail the plausibility "
+    "checks (more tokens in a minute or a day than one person's Codex sessions can spend) are "
+    "kept, but never ranked. Counted by open rules: tokens are input + output, each response "
     "once. Only totals and model mix are shown, never when anyone works."
 )
 st.page_link(

@@ -114,7 +114,7 @@ def test_the_board_searches_pages_and_opens_a_profile(page: Page, board_url):
     expect(page.get_by_role("heading", name="Leaderboard").first).to_be_visible()
     assert page.locator("[data-testid='stException']").count() == 0
     expect(caption(page, "^Rows 1–100 of 131$")).to_be_visible()
-    expect(caption(page, "plausibility-checked")).to_be_visible()
+    expect(caption(page, "Plausibility-checked")).to_be_visible()
     page.screenshot(path=SHOTS / "board_wide.png")
 
     page.get_by_label("Page", exact=True).and_(page.locator("input")).fill("2")
