@@ -119,14 +119,10 @@ def _chosen(query: sa.Select, u: sa.Table, filters: Filters) -> sa.Select:
 #: A slot's length: every time zone's offset from UTC is a whole number of quarter hours, so the
 #: records of one slot share their local day, weekday and hour wherever the viewer is.
 SLOT_SECONDS = 900
-#: A slot frame: the usage frame's columns but the label (filtered in the store), each row the
-#: sum of ``responses`` records, and ``context``, an input size over exactly the long-context
-#: thresholds its records' inputs are over (a record's own input; see ``load_slots``).
-SLOT_SCHEMA = {
-    **{name: kind for name, kind in USAGE_SCHEMA.items() if name != "label"},
-    "responses": pl.Int64,
-    "context": pl.Int64,
-}
+#: A slot frame: the usage frame's columns, each row the sum of ``responses`` records, and
+#: ``context``, an input size over exactly the long-context thresholds its records' inputs are
+#: over (a record's own input; see ``load_slots``).
+SLOT_SCHEMA = {**USAGE_SCHEMA, "responses": pl.Int64, "context": pl.Int64}
 
 
 def _slot_start(ts: sa.ColumnElement, dialect: str) -> sa.ColumnElement[int]:
@@ -147,23 +143,25 @@ def long_context_thresholds(rates: RateTable) -> list[int]:
 
 def load_slots(engine: Engine, filters: Filters, rates: RateTable) -> pl.DataFrame:
     """Usage records matching ``filters``, of every date usage can have, summed in the store per
-    slot (``SLOT_SECONDS``), model, tier, session and long-context class: the largest threshold
-    of ``rates`` the input is over, kept as ``context`` (that threshold plus one, 0 for none), so
-    each record is still priced with or without its long-context surcharge. A record whose counts
-    no response can have stays a slot of its own: the sums of the others cannot overflow."""
+    slot (``SLOT_SECONDS``), model, tier, session, label and long-context class: the largest
+    threshold of ``rates`` the input is over, kept as ``context`` (that threshold plus one, 0
+    for none), so each record is still priced with or without its long-context surcharge. A
+    record whose counts no response can have stays a slot of its own: the sums of the others
+    cannot overflow."""
     u = Usage.__table__
     slot = _slot_start(u.c.ts, engine.dialect.name).label("slot")
     context = sa.case(
         *((u.c.input > t, t + 1) for t in long_context_thresholds(rates)), else_=0
     ).label("context")
     alone = sa.case((_counts_as_usage(u), None), else_=u.c.id).label("alone")
-    keys = (slot, u.c.model, u.c.tier, u.c.session, context, alone)
+    keys = (slot, u.c.model, u.c.tier, u.c.session, u.c.label, context, alone)
     query = sa.select(
         slot,
         u.c.model,
         u.c.tier,
         *(sa.cast(sa.func.sum(u.c[name]), sa.BigInteger).label(name) for name in COUNT_FIELDS),
         u.c.session,
+        u.c.label,
         sa.func.count().label("responses"),
         context,
     )
@@ -172,6 +170,28 @@ def load_slots(engine: Engine, filters: Filters, rates: RateTable) -> pl.DataFra
     schema = {"ts": pl.Int64, **{k: v for k, v in SLOT_SCHEMA.items() if k != "ts"}}
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return frame.with_columns(pl.from_epoch("ts", time_unit="s").dt.replace_time_zone("UTC"))
+
+
+def chosen_slots(slots: pl.DataFrame, filters: Filters) -> pl.DataFrame:
+    """The slots of the models, labels and tiers ``filters`` choose (its accounts are the
+    store's to apply)."""
+    chosen = (("model", filters.models), ("label", filters.labels), ("tier", filters.tiers))
+    for name, wanted in chosen:
+        if wanted:
+            slots = slots.filter(pl.col(name).is_in(wanted))
+    return slots
+
+
+def slot_choices(slots: pl.DataFrame) -> dict[str, list]:
+    """What ``choices`` tells of the store, told of its slots: models, labels, service tiers (in
+    their documented order) and the first and last slot."""
+    return {
+        "models": sorted(slots["model"].unique()),
+        "labels": sorted(slots["label"].drop_nulls().unique()),
+        "tiers": sorted(slots["tier"].unique(), key=tier_rank),
+        "first": slots["ts"].min(),
+        "last": slots["ts"].max(),
+    }
 
 
 def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
@@ -196,33 +216,24 @@ def choices(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, list]:
     }
 
 
-def flag_counts(engine: Engine, accounts: Sequence[int] = ()) -> dict[str, int]:
-    """How many records of ``accounts`` (all, when empty) are shown but never ranked, per
-    reason: their plausibility flag, or ``OUT_OF_BOUNDS`` for counts no response can have."""
+def set_aside(engine: Engine, accounts: Sequence[int] = ()) -> dict:
+    """The records of ``accounts`` (all, when empty) that views treat apart, in one pass:
+    ``flags``, per reason, the records shown but never ranked (their plausibility flag, or
+    ``OUT_OF_BOUNDS`` for counts no response can have); ``misdated``, how many are dated where no
+    usage can be (kept, but in no figure)."""
     u = Usage.__table__
     reason = sa.func.coalesce(u.c.flag, sa.case((~_counts_as_usage(u), OUT_OF_BOUNDS)))
-    scope = sa.select(reason.label("reason")).where(_dated_as_usage(u.c.ts))
-    if accounts:
-        scope = scope.where(u.c.account_id.in_(accounts))
-    sub = scope.subquery()
-    query = (
-        sa.select(sub.c.reason, sa.func.count())
-        .where(sub.c.reason.is_not(None))
-        .group_by(sub.c.reason)
-        .order_by(sub.c.reason)
-    )
-    with engine.connect() as conn:
-        return dict(conn.execute(query).all())
-
-
-def misdated_count(engine: Engine, accounts: Sequence[int] = ()) -> int:
-    """How many records of ``accounts`` (all, when empty) are dated where no usage can be."""
-    u = Usage.__table__
-    query = sa.select(sa.func.count()).where(sa.not_(_dated_as_usage(u.c.ts)))
+    dated = sa.case((_dated_as_usage(u.c.ts), 1), else_=0)
+    query = sa.select(reason, dated, sa.func.count()).group_by(reason, dated)
     if accounts:
         query = query.where(u.c.account_id.in_(accounts))
     with engine.connect() as conn:
-        return conn.execute(query).scalar_one()
+        rows = conn.execute(query).all()
+    flags: dict[str, int] = {}
+    for why, usage, n in sorted(rows, key=lambda r: str(r[0])):
+        if usage and why is not None:
+            flags[why] = flags.get(why, 0) + n
+    return {"flags": flags, "misdated": sum(n for _, usage, n in rows if not usage)}
 
 
 def signed_in_name(engine: Engine, account: int, token_sha256: str) -> str | None:

@@ -20,12 +20,13 @@ from store.pricing import RateTable, load_rates, rates_path
 from store.queries import (
     Filters,
     choices,
+    chosen_slots,
     cost_groups,
-    flag_counts,
     leaderboard,
     load_slots,
     localize,
-    misdated_count,
+    set_aside,
+    slot_choices,
 )
 from store.settings import APP_SHARED, default_db_url
 
@@ -114,10 +115,24 @@ engine = stops_when_unreachable(_open)
 
 @stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner="Loading usage…")
+def viewer_slots(url: str, accounts: tuple[int, ...], rates_file: str) -> pl.DataFrame:
+    """Every record of ``accounts`` in slots (``store.queries.load_slots``, long context as the
+    rates of ``rates_file`` have it): the one question a viewer's pages ask the store. The
+    sidebar's choices and filters are answered from it."""
+    return load_slots(_open(url), Filters(accounts=accounts), _rates_at(rates_file))
+
+
+def viewer_choices(url: str, accounts: tuple[int, ...]) -> dict:
+    """Models, labels, tiers and the date span of the viewer's records (``slot_choices``)."""
+    return slot_choices(viewer_slots(url, accounts, str(rates_path())))
+
+
+@stops_when_unreachable
+@st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
 def local_usage(url: str, chosen: Filters, zone: str, rates_file: str) -> pl.DataFrame:
-    """The ``chosen`` usage in slots (``store.queries.load_slots``, long context as the rates
-    of ``rates_file`` have it), in the viewer's time zone."""
-    return localize(load_slots(_open(url), chosen, _rates_at(rates_file)), zone)
+    """The ``chosen`` slots, in the viewer's time zone."""
+    slots = viewer_slots(url, chosen.accounts, rates_file)
+    return localize(chosen_slots(slots, chosen), zone)
 
 
 @stops_when_unreachable
@@ -139,11 +154,9 @@ def store_choices(url: str, accounts: tuple[int, ...]) -> dict:
 
 @stops_when_unreachable
 @st.cache_data(ttl=TTL, max_entries=64, show_spinner=False)
-def set_aside(url: str, accounts: tuple[int, ...]) -> dict:
-    """Records the views treat apart: ``flags`` (per reason: counted, never ranked) and
-    ``misdated`` (dated where no usage can be: kept, but in no figure)."""
-    store = _open(url)
-    return {"flags": flag_counts(store, accounts), "misdated": misdated_count(store, accounts)}
+def records_set_aside(url: str, accounts: tuple[int, ...]) -> dict:
+    """Records the views treat apart (``store.queries.set_aside``)."""
+    return set_aside(_open(url), accounts)
 
 
 @stops_when_unreachable

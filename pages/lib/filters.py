@@ -12,7 +12,13 @@ import polars as pl
 import streamlit as st
 
 from pages.lib.access import viewer_accounts
-from pages.lib.data import db_url, local_usage, priced_groups, set_aside, store_choices
+from pages.lib.data import (
+    db_url,
+    local_usage,
+    priced_groups,
+    records_set_aside,
+    viewer_choices,
+)
 from pages.lib.text import dates_name
 from store.fields import DEMO_LABEL
 from store.periods import PERIODS
@@ -82,8 +88,8 @@ class View:
         return in_days(self.all_groups(at), self.start, self.end)
 
     def set_aside(self) -> dict:
-        """The viewer's flagged and misdated records, all time (see ``data.set_aside``)."""
-        return set_aside(self.url, self.accounts)
+        """The viewer's flagged and misdated records, all time (``data.records_set_aside``)."""
+        return records_set_aside(self.url, self.accounts)
 
     def today(self) -> date:
         return datetime.now(zoneinfo.ZoneInfo(self.zone)).date()
@@ -93,7 +99,7 @@ def sidebar() -> View:
     """The filters every page shares. They live in the URL, so a view can be shared as a link."""
     url = db_url()
     accounts = viewer_accounts(url)
-    available = store_choices(url, accounts) if accounts is not None else {}
+    available = viewer_choices(url, accounts) if accounts is not None else {}
     st.sidebar.header("Filters")
     browser_zone = st.context.timezone or "UTC"
     zones = sorted(zoneinfo.available_timezones())
