@@ -7,6 +7,11 @@ render in a fresh process, Streamlit's caches empty) and warm (reruns in one pro
 filters changing as a viewer changes them).
 
 Usage: ``python bench/app.py [--rows 5000000] [--accounts 2000] [--keep]``; see bench/README.md.
+
+``--browser`` measures instead what one person meets after ``codextime start``: the embedded
+(SQLite) store with a year of heavy use (300,000 records), served by ``streamlit run`` and drawn by
+Chromium: the time from navigation to the page's last chart drawn, for the first page in a fresh
+server process and for every later page.
 """
 
 from __future__ import annotations
@@ -567,6 +572,203 @@ def child_warm(spec: dict, runs: int) -> dict:
 
 
 # --------------------------------------------------------------------------------------------
+# The browser: the embedded store as `codextime start` serves it, drawn by Chromium
+
+#: Browser goals: the first page drawn this long after the server answers, every later page.
+FIRST_PAGE_S = 3.0
+LATER_PAGE_S = 1.0
+EMBEDDED_STORE = BENCH / "out" / "embedded-{rows}-{seed}.db"
+#: The pages a viewer visits after the first, through the sidebar: link, title, charts drawn.
+TOUR = (
+    ("Heatmap", "Heatmap", 2),
+    ("Models", "Models", 1),
+    ("API-equivalent", "API-equivalent", 1),
+    ("Overview", "Codex usage", 3),
+)
+#: True once the page titled ``title`` has finished its run and drawn at least ``charts`` charts
+#: (Vega's SVG scene in place, the plot laid out).
+DRAWN = """([title, charts]) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.dataset.testScriptState !== "notRunning") return false;
+  const heading = document.querySelector("[data-testid='stMain'] h1");
+  if (!heading || !heading.textContent.startsWith(title)) return false;
+  const drawn = [...document.querySelectorAll("[data-testid='stVegaLiteChart']")]
+    .filter(c => c.querySelector("svg.marks g.role-frame.root"));
+  return drawn.length >= charts;
+}"""
+#: Imports done by the server process before it answers (``--preload``): what the pages need.
+PRELOAD = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "import pyarrow, pages.lib.routing, pages.lib.charts; "
+    "from streamlit.web.cli import main; sys.argv[0] = 'streamlit'; main()"
+)
+
+
+def embedded_store(rows: int, seed: int) -> Path:
+    """A personal SQLite store of ``rows`` records over the last year, built once per size and
+    seed (the records ``synthesize`` makes for one account)."""
+    from store.db import account_id, insert_usage, open_store
+
+    path = Path(str(EMBEDDED_STORE).format(rows=rows, seed=seed))
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = synthesize(rows, 1, 12, seed, datetime.now(UTC))
+    labels = (None, *LABELS)
+
+    def records():
+        for i in range(rows):
+            yield {
+                "ts": datetime.fromtimestamp(data["ts"][i] / US, UTC),
+                "model": MODELS[data["model"][i]],
+                "tier": TIERS[data["tier"][i]],
+                **{k: int(data[k][i]) for k in ("input", "cached", "cache_write", "output")},
+                "reasoning": int(data["reasoning"][i]),
+                "event_id": data["event_id"][i].decode(),
+                "session": data["session"][i].decode(),
+                "label": labels[data["label"][i] + 1],
+            }
+
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    engine = open_store(f"sqlite:///{partial}")
+    insert_usage(engine, account_id(engine), records())
+    engine.dispose()
+    partial.rename(path)
+    return path
+
+
+def start_server(store: Path, preload: bool) -> tuple[subprocess.Popen, str, float]:
+    """``streamlit run`` over ``store`` in a fresh process, with .pyc files written and read as a
+    user's Python does; returns the process, its address and how long it took to answer."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    flags = ["--server.headless", "true", "--server.port", str(port)]
+    flags += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+    start = ["-c", PRELOAD, str(REPO)] if preload else ["-m", "streamlit"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["CODEXTIME_DB"] = f"sqlite:///{store}"
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, *start, "run", str(APP), *flags],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - started < TIMEOUT_S:
+        try:
+            if httpx.get(f"{base}/_stcore/health", timeout=1).text == "ok":
+                return server, base, time.perf_counter() - started
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    server.kill()
+    raise SystemExit("streamlit did not answer")
+
+
+def drawn_after(page, title: str, charts: int, action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    page.wait_for_function(DRAWN, arg=[title, charts], timeout=TIMEOUT_S * 1000, polling=20)
+    return time.perf_counter() - started
+
+
+def browser_run(store: Path, preload: bool) -> dict:
+    """One fresh server: the first page, the tour of the others through the sidebar, then the
+    first page again in a new tab (a new session, the caches warm)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    server, base, answered = start_server(store, preload)
+    try:
+        with sync_playwright() as p:
+            chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            first = drawn_after(page, "Codex usage", 3, lambda: page.goto(base))
+            later = {}
+            for link, title, charts in TOUR:
+                nav = page.get_by_test_id("stSidebarNav").get_by_role("link", name=link)
+                later[link] = drawn_after(page, title, charts, nav.click)
+            again = browser.new_page(viewport={"width": 1400, "height": 1000})
+            revisit = drawn_after(again, "Codex usage", 3, lambda: again.goto(base))
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"answered": answered, "first": first, "later": later, "new_tab": revisit}
+
+
+def browser_bench(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    store = embedded_store(args.rows, args.seed)
+    log(f"store {store} ({args.rows:,} records) ready in {time.perf_counter() - started:.1f} s")
+    runs = []
+    for n in range(args.cold_runs):
+        for preload in (False, True):
+            run = browser_run(store, preload)
+            runs.append({"preload": preload, **run})
+            log(
+                f"  run {n + 1}{' (preloaded)' if preload else ''}: answered "
+                f"{run['answered']:.2f} s, first page {run['first']:.2f} s, later "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in run["later"].items())
+            )
+    text = browser_report(runs, args)
+    print(text)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(text)
+    return 0
+
+
+def browser_report(runs: list[dict], args: argparse.Namespace) -> str:
+    def row(name: str, samples: list[float], goal: float | None = None) -> str:
+        if goal is None:
+            return f"| {name} | {seconds(samples, 50):.2f} s | {max(samples):.2f} s | | |"
+        met = "met" if max(samples) <= goal else "**missed**"
+        return (
+            f"| {name} | {seconds(samples, 50):.2f} s | {max(samples):.2f} s | {goal:.0f} s | "
+            f"{met} |"
+        )
+
+    lines = [
+        "# Dashboard in a browser: the embedded store",
+        "",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {platform.node()} · {os.cpu_count()} cores · "
+        f"load average {os.getloadavg()[0]:.1f} · Python {platform.python_version()} · "
+        f"{args.rows:,} records over a year (SQLite), Chromium at 1400x1000; "
+        f"{args.cold_runs} fresh servers each way.",
+        "",
+        "| | median | slowest | goal | |",
+        "|---|--:|--:|--:|---|",
+    ]
+    for preload in (False, True):
+        mine = [r for r in runs if r["preload"] is preload]
+        how = "imports done before it answers" if preload else "`streamlit run`"
+        lines.append(f"| **server: {how}** | | | | |")
+        lines.append(row("server start to answering", [r["answered"] for r in mine]))
+        first = [r["first"] for r in mine]
+        lines.append(row("first page (Overview), fresh server", first, FIRST_PAGE_S))
+        for link, *_ in TOUR:
+            samples = [r["later"][link] for r in mine]
+            lines.append(row(f"then {link}, through the sidebar", samples, LATER_PAGE_S))
+        lines.append(row("Overview in a new tab", [r["new_tab"] for r in mine], LATER_PAGE_S))
+    lines += [
+        "",
+        "Times run from navigation (or the click) until the page has finished its run and every "
+        "chart is drawn. The server is a fresh process each time, with .pyc files as a user's "
+        "Python keeps them.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
 # Orchestration and the report
 
 
@@ -690,7 +892,7 @@ def report(spec: dict, facts: dict, measured: dict, args: argparse.Namespace) ->
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL, help="PostgreSQL server (a database)")
-    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--rows", type=int, help="5,000,000; with --browser 300,000")
     parser.add_argument("--accounts", type=int, default=2_000)
     parser.add_argument("--months", type=float, default=18)
     parser.add_argument("--seed", type=int, default=7)
@@ -702,6 +904,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help=f"keep the schema, note it in {STATE}")
     parser.add_argument("--reuse", action="store_true", help=f"measure the store in {STATE}")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="the embedded store in Chromium, as `codextime start` serves it (--rows 300000)",
+    )
     child = parser.add_argument_group("child processes (used by the bench itself)")
     child.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     child.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
@@ -716,6 +923,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.rows = args.rows or (300_000 if args.browser else 5_000_000)
     if args.child:
         spec = json.loads(args.spec.read_text())
         if args.cold:
@@ -725,6 +933,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(result))
         return 0
 
+    if args.browser:
+        if args.results == RESULTS:
+            args.results = RESULTS.with_name("app-browser.md")
+        return browser_bench(args)
     admin = sa.create_engine(args.url)
     if args.reuse:
         spec = json.loads(STATE.read_text())
