@@ -74,6 +74,12 @@ def board_url(tmp_path_factory):
         yield base
 
 
+def drawn(page: Page) -> None:
+    """Wait until the board's table is drawn (its canvas), not just laid out."""
+    expect(page.locator("[data-testid='stDataFrame'] canvas").first).to_be_visible()
+    page.wait_for_timeout(500)
+
+
 def caption(page: Page, pattern: str):
     return page.locator("[data-testid='stCaptionContainer']").filter(has_text=re.compile(pattern))
 
@@ -115,6 +121,7 @@ def test_the_board_searches_pages_and_opens_a_profile(page: Page, board_url):
     assert page.locator("[data-testid='stException']").count() == 0
     expect(caption(page, "^Rows 1–100 of 131$")).to_be_visible()
     expect(caption(page, "Plausibility-checked")).to_be_visible()
+    drawn(page)
     page.screenshot(path=SHOTS / "board_wide.png")
 
     page.get_by_label("Page", exact=True).and_(page.locator("input")).fill("2")
@@ -148,7 +155,7 @@ def test_board_and_profile_on_a_phone(page: Page, board_url):
     page.set_viewport_size(PHONE)
     page.goto(f"{board_url}/leaderboard")
     settle(page)
-    expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
+    drawn(page)
     page.screenshot(path=SHOTS / "board_phone.png")
     page.goto(f"{board_url}/profile?name=user064")
     settle(page)
