@@ -20,6 +20,8 @@ FILTERED_PAGES = [
 OTHER_PAGES = [
     st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
     st.Page("pages/privacy.py", title="Privacy and method", icon=":material/lock:"),
+    # Reached from the leaderboard's links (it needs ?name=), so not in the menu.
+    st.Page("pages/profile.py", title="Profile", icon=":material/person:", visibility="hidden"),
 ]
 
 page = st.navigation(FILTERED_PAGES + OTHER_PAGES)
