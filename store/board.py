@@ -103,12 +103,12 @@ def leaderboard(
     if offset < 0 or limit < 0:
         raise ValueError("offset and limit cannot be negative")
     spec = _Board(since, by, model, at)
-    ranked = _ranked(engine, rates, spec)
+    ranked, flagged = _ranked(engine, rates, spec)
     if search and search.strip():
         needle = search.strip().casefold()
         ranked = [entry for entry in ranked if needle in entry.name.casefold()]
     shown = _rows(engine, rates, ranked[offset : offset + limit], spec)
-    return BoardPage(shown, len(ranked), _flagged_records(engine, since, model))
+    return BoardPage(shown, len(ranked), flagged)
 
 
 def rank_of(
@@ -123,7 +123,7 @@ def rank_of(
 ) -> int | None:
     """The account's rank on that board; None when it is not on it (not opted in, or no
     unflagged usage there)."""
-    ranked = _ranked(engine, rates, _Board(since, by, model, at))
+    ranked, _ = _ranked(engine, rates, _Board(since, by, model, at))
     return next((entry.rank for entry in ranked if entry.account == account_id), None)
 
 
@@ -156,9 +156,9 @@ def profile(
             return query.where(r.c.account_id == found.id, sa.not_(r.c.flagged))
 
         counts = ("input", "cached", "cache_write", "output", "reasoning", "responses")
-        usage, usd = _priced_usage(conn, rates, own, None)
+        usage, cost = _priced_usage(conn, rates, own, None)
         sums = (sa.cast(sa.func.sum(r.c[k]), sa.BigInteger) for k in counts)
-        query = own(sa.select(r.c.day, r.c.model, *sums, usd).select_from(usage))
+        query = own(sa.select(r.c.day, r.c.model, *sums, sa.func.sum(cost)).select_from(usage))
         rows = conn.execute(query.group_by(r.c.day, r.c.model)).all()
     per_day: Counter[date] = Counter()
     per_model: Counter[str] = Counter()
@@ -335,15 +335,17 @@ class _Board:
         if self.by not in ("tokens", "usd"):
             raise ValueError(f"a board is ranked by tokens or usd, not {str(self.by)[:20]!r}")
 
-    def scope(self, accounts: list[int] | None = None) -> Callable[[sa.Select], sa.Select]:
+    def scope(
+        self, accounts: list[int] | None = None, *, flagged_too: bool = False
+    ) -> Callable[[sa.Select], sa.Select]:
         """What cuts a query over the rollups to this board's usage (of ``accounts`` only, if
-        given), joining their accounts."""
+        given; its flagged usage too, if asked), joining their accounts."""
         r, a = DailyRollup.__table__, Account.__table__
 
         def cut(query: sa.Select) -> sa.Select:
-            query = query.join(a, a.c.id == r.c.account_id).where(
-                a.c.leaderboard_opt_in.is_(True), sa.not_(r.c.flagged)
-            )
+            query = query.join(a, a.c.id == r.c.account_id).where(a.c.leaderboard_opt_in.is_(True))
+            if not flagged_too:
+                query = query.where(sa.not_(r.c.flagged))
             if self.since is not None:
                 query = query.where(r.c.day >= self.since)
             if self.model is not None:
@@ -355,44 +357,46 @@ class _Board:
         return cut
 
 
-def _ranked(engine: Engine, rates: RateTable, spec: _Board) -> list[_Standing]:
-    """Every account on the board, best first (then by name and id). Ranked by USD, an account
-    with no priced usage (``usd`` None) comes after every priced one."""
+def _ranked(engine: Engine, rates: RateTable, spec: _Board) -> tuple[list[_Standing], int]:
+    """Every account on the board, best first (then by name and id), and the records of the
+    board's period and model left out as implausible. Ranked by USD, an account with no priced
+    usage (``usd`` None) comes after every priced one."""
     with _reading(engine) as conn:
-        sums = _sums(conn, rates if spec.by == "usd" else None, spec)
+        sums, flagged = _sums(conn, rates if spec.by == "usd" else None, spec)
 
-    def measure(row: tuple) -> tuple:
-        _, _, tokens, usd = row
+    def measure(tokens: int, usd: float | None) -> tuple:
         return (usd is None, -(usd or 0.0)) if spec.by == "usd" else (-tokens,)
 
+    order = sorted((measure(*row[2:]), row[1], row[0], row) for row in sums)
     ranked, rank, previous = [], 0, None
-    for place, row in enumerate(sorted(sums, key=lambda r: (measure(r), r[1], r[0])), start=1):
-        if measure(row) != previous:
-            rank, previous = place, measure(row)
+    for place, (measured, *_, row) in enumerate(order, start=1):
+        if measured != previous:
+            rank, previous = place, measured
         ranked.append(_Standing(rank, *row))
-    return ranked
+    return ranked, flagged
 
 
 def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board) -> list[BoardRow]:
-    """Board rows of ranked accounts, each with its model mix and API-equivalent."""
+    """Board rows of ranked accounts, each with its model mix and API-equivalent (priced here
+    when the board is ranked by tokens)."""
     if not shown:
         return []
     r = DailyRollup.__table__
     accounts = [entry.account for entry in shown]
-    listed = accounts if len(accounts) <= _LISTED_ACCOUNTS else None
-    only = spec.scope(listed)
-    tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
-    query = only(sa.select(r.c.account_id, r.c.model, tokens)).group_by(r.c.account_id, r.c.model)
+    scope = spec.scope(accounts if len(accounts) <= _LISTED_ACCOUNTS else None)
     mixes: dict[int, Counter[str]] = {account: Counter() for account in accounts}
+    usd = {entry.account: entry.usd for entry in shown}
     with _reading(engine) as conn:
-        for account, model, total in conn.execute(query):
+        usage, cost = _priced_usage(conn, rates if spec.by == "tokens" else None, scope, spec.at)
+        tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
+        query = scope(sa.select(r.c.account_id, r.c.model, tokens, sa.func.sum(cost)))
+        for account, model, total, priced in conn.execute(
+            query.select_from(usage).group_by(r.c.account_id, r.c.model)
+        ):
             if account in mixes:
                 mixes[account][model] += int(total)
-        if spec.by == "usd":
-            usd = {entry.account: entry.usd for entry in shown}
-        else:
-            priced = _sums(conn, rates, spec, listed)
-            usd = {account: cost for account, _, _, cost in priced}
+                if priced is not None:
+                    usd[account] = (usd[account] or 0.0) + priced
     rows = []
     for entry in shown:
         mix = _largest_first(mixes[entry.account])
@@ -402,7 +406,7 @@ def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board
                 account_id=entry.account,
                 name=entry.name,
                 tokens=entry.tokens,
-                usd=usd.get(entry.account),
+                usd=usd[entry.account],
                 models=[(m, percent(n, entry.tokens)) for m, n in mix[:MIX_SHOWN]],
                 more_models=max(0, len(mix) - MIX_SHOWN),
             )
@@ -411,37 +415,50 @@ def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board
 
 
 def _sums(
-    conn: sa.Connection, rates: RateTable | None, spec: _Board, accounts: list[int] | None = None
-) -> list[tuple[int, str, int, float | None]]:
-    """(account, name, tokens, API-equivalent USD or None) of each account on the board (of
-    ``accounts`` only, if given); the USD is priced only when ``rates`` are given."""
+    conn: sa.Connection, rates: RateTable | None, spec: _Board
+) -> tuple[list[tuple[int, str, int, float | None]], int]:
+    """(account, name, tokens, API-equivalent USD or None) of each account on the board, the USD
+    priced only when ``rates`` are given; and the board's flagged records, counted in the same
+    pass over the rollups."""
     r, a = DailyRollup.__table__, Account.__table__
-    scope = spec.scope(accounts)
-    tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
-    if rates is None:
-        query = scope(sa.select(a.c.id, a.c.name, tokens)).group_by(a.c.id, a.c.name)
-        return [(account, name, int(total), None) for account, name, total in conn.execute(query)]
-    usage, usd = _priced_usage(conn, rates, scope, spec.at)
-    query = scope(sa.select(a.c.id, a.c.name, tokens, usd).select_from(usage))
+    plausible = sa.not_(r.c.flagged)
+    usage, cost = _priced_usage(conn, rates, spec.scope(), spec.at)
+    query = spec.scope(flagged_too=True)(
+        sa.select(
+            a.c.id,
+            a.c.name,
+            sa.cast(sa.func.sum(r.c.input + r.c.output).filter(plausible), sa.BigInteger),
+            sa.func.sum(cost).filter(plausible),
+            sa.cast(sa.func.sum(r.c.responses).filter(r.c.flagged), sa.BigInteger),
+        ).select_from(usage)
+    )
     rows = conn.execute(query.group_by(a.c.id, a.c.name)).all()
-    return [(account, name, int(total), cost) for account, name, total, cost in rows]
+    sums = [
+        (account, name, int(total), usd)
+        for account, name, total, usd, _ in rows
+        if total is not None
+    ]
+    return sums, sum(int(flagged or 0) for *_, flagged in rows)
 
 
 def _priced_usage(
     conn: sa.Connection,
-    rates: RateTable,
+    rates: RateTable | None,
     scope: Callable[[sa.Select], sa.Select],
     at: date | None,
 ) -> tuple[sa.FromClause, sa.ColumnElement]:
     """The rollups joined to the prices of their own model, tier, long-context flag and day (or
-    ``at``), and the API-equivalent USD of a group of them (NULL where none has a price): the
-    engine prices each kind of usage ``scope`` selects, the store multiplies and sums."""
+    ``at``), and each rollup's API-equivalent USD (NULL where it has no price, and everywhere
+    without ``rates``): the engine prices each kind of usage ``scope`` selects, the store
+    multiplies and sums."""
     r = DailyRollup.__table__
+    if rates is None:
+        return r, sa.cast(sa.null(), sa.Float)
     keys = (r.c.model, r.c.tier, r.c.long_context)
     used = scope(sa.select(*keys, sa.func.min(r.c.day), sa.func.max(r.c.day))).group_by(*keys)
     spans = price_spans(rates, conn.execute(used).all(), at=at)
     if not spans:
-        return r, sa.null()
+        return _priced_usage(conn, None, scope, at)
     price = _price_table(conn, spans)
     matches = sa.and_(
         price.c.model == r.c.model,
@@ -455,7 +472,7 @@ def _priced_usage(
         + r.c.cache_write * price.c.cache_write
         + r.c.output * price.c.output
     )
-    return r.outerjoin(price, matches), sa.func.sum(cost) / 1_000_000
+    return r.outerjoin(price, matches), cost / 1_000_000
 
 
 def _price_table(conn: sa.Connection, spans: list[PriceSpan]) -> sa.FromClause:
@@ -492,21 +509,6 @@ def _reading(engine: Engine) -> Iterator[sa.Connection]:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
         yield conn
-
-
-def _flagged_records(engine: Engine, since: date | None, model: str | None) -> int:
-    r, a = DailyRollup.__table__, Account.__table__
-    query = (
-        sa.select(sa.func.sum(r.c.responses))
-        .join(a, a.c.id == r.c.account_id)
-        .where(a.c.leaderboard_opt_in.is_(True), r.c.flagged)
-    )
-    if since is not None:
-        query = query.where(r.c.day >= since)
-    if model is not None:
-        query = query.where(r.c.model == model)
-    with engine.connect() as conn:
-        return int(conn.execute(query).scalar() or 0)
 
 
 def _opted_in(name: str) -> sa.Select:
