@@ -6,7 +6,13 @@ import streamlit as st
 
 from pages.lib import charts
 from pages.lib.access import require_viewer
-from pages.lib.filters import banners, chosen_usage, measure_picker, period_picker
+from pages.lib.filters import (
+    banners,
+    chosen_usage,
+    measure_picker,
+    period_picker,
+    readable_period,
+)
 from pages.lib.routing import page_view
 from pages.lib.text import (
     COST_NOTE,
@@ -97,7 +103,7 @@ if require_viewer(view) and banners(view):
     if frame is not None:
         left, right = st.columns(2)
         with left:
-            period = period_picker("Timeline", "day", "period")
+            period = period_picker("Timeline", readable_period(frame), "period")
         with right:
             measure = measure_picker("measure")
         per_period = timeline(view.groups(), period)

@@ -310,3 +310,24 @@ def test_a_range_of_days_is_named_as_briefly_as_it_is_clear():
     assert dates_name(date(2026, 6, 1), d) == "1 Jun – 3 Nov 2026"
     assert dates_name(date(2025, 11, 3), date(2026, 1, 2)) == "3 Nov 2025 – 2 Jan 2026"
     assert dates_name(d, None) == "from 3 Nov 2026"
+
+
+def test_the_timeline_shows_weeks_by_default_past_three_months(tmp_path, monkeypatch):
+    """A bar a day over a year is too thin to read: weeks then, days for shorter ranges."""
+    url = f"sqlite:///{tmp_path / 'year.db'}"
+    engine = open_store(url)
+    insert_usage(engine, account_id(engine), [row(n, days_ago=n * 5) for n in range(40)])
+    engine.dispose()
+    monkeypatch.setenv("CODEXTIME_DB", url)
+
+    def title(at: AppTest) -> str:
+        heading = charts(at)[0]["title"]
+        return heading["text"] if isinstance(heading, dict) else heading
+
+    at = run("pages/overview.py")
+    assert title(at) == "Tokens per week"
+    today = datetime.now(UTC).date()
+    at.date_input(key="dates").set_value((today - timedelta(days=60), today)).run()
+    assert title(at) == "Tokens per week"  # the viewer's choice, or the first default, holds
+    fresh = run("pages/overview.py", dates=[str(today - timedelta(days=60)), str(today)])
+    assert title(fresh) == "Tokens per day"

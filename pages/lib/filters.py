@@ -204,6 +204,18 @@ def period_picker(label: str, default: str, key: str) -> str:
     return picked or default
 
 
+#: The most days a timeline shows one bar each by default: a bar a day over a longer range is
+#: too thin to read (and hundreds more marks to draw); weeks then.
+DAILY_UP_TO = 92
+
+
+def readable_period(frame: pl.DataFrame) -> str:
+    """The timeline's default unit for the local days of ``frame``: days, or weeks past
+    ``DAILY_UP_TO`` days."""
+    first, last = frame["day"].min(), frame["day"].max()
+    return "day" if (last - first).days < DAILY_UP_TO else "week"
+
+
 PRICES_OF_THE_TIME = "At the prices of the time"
 TODAYS_PRICES = "At today's prices"
 
