@@ -18,10 +18,9 @@ from collector.commands import account, reporting, serving, starting, syncing
 from collector.commands.entry import main, one_line_errors
 from collector.commands.reporting import Period
 from collector.commands.syncing import BACKGROUND_TIME_LIMIT
-from collector.commands.syncing import sync_into_store as _sync_into_store
 
 #: Also importable from here: the console command, and what tests reach through this module.
-__all__ = ["BACKGROUND_TIME_LIMIT", "_sync_into_store", "app", "main"]
+__all__ = ["BACKGROUND_TIME_LIMIT", "app", "main"]
 
 
 class Commands(typer.Typer):

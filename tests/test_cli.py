@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -170,6 +171,25 @@ def test_start_uses_a_marked_demo_set_when_there_are_no_logs():
     assert result.exit_code == 0, result.output
     assert "DEMO" in result.output
     assert "Total" in result.output
+    # ... and the demo store's leaderboard holds the demo accounts, opted in.
+    import sqlite3
+
+    from platformdirs import user_data_dir
+
+    with sqlite3.connect(Path(user_data_dir("codextime")) / "demo.db") as conn:
+        names = [n for (n,) in conn.execute("select name from account where leaderboard_opt_in")]
+    assert len(names) >= 10 and all(name.startswith("demo-") for name in names)
+
+
+def test_start_with_a_store_of_its_own_adds_no_demo_accounts(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "mine.db"
+    result = runner.invoke(app, ["start", "--no-app", "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(db) as conn:
+        opted_in = conn.execute("select count(*) from account where leaderboard_opt_in")
+        assert opted_in.fetchone() == (0,)
 
 
 def test_the_console_command_prints_everything_and_exits_with_the_right_code(home, tmp_path):

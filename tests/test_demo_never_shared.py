@@ -82,10 +82,10 @@ def test_real_logs_cannot_be_labelled_demo(home, tmp_path):  # noqa: F811
 
 def test_a_sync_given_no_label_still_marks_a_demo_home(demo_home, tmp_path):
     """`codextime start` syncs with no label at all: the demo mark comes from the home itself."""
-    from collector.cli import _sync_into_store
+    from collector.commands.syncing import sync_into_store
 
     db = tmp_path / "s.db"
-    assert _sync_into_store(demo_home, f"sqlite:///{db}", None).new > 0
+    assert sync_into_store(demo_home, f"sqlite:///{db}", None).new > 0
     with sqlite3.connect(db) as conn:
         labels = {row[0] for row in conn.execute("select distinct label from usage")}
     assert labels == {"demo"}

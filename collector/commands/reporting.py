@@ -27,7 +27,7 @@ from collector.render import (
 )
 from collector.scan import ReadPlan, ScanResult
 from store.errors import UserError
-from store.fields import DEMO_LABEL, LABEL_MAX, has_control_chars
+from store.fields import DEMO_LABEL, LABEL_MAX, has_control_chars, is_demo_label
 from store.periods import PERIODS
 
 if TYPE_CHECKING:
@@ -63,10 +63,10 @@ def record_label(home: Path, given: str | None, *, quiet: bool = False) -> str |
     otherwise the label given, which may not be ``DEMO_LABEL``."""
     label = checked_label(given)
     if not is_demo_home(home):
-        if label == DEMO_LABEL:
+        if is_demo_label(label):
             raise UserError(f'the label "{DEMO_LABEL}" is reserved for demo data; choose another')
         return label
-    if label not in (None, DEMO_LABEL) and not quiet:
+    if label is not None and not is_demo_label(label) and not quiet:
         err.print(
             f'{shown(str(home))} holds demo data: its records are labelled "{DEMO_LABEL}", '
             f'not "{shown(label)}"',
@@ -111,7 +111,7 @@ def report(
 
     zone, first, last = report_window(timezone, since, until, last_count, period)
     rep = Report(period.value, zone, first, last, load_rates(rates))
-    demo = False
+    demo, folders = False, {}
     if db:
         rep.add_rows(store_rows(db, account, first, last))
     else:
@@ -122,8 +122,8 @@ def report(
         for result in read_logs(plan):
             rep.add_rows(result.rows)
         note_refused(plan.stats)
-        demo = is_demo_home(home)
-    show_report(rep.to_json(), period.value, json=json, demo=demo)
+        demo, folders = is_demo_home(home), plan.folders
+    show_report(rep.to_json(), period.value, json=json, demo=demo, folders=folders)
 
 
 def store_rows(

@@ -45,15 +45,20 @@ def start(codex_home: Path | None, db: str | None, port: int, open_app: bool) ->
 
     home = codex_home_of(codex_home)
     has_logs = any((home / d).is_dir() for d in ("sessions", "archived_sessions"))
+    board = False  # the demo leaderboard goes into the demo's own store only
     if not has_logs and codex_home is None:
         home, demo_db = demo_home()
-        db = db or demo_db
+        board, db = db is None, db or demo_db
     elif not has_logs:
         raise UserError(f"no sessions/ or archived_sessions/ in {home}")
     db = db or default_db_url()
     result = sync_into_store(home, db, None)
     print_sync_notes(result)
     err.print(f"Synced {result.new:,} new records from {home}.")
+    if board:
+        from collector.demo.board import seed_demo_board
+
+        seed_demo_board(db, end=datetime.now(UTC))
     zone = resolve_zone(None)
     since = datetime.now(zone).date() - timedelta(days=13)
     rep = Report("daily", zone, since=since, rates=load_rates())
@@ -85,9 +90,10 @@ def run_dashboard(db: str, port: int) -> None:
     """The Streamlit app over ``db``, until Ctrl+C."""
     import subprocess
 
+    from collector.extras import dashboard_script
     from store.settings import DB
 
-    entry = Path(__file__).resolve().parents[2] / "streamlit_app.py"
+    entry = dashboard_script()
     free = free_port(port)
     if free != port:
         err.print(f"Port {port} is taken: the dashboard uses {free} instead.")
