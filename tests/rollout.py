@@ -395,9 +395,9 @@ def summed(items) -> tuple[int, int, int, int]:
 
 def scan_home(home: Path):
     """All rows of a CODEX_HOME (one process) and the scan's stats."""
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
 
-    plan = Scan(home)
+    plan = ReadPlan(home)
     rows = [row for result in plan.results(workers=1) for row in result.rows]
     return sorted(rows), plan.stats
 

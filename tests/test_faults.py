@@ -17,7 +17,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from collector.scan import Scan
+from collector.scan import ReadPlan
 from store.fields import INPUT
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
@@ -45,7 +45,7 @@ def make_home(home) -> tuple[int, int]:
             ts = f"2026-03-01T{s % 24:02d}:{1 + r // 60:02d}:{r % 60:02d}.{s:03d}Z"
             lines.append(token_count(ts, usage(*total), last))
         write(session_path(home, f"2026-03-01T{s % 24:02d}-00-{s // 24:02d}", sid), lines)
-    rows = [row for result in Scan(home).results() for row in result.rows]
+    rows = [row for result in ReadPlan(home).results() for row in result.rows]
     return len(rows), sum(r[INPUT] for r in rows)
 
 

@@ -438,9 +438,9 @@ def test_r11_rows_without_totals_are_never_deduped_across_files(tmp_path):
 
 
 def scan_with_cursors(home, cursors=None):
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
 
-    plan = Scan(home, cursors)
+    plan = ReadPlan(home, cursors)
     rows, new = [], {}
     for result in plan.results(workers=1):
         rows += result.rows

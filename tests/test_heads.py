@@ -209,7 +209,7 @@ def test_leaving_repeats_out_while_reading_changes_no_count(tmp_path, monkeypatc
             "LineReader",
             lambda path, start=0, *, _d=drop, **_: reader.LineReader(path, start, drop_repeats=_d),
         )
-        plan = scan_mod.Scan(tmp_path / "home", keep_cursors=False)
+        plan = scan_mod.ReadPlan(tmp_path / "home", keep_cursors=False)
         rows = sorted(row for result in plan.results(workers=1) for row in result.rows)
         results[drop] = (rows, dict(plan.stats.skipped))
     assert results[True] == results[False]
@@ -224,12 +224,12 @@ def test_leaving_repeats_out_while_reading_changes_no_count(tmp_path, monkeypatc
 
 def test_a_scan_without_the_c_build_gives_the_same_rows_and_counters(tmp_path, monkeypatch):
     from collector.demo import generate
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
 
     generate(tmp_path / "home", days=12, compress_older_than_days=4)
 
     def scan():
-        plan = Scan(tmp_path / "home", keep_cursors=False)
+        plan = ReadPlan(tmp_path / "home", keep_cursors=False)
         rows = sorted(row for result in plan.results(workers=1) for row in result.rows)
         return rows, dict(plan.stats.skipped)
 
@@ -401,7 +401,7 @@ def test_a_scan_reads_most_token_count_lines_as_figures(tmp_path, monkeypatch):
         return reader.LineReader(*args, **options)
 
     monkeypatch.setattr(scan_mod, "LineReader", counting_reader)
-    plan = scan_mod.Scan(tmp_path / "home", keep_cursors=False)
+    plan = scan_mod.ReadPlan(tmp_path / "home", keep_cursors=False)
     assert sum(len(result.rows) for result in plan.results(workers=1)) > 100
     assert kinds[tuple] > kinds[bytes] > 0
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from collector.parse import RolloutParser
 from collector.reader import LineReader
-from collector.scan import Cursor, Scan
+from collector.scan import Cursor, ReadPlan
 from store.fields import CACHE_WRITE, CACHED, INPUT, MODEL, OUTPUT, REASONING
 from tests.rollout import (
     RATE_LIMITS_050,
@@ -153,7 +153,7 @@ def parse_bytes(data: bytes) -> list:
 
 
 def scan_rows(home: Path, cursors=None):
-    plan = Scan(home, cursors)
+    plan = ReadPlan(home, cursors)
     rows, new_cursors = [], {}
     for result in plan.results(workers=1):
         rows += result.rows
@@ -426,7 +426,7 @@ def test_a_read_split_anywhere_equals_the_full_read(evs, data, compress):
 @SLOW
 @given(events, st.data())
 def test_an_incremental_scan_at_a_line_boundary_equals_a_full_scan(evs, data):
-    """The same through Scan and its cursors (as sync uses them), the file appended to."""
+    """The same through a ReadPlan and its cursors (as sync uses them), the file appended to."""
     lines, _ = build(evs)
     k = data.draw(st.integers(0, len(lines)), label="lines in the first read")
     with tempfile.TemporaryDirectory() as tmp:
@@ -492,9 +492,9 @@ def test_parallel_scan_equals_serial_scan(tmp_path, monkeypatch):
         lines, _ = build(evs)
         lines[0] = meta(iso(START + timedelta(hours=i)), sid)
         write(session_path(home, f"2025-10-24T1{i}-00-00", sid), lines)
-    serial = sorted(r for res in Scan(home).results(workers=1) for r in res.rows)
+    serial = sorted(r for res in ReadPlan(home).results(workers=1) for r in res.rows)
     monkeypatch.setattr(scan_mod, "PARALLEL_MIN_BYTES", 0)
-    parallel = sorted(r for res in Scan(home).results(workers=3) for r in res.rows)
+    parallel = sorted(r for res in ReadPlan(home).results(workers=3) for r in res.rows)
     assert parallel == serial
     assert len(serial) == 30
     assert sum(r[INPUT] for r in serial) == sum(100 * i + j for i in range(6) for j in range(5))
@@ -687,7 +687,7 @@ def test_2026_lineages_count_each_response_once_in_any_order_and_any_split(data)
             for start in (None, cursors):
                 if start is not None:
                     write_home(home, files)
-                plan = Scan(home, start)
+                plan = ReadPlan(home, start)
                 plan.batches = [plan.batches[i] for i in order if i < len(plan.batches)]
                 for result in plan.results(workers=1):
                     rows += result.rows

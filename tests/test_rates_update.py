@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from collector.cli import app
 from collector.demo import generate
-from collector.scan import Scan
+from collector.scan import ReadPlan
 from store.fields import CACHE_WRITE, CACHED, INPUT, MODEL, OUTPUT, TIER, TS_MS
 from store.pricing import STANDARD, load_rates, normalise, parse_rates, to_csv
 from store.rates_update import BEFORE_TIER_MARK, RESEARCH_RATES, build_table
@@ -120,7 +120,7 @@ def test_the_report_on_a_demo_home_equals_genai_prices_response_by_response(tmp_
     expected: dict[tuple[str, str], float] = {}
     skipped: set[tuple[str, str]] = set()
     table = load_rates(today=TODAY)
-    for scan in Scan(home, keep_cursors=False).results():
+    for scan in ReadPlan(home, keep_cursors=False).results():
         for row in scan.rows:
             model, tier = row[MODEL], row[TIER]
             day = datetime.fromtimestamp(row[TS_MS] / 1000, UTC).date()

@@ -436,14 +436,14 @@ def test_a_directory_in_place_of_a_file_is_an_error_not_a_crash(tmp_path):
 
 def test_file_replaced_by_a_directory_between_planning_and_reading(tmp_path):
     """A real read failure mid-scan (works as root too): one problem, the other file counted."""
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
 
     lines, _ = conversation()
     other = "019a152d-35a0-72a0-91db-000000000002"
     gone = write(session_path(tmp_path, "2025-10-24T19-00-00", SID), lines)
     other_lines = [meta(at("2025-10-25 10:00:00"), other), *lines[1:]]
     write(session_path(tmp_path, "2025-10-25T19-00-00", other), other_lines)
-    plan = Scan(tmp_path)
+    plan = ReadPlan(tmp_path)
     gone.unlink()
     gone.mkdir()
     rows = [row for result in plan.results(workers=1) for row in result.rows]
