@@ -27,6 +27,7 @@ import orjson
 
 from collector.config import state_dir
 from collector.scan import Cursor, ReadPlan, ScanStats
+from collector.sqlite_sink import sqlite_file
 from store.errors import UserError, database_words
 from store.fields import Row
 
@@ -148,6 +149,10 @@ class StoreDestination(Destination):
 
     def _open(self) -> tuple:
         if self._opened is None:
+            from collector.extras import require_store
+
+            where = f"the store {self.file}" if self.file else "this store"
+            require_store(f"syncing into {where}", self.url)
             from store.db import account_id, open_store
 
             engine = open_store(self.url)
@@ -156,14 +161,14 @@ class StoreDestination(Destination):
         return self._opened
 
     def _fast(self) -> tuple | None:
-        """(connection, account id) through the standard library, for a SQLite file the store
-        layer has already made current; None otherwise (or after a failure: the full layer then
-        says what is wrong)."""
+        """(connection, account id) through the standard library, for a SQLite file of this
+        version, made now if there is none yet; None otherwise (or after a failure: the full
+        layer then says what is wrong)."""
         if self._sqlite is None and self.file is not None and self._opened is None:
             from collector import sqlite_sink
 
             try:
-                self._sqlite = sqlite_sink.open_ready(self.file)
+                self._sqlite = sqlite_sink.open_ready(self.file, create=True)
             except (sqlite_sink.StoreNotReady, sqlite3.Error):
                 self.file_ready = False
         return self._sqlite
@@ -210,17 +215,6 @@ class StoreDestination(Destination):
         except OSError:
             return None
         return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a ``sqlite:///path`` URL; None for another database, memory or a URI name."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix):
-        return None
-    path = url[len(prefix) :].split("?", 1)[0]
-    if path in ("", ":memory:") or path.startswith("file:"):
-        return None
-    return Path(path).expanduser()
 
 
 def state_path(codex_home: Path, destination: str) -> Path:

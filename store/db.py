@@ -15,26 +15,37 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from store.errors import UserError, database_words
-from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS, ROW_FIELDS
+from store.errors import database_words
+from store.fields import COUNT_FIELDS, FIELD_DEFAULTS, RECORD_FIELDS
 from store.migrations import migrate
-from store.models import Account, Usage
+from store.models import Account
 from store.names import name_key
-from store.periods import utc_bounds
 from store.plausibility import settle
 from store.settings import default_db_url
-from store.sql import LOCAL_ACCOUNT, SQLITE_TS_FORMAT, insert_sql, rollup_select, window_params
-from store.sql import USAGE_COLUMNS as USAGE_COLUMNS  # named here too, for callers of this module
+from store.sql import (
+    LOCAL_ACCOUNT,
+    SQLITE_TS_FORMAT,
+    insert_sql,
+    make_folder,
+    no_store,
+    rollup_select,
+    rows_query,
+    stored_ms,
+    window_params,
+)
+
+# Named here too, for callers of this module (their one definition is in store.sql, which the
+# standard library's path into an SQLite store shares).
+from store.sql import POSTGRES_SCHEMES as POSTGRES_SCHEMES
+from store.sql import SUPPORTED_URLS as SUPPORTED_URLS
+from store.sql import USAGE_COLUMNS as USAGE_COLUMNS
+from store.sql import StoreError as StoreError
 
 #: Rows per executemany call.
 BATCH = 5000
 #: Counts are stored as BIGINT: a value past this cannot be stored (the record type's bounds are far
 #: lower; this guards callers that bypass it).
 MAX_STORED_COUNT = 2**63 - 1
-
-
-class StoreError(UserError):
-    """The store cannot be opened or used; the message says why."""
 
 
 @contextmanager
@@ -47,11 +58,9 @@ def store_failures() -> Iterator[None]:
         raise StoreError(f"the store failed: {database_words(exc)}") from exc
 
 
-#: Schemes hosted PostgreSQL services hand out, read as PostgreSQL through psycopg (the driver
-#: installed with the store; SQLAlchemy would look for psycopg2, or not know ``postgres`` at all).
-POSTGRES_SCHEMES = ("postgres", "postgresql")
+#: The driver ``POSTGRES_SCHEMES`` are read with: psycopg (the one the extras install;
+#: SQLAlchemy would look for psycopg2, or not know ``postgres`` at all).
 POSTGRES_DRIVER = "postgresql+psycopg"
-SUPPORTED_URLS = "use sqlite:///path or postgresql+psycopg://user@host/db"
 
 
 def store_url(url: str) -> sa.URL:
@@ -80,13 +89,8 @@ def open_store(url: str | None = None, *, create: bool = True) -> Engine:
     path = sqlite_path(parsed)
     if path is not None:
         if not create and not path.is_file():
-            raise StoreError(f"no store at {path}: run `codextime sync` first, or check --db")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create the store's folder {path.parent}: {exc.strerror or exc}"
-            ) from None
+            raise no_store(path)
+        make_folder(path)
     shown = parsed.render_as_string()  # the password hidden
     try:
         engine = sa.create_engine(parsed, **_engine_options(parsed))
@@ -216,19 +220,9 @@ def usage_rows(
     until: date | None = None,
 ) -> Iterator[tuple]:
     """Rows as the scanner yields them (``store.fields.ROW_FIELDS``), optionally one account's;
-    dates bound loosely in UTC."""
-    t = Usage.__table__
-    query = sa.select(*(t.c.ts if name == "ts_ms" else t.c[name] for name in ROW_FIELDS))
-    if account is not None:
-        a = Account.__table__
-        query = query.join(a, a.c.id == t.c.account_id).where(a.c.name == account)
-    low, high = utc_bounds(since, until)  # loose by the widest zone; the report trims exactly
-    if low is not None:
-        query = query.where(t.c.ts >= low)
-    if high is not None:
-        query = query.where(t.c.ts < high)
+    dates bound loosely in UTC (``store.sql.rows_query``, which SQLite's light path reads too)."""
+    query, params = rows_query(engine.dialect.name, account, since, until)
     with store_failures(), engine.connect() as conn:
-        for ts, *rest in conn.execution_options(yield_per=10_000).execute(query):
-            if ts.tzinfo is None:
-                ts = ts.replace(tzinfo=UTC)
-            yield (round(ts.timestamp() * 1000), *rest)
+        rows = conn.execution_options(yield_per=10_000).execute(sa.text(query), params)
+        for ts, *rest in rows:
+            yield (stored_ms(ts), *rest)

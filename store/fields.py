@@ -123,3 +123,48 @@ def refusal(
 def iso_utc(ts: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a ``Z``, the form Codex itself writes."""
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: A keyed hash (an event id, a session): 32 lower-case hexadecimal digits.
+HASH = re.compile(r"[0-9a-f]{32}")
+
+
+def row_refusal(row: Row, label: str | None) -> str | None:
+    """Why the record type (``store.record.UsageRecord``, the ingest service's check) would refuse
+    the record of this scanner row with this label, in a few words; None when it accepts it."""
+    counts = row[INPUT], row[CACHED], row[CACHE_WRITE], row[OUTPUT], row[REASONING]
+    if not all(type(n) is int for n in (row[TS_MS], *counts)):
+        return "a time or count that is not a whole number"
+    inp, cached, cache_write, out, reasoning = counts
+    if not (min(cached, cache_write) >= 0 and cached + cache_write <= inp <= MAX_INPUT_TOKENS):
+        return "input counts out of bounds"
+    if not 0 <= reasoning <= out <= MAX_OUTPUT_TOKENS:
+        return "output counts out of bounds"
+    if row[TIER] not in TIERS:
+        return "unknown service tier"
+    # A label may be empty; a model name may not.
+    for text, shortest in ((row[MODEL], 1), (label, 0)):
+        if text is not None and not (
+            isinstance(text, str)
+            and shortest <= len(text) <= LABEL_MAX
+            and not has_control_chars(text)
+        ):
+            return "a model name or label that is empty, too long or has control characters"
+    if not all(isinstance(h, str) and HASH.fullmatch(h) for h in (row[EVENT_ID], row[SESSION])):
+        return "an event id or session that is not a hash"
+    return None
+
+
+def record_time(row: Row) -> datetime:
+    """A scanner row's time."""
+    return datetime.fromtimestamp(row[TS_MS] / 1000, UTC)
+
+
+def record_json(row: Row, label: str | None) -> dict:
+    """The record of a scanner row with ``label``, as JSON values (``RECORD_FIELDS`` in order,
+    the time as ``iso_utc`` text): what a sync uploads and ``scan --json`` prints, without loading
+    pydantic. ValueError, in one line, for a row the record type would refuse."""
+    why = row_refusal(row, label)
+    if why is not None:
+        raise ValueError(f"a record the record type refuses: {why}")
+    return dict(zip(RECORD_FIELDS, (iso_utc(record_time(row)), *row[MODEL:], label), strict=True))
