@@ -1,19 +1,21 @@
 """The questions the app asks: frames loaded from the store, answered with DuckDB SQL.
 
-Loading pushes the account, model, label and tier filters down to the store, and the store sums
-records into slots (``load_slots``: a quarter of an hour, model, tier, session), so a year of
-heavy use reaches the app as a fraction of its rows. Dates are not pushed down: a page shows
-all-time figures beside the chosen dates, so each loaded frame holds every date and views cut it
-by local day (``in_days``). Periods (days, weeks, months) follow ``store.periods``,
+The store sums a viewer's records into slots (``load_slots``: a quarter of an hour, model, tier,
+session, label), so a year of heavy use reaches the app as a fraction of its rows, in one query;
+the models, labels and tiers chosen are then cut from the slots (``chosen_slots``), and so are
+dates: a page shows all-time figures beside the chosen dates, so each frame holds every date and
+views cut it by local day (``in_days``). Periods (days, weeks, months) follow ``store.periods``,
 the rules the CLI report uses. Each view is then a pure function from a small polars frame to a
 small polars frame, in SQL that DuckDB runs over the frame in memory. Money comes from
 ``store.pricing``, the same engine the CLI uses.
 
-Sums never use 64-bit integers. A stored row may hold any count its BIGINT column allows (rows from
+No sum can overflow 64 bits. A stored row may hold any count its BIGINT column allows (rows from
 before the per-response bounds, or written past the ingest service), and two such rows overflow a
-64-bit sum. So a row's ``total`` is a DECIMAL(38,0); exact figures are summed as DuckDB's HUGEINT
-(or DECIMAL) and handed out as Python ints; figures for charts and tables are summed as DOUBLE; and
-sums in the store's own SQL are taken over DOUBLE (exact up to 2^53, beyond any genuine account).
+64-bit sum. So such a row is a slot of its own (a slot's sum of rows within the bounds stays far
+below 2^63); a row's ``total`` is a DECIMAL(38,0); exact figures are summed as DuckDB's HUGEINT
+(or DECIMAL) and handed out as Python ints; figures for charts and tables are summed as DOUBLE;
+and the leaderboard's sums in the store are taken over DOUBLE (exact up to 2^53, beyond any
+genuine account).
 """
 
 from __future__ import annotations
