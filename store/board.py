@@ -493,7 +493,8 @@ def _price_table(conn: sa.Connection, spans: list[PriceSpan]) -> sa.FromClause:
     return table
 
 
-#: Bound parameters one statement may carry: SQLite's limit (32,766) is the lower.
+#: Bound parameters of a VALUES list of prices: within SQLite's limit per statement (32,766,
+#: the lower), with room for the accounts a read names.
 _MAX_PARAMETERS = 30_000
 #: Accounts a read names one by one; more are read with the whole board's usage.
 _LISTED_ACCOUNTS = 1_000
