@@ -154,7 +154,7 @@ def engine(store_url):
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     accounts=st.lists(st.lists(usage(), max_size=8), min_size=1, max_size=5),
