@@ -194,9 +194,9 @@ class StoreDestination(Destination):
             from collector.sqlite_sink import usage_count as count
 
             return count(*fast)
+        engine, account, _ = self._open()  # (says which extra is missing, if one is)
         from store.accounts import usage_count
 
-        engine, account, _ = self._open()
         return usage_count(engine, account)
 
     def close(self) -> None:

@@ -55,6 +55,9 @@ def test_the_wheel_ships_the_root_rate_table(built):
     with zipfile.ZipFile(wheel) as archive:
         assert archive.read("store/rates.csv") == (ROOT / "rates.csv").read_bytes()
         assert "store/rates_research.csv" in archive.namelist()
+        # a new embedded store is made from it by the light install
+        schema = (ROOT / "store" / "schema_sqlite.sql").read_bytes()
+        assert archive.read("store/schema_sqlite.sql") == schema
         licenses = [n for n in archive.namelist() if n.endswith("/LICENSE")]
         assert licenses and archive.read(licenses[0]) == (ROOT / "LICENSE").read_bytes()
 
@@ -69,6 +72,7 @@ def test_the_sdist_holds_what_the_wheel_is_built_from(built):
         "LICENSE",
         "collector/_heads.c",
         "store/rates_research.csv",
+        "store/schema_sqlite.sql",
         *dashboard_sources(),
     } <= names
 
@@ -130,3 +134,17 @@ def test_zstd_comes_from_the_standard_library_or_its_backport(built):
     backport; zstandard (24 MB) is no dependency of it."""
     base = [r for r in wheel_metadata(built).get_all("Requires-Dist") if "extra ==" not in r]
     assert [r for r in base if "zstd" in r] == ['backports.zstd>=1.0; python_version < "3.14"']
+
+
+def test_the_light_install_requires_no_store_layer(built):
+    """SQLAlchemy, SQLModel and pydantic come with the store extra, which the dashboard, the
+    service and the rate update include."""
+    required = wheel_metadata(built).get_all("Requires-Dist")
+    base = [r for r in required if "extra ==" not in r]
+    assert not [r for r in base if r.lower().startswith(("sqlalchemy", "sqlmodel", "pydantic"))]
+    store = sorted(
+        r.split(";")[0].split(">")[0].lower() for r in required if 'extra == "store"' in r
+    )
+    assert store == ["pydantic", "sqlalchemy", "sqlmodel"]
+    for extra in ("app", "server", "rates"):
+        assert f'codextime[store]; extra == "{extra}"' in required, extra

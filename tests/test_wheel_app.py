@@ -1,6 +1,8 @@
 """What a built wheel installs works on its own, in fresh virtual environments outside the
-repository: the light collector (no extra) reads and syncs a demo home, .jsonl.zst files
-included, and the dashboard runs from the copy the wheel carries, as ``codextime start`` runs it.
+repository: the light collector (no extra: no SQLAlchemy, SQLModel or pydantic) reports, scans
+and syncs a demo home, .jsonl.zst files included, into a new embedded store and again, installs
+and removes the hook, and logs in and syncs to a server; the dashboard runs from the copy the
+wheel carries, as ``codextime start`` runs it, over the store the light collector made.
 Slow (a wheel build and two installs from pip's cache: a minute or two), so marked ``slow``."""
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import httpx
 import pytest
 
 from collector.demo import generate
+from store.fields import RECORD_FIELDS
+from tests.test_serve import serving
+from tests.test_sync_errors import session
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,10 +113,11 @@ def installed(venv: Path) -> set[str]:
     return {re.sub(r"[-_.]+", "-", package["name"]).lower() for package in listed}  # PEP 503
 
 
-def test_the_light_install_has_no_extra_and_no_zstandard(light):
+def test_the_light_install_has_no_extra_no_store_layer_and_no_zstandard(light):
     names = installed(light)
     assert "codextime" in names
     assert not names & {"zstandard", "streamlit", "duckdb", "polars", "fastapi", "psycopg"}
+    assert not names & {"sqlalchemy", "sqlmodel", "pydantic", "pydantic-core"}
     assert ("backports-zstd" in names) == (sys.version_info < (3, 14))
 
 
@@ -135,11 +141,60 @@ def test_the_light_install_reports_a_demo_home_with_zstd_files_exactly(light, de
     assert {k: report["totals"][k] for k in truth.totals()} == truth.totals()
 
 
-def test_the_light_install_syncs_into_a_new_embedded_store(light, store, demo, env, work):
-    report = json.loads(
-        run(light / "bin" / "codextime", "report", "daily", "--json", "--db", store, env=env)
-    )
+def test_the_light_install_syncs_into_a_new_embedded_store_and_again(light, store, demo, env, work):
+    codextime = light / "bin" / "codextime"
+    report = json.loads(run(codextime, "report", "daily", "--json", "--db", store, env=env))
     assert report["totals"]["responses"] == demo[1].totals()["responses"]
+    again = run(codextime, "sync", "--codex-home", demo[0], "--db", store, env=env, cwd=work)
+    assert again.startswith("Synced: 0 new records")
+
+
+def test_the_light_install_scans_and_writes_the_demo(light, demo, env, work):
+    codextime = light / "bin" / "codextime"
+    records = json.loads(run(codextime, "scan", "--json", "--codex-home", demo[0], env=env))
+    assert len(records["records"]) == demo[1].totals()["responses"]
+    assert all(list(r) == list(RECORD_FIELDS) for r in records["records"])
+    summary = run(codextime, "scan", "--codex-home", demo[0], env=env)
+    assert f"Records: {demo[1].totals()['responses']:,} model responses" in summary
+    run(codextime, "demo", "--out", work / "demo-written", "--days", "2", env=env, cwd=work)
+    assert list((work / "demo-written").rglob("rollout-*"))
+
+
+def test_the_light_install_installs_and_removes_the_hook(light, env, work):
+    home = work / "hooked"
+    home.mkdir()
+    codextime = light / "bin" / "codextime"
+    run(codextime, "hook", "install", "--kind", "notify", "--codex-home", home, env=env)
+    assert "collector.hook" in (home / "config.toml").read_text()
+    run(codextime, "hook", "uninstall", "--codex-home", home, env=env)
+    assert not (home / "config.toml").exists()  # install made it; uninstall takes it away
+
+
+def test_the_light_install_logs_in_and_syncs_to_a_server(light, env, work):
+    home = work / "real-codex"
+    session(home, 1)
+    codextime = light / "bin" / "codextime"
+    with serving(work) as server:
+        said = run(codextime, "login", "--server", server, "--name", "light-user", env=env)
+        assert said.startswith(f"Logged in to {server} as light-user.")
+        synced = run(codextime, "sync", "--codex-home", home, env=env)
+        assert synced.startswith("Synced: 3 new records")
+        assert "Records: 3" in run(codextime, "account", env=env)
+
+
+def test_the_light_install_names_the_extra_a_store_needs(light, env, work):
+    done = subprocess.run(
+        [light / "bin" / "codextime", "sync", "--codex-home", work, "--db", "postgres://u@h/db"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=work,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: syncing into this store on PostgreSQL needs the server or app extra: "
+        "pip install 'codextime[server]' or pip install 'codextime[app]'"
+    ]
 
 
 @pytest.fixture(scope="module")
