@@ -4,9 +4,11 @@ Builds a wheel of this checkout, then for each variant creates a fresh virtual e
 times ``pip install <wheel>[extras]``: once to warm pip's cache, then ``--runs`` more times (the
 median is shown). The installed size is the environment's site-packages less that of an empty
 environment (pip and setuptools), so it is what the install added; the largest distributions of
-the light install are listed with their size, so what to trim shows. Cold start is the time from
-launching ``codextime report daily`` on a demo home to its first printed row (a line starting
-with a date), in the light environment.
+the light install are listed with their size, so what to trim shows, and any of the store layer
+(SQLAlchemy, SQLModel, pydantic: the ``store`` extra) found there is named. Cold start is the time
+from launching ``codextime report daily`` on a demo home to its first printed row (a line starting
+with a date), in the light environment. The load average is printed before and after: the
+machine may be shared.
 
 Goals: light install under 40 MB and 20 s from a warm cache; report cold start at most 0.3 s.
 
@@ -29,6 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: The variants measured: a name and the extras installed with the wheel.
 VARIANTS = (("light (codextime)", ""), ("full (codextime[all])", "[all]"))
+#: The store layer's distributions: never part of the light install (the ``store`` extra).
+STORE_LAYER = {"sqlalchemy", "sqlmodel", "pydantic", "pydantic-core"}
 #: A report's first table row starts with its date (the daily report's first column).
 FIRST_ROW = re.compile(rb"^\S*\s*\d{4}-\d{2}-\d{2}")
 
@@ -112,6 +116,7 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=5, help="timed report cold starts")
     parser.add_argument("--largest", type=int, default=8, help="distributions listed by size")
     args = parser.parse_args()
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="codextime-install-") as tmp:
         work = Path(tmp)
         wheel = build_wheel(work / "dist")
@@ -127,6 +132,8 @@ def main() -> None:
             "largest in the light install: "
             + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in largest[: args.largest])
         )
+        store_layer = sorted(n for n, _ in largest if n.lower().replace("_", "-") in STORE_LAYER)
+        print(f"store layer in the light install: {', '.join(store_layer) or 'none'}")
         codextime = work / "0" / "run0" / "bin" / "codextime"
         home = work / "demo-home"
         subprocess.run(
@@ -138,6 +145,7 @@ def main() -> None:
             f"report daily, first row: {statistics.median(starts):.2f} s median "
             f"({min(starts):.2f} best) of {args.starts}"
         )
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
