@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from pages.lib.text import LONGEST_SHOWN, inline_text
 from store.accounts import create_account, revoke_tokens
-from store.db import open_store
+from store.db import open_store, rebuild_rollups
 from store.fields import EARLIEST, FUTURE_SLACK, refusal
 from store.models import Account, Usage
 from store.queries import MIX_SHOWN
@@ -121,6 +121,7 @@ def plant(url: str, *, huge: bool, hostile_name: str = "[evil](http://x.invalid/
         bad = hostile_rows(ids["mallory"], postgres, huge)
         good = [usage_row(ids["alice"], n, "gpt-5", "desk") for n in range(100, 103)]
         conn.execute(Usage.__table__.insert(), bad + good)
+    rebuild_rollups(engine)  # rows written past insert_usage: the board reads the rollups
     engine.dispose()
     return Planted(
         url,
