@@ -17,8 +17,7 @@ import orjson
 
 from collector.sync import Destination, Tally
 from store.errors import UserError
-from store.fields import Row
-from store.record import record_from_row
+from store.fields import Row, record_json
 from store.settings import UPLOAD_BATCH
 
 USER_AGENT = "codextime-collector"
@@ -167,9 +166,7 @@ class HttpSink(Destination):
         new = 0
         for start in range(0, len(rows), self.batch):
             chunk = rows[start : start + self.batch]
-            new += self._send(
-                [record_from_row(r, self.label).model_dump(mode="json") for r in chunk]
-            )
+            new += self._send([record_json(r, self.label) for r in chunk])
         return new
 
     def held(self, last: Tally | None) -> int | None:

@@ -130,12 +130,9 @@ def store_rows(
     db: str, account: str | None, first: date | None, last: date | None
 ) -> Iterator[tuple]:
     """The rows of an existing store (reading never creates one), of one account if named."""
-    from store.db import find_account, open_store, usage_rows
+    from collector.sqlite_sink import store_rows as read_store
 
-    engine = open_store(db, create=False)
-    if account is not None and find_account(engine, account) is None:
-        raise UserError(f"no account named {account!r} in the store")
-    return usage_rows(engine, account=account, since=first, until=last)
+    return read_store(db, account, first, last, command="codextime report --db")
 
 
 def report_window(
@@ -172,6 +169,9 @@ def first_of_last(period: Period, count: int, today: date) -> date:
 def update_rates(rates: Path | None, db: str | None, codex_home: Path | None) -> None:
     """``codextime rates update``: the rate table rewritten from genai-prices, for the models
     Codex writes and those of the logs or the store named."""
+    from collector.extras import require
+
+    require("codextime rates update", "rates")
     from store import rates_update as updater
     from store.db import store_failures
     from store.pricing import rates_path
@@ -207,13 +207,15 @@ def scan(codex_home: Path | None, json: bool, label: str | None) -> None:
 
 def write_records_json(plan: ReadPlan, label: str | None) -> None:
     """``{"records": [...]}`` on stdout, written record by record as the logs are read."""
-    from store.record import record_from_row
+    import orjson
+
+    from store.fields import record_json
 
     sys.stdout.write('{"records":[')
     first = True
     for result in plan.results():
         for row in result.rows:
-            record = record_from_row(row, label)
-            sys.stdout.write(("" if first else ",") + record.model_dump_json())
+            record = orjson.dumps(record_json(row, label)).decode()
+            sys.stdout.write(("" if first else ",") + record)
             first = False
     sys.stdout.write("]}\n")

@@ -68,6 +68,9 @@ def proxy(settings: ServerSettings) -> dict:
 
 def create_account(db: str | None, name: str) -> None:
     """A new account in the store, and its first token (printed once, alone on its line)."""
+    from collector.extras import require
+
+    require("codextime account create", "store")
     from store.accounts import create_account
     from store.db import open_store
 
@@ -77,6 +80,9 @@ def create_account(db: str | None, name: str) -> None:
 
 
 def issue_token(db: str | None, name: str) -> None:
+    from collector.extras import require
+
+    require("codextime account token", "store")
     from store.accounts import issue_token
     from store.db import open_store
 
@@ -84,6 +90,9 @@ def issue_token(db: str | None, name: str) -> None:
 
 
 def revoke_tokens(db: str | None, name: str) -> None:
+    from collector.extras import require
+
+    require("codextime account revoke", "store")
     from store.accounts import revoke_tokens
     from store.db import open_store
 

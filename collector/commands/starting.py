@@ -11,6 +11,7 @@ from pathlib import Path
 from collector.commands.reporting import codex_home_of
 from collector.commands.syncing import sync_into_store
 from collector.demo import is_demo_home
+from collector.extras import STORE_MODULES, missing_modules
 from collector.render import err, out, print_sync_notes, show_report
 from store.errors import UserError
 
@@ -39,7 +40,7 @@ def start(codex_home: Path | None, db: str | None, port: int, open_app: bool) ->
 
         require("codextime start", "app")
     from collector.report import Report, resolve_zone
-    from store.db import open_store, usage_rows
+    from collector.sqlite_sink import store_rows
     from store.pricing import load_rates
     from store.settings import default_db_url
 
@@ -55,14 +56,16 @@ def start(codex_home: Path | None, db: str | None, port: int, open_app: bool) ->
     result = sync_into_store(home, db, None)
     print_sync_notes(result)
     err.print(f"Synced {result.new:,} new records from {home}.")
-    if board:
+    if board and not missing_modules(STORE_MODULES):
+        # The demo leaderboard is seen only in the dashboard, whose extra brings the store
+        # layer its insert path needs; the light collector's `start --no-app` skips it.
         from collector.demo.board import seed_demo_board
 
         seed_demo_board(db, end=datetime.now(UTC))
     zone = resolve_zone(None)
     since = datetime.now(zone).date() - timedelta(days=13)
     rep = Report("daily", zone, since=since, rates=load_rates())
-    rep.add_rows(usage_rows(open_store(db), since=since))
+    rep.add_rows(store_rows(db, since=since, command="codextime start"))
     show_report(rep.to_json(), "daily", json=False, demo=is_demo_home(home))
     if open_app:
         run_dashboard(db, port)
