@@ -312,10 +312,6 @@ class ReadPlan:
             yield result
 
 
-#: The former name of ``ReadPlan``, kept while modules and tests still import it.
-Scan = ReadPlan
-
-
 def _batches(
     todo: list[tuple[LogFile, Cursor | None]], key: bytes, keep: bool, limits: Limits | None
 ) -> list[Batch]:

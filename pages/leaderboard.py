@@ -52,7 +52,8 @@ def choice(where, label: str, options: dict, default: str, key: str) -> str:
 
 
 period_col, by_col = st.columns(2)
-period = choice(period_col, "Period", board.PERIODS, "30 days", "period")
+# Not "period": the Overview's timeline has that key, and widget keys are shared by all pages.
+period = choice(period_col, "Period", board.PERIODS, "30 days", "window")
 ranking = choice(by_col, "Rank by", board.RANKINGS, "Tokens", "by")
 model_col, search_col = st.columns(2)
 model = model_col.selectbox(

@@ -194,7 +194,7 @@ def test_leaderboard_lists_opted_in_accounts_only(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEXTIME_DB", url)
     at = run("pages/leaderboard.py")
     board = at.dataframe[0].value
-    assert list(board["name"]) == ["proud"]
+    assert list(board["name"]) == ["profile?name=proud"]  # shown as the name: a link
     assert "self-reported" in texts(at).lower()
     assert set(board.columns) == {"rank", "name", "tokens", "usd", "models"}
 

@@ -198,7 +198,7 @@ def test_the_period_counts_only_its_days(tmp_path, monkeypatch):
     monkeypatch.setenv("CODEXTIME_DB", url)
     at = leaderboard()
     assert names(at) == ["old", "recent"]
-    at.segmented_control(key="period").set_value("7 days").run()
+    at.segmented_control(key="window").set_value("7 days").run()
     assert names(at) == ["recent"]
 
 
@@ -497,3 +497,13 @@ def test_usage_without_a_published_price_is_never_priced_at_zero(tmp_path, monke
     assert {m.label: m.value for m in at.metric}["API-equivalent"] == NO_PRICE
     assert f"No estimate for {NOW:%Y-%m}: no published price" in shown(at)
     assert [s.get("title") for s in charts(at)][-1] == "Model mix (share of tokens)"
+
+
+def test_a_timeline_period_chosen_on_the_overview_does_not_reach_the_board(crowd):
+    """Widget keys are shared by every page of a session: the board's period keeps a key of
+    its own, and a timeline period chosen before a visit never upsets the board."""
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.button_group(key="period").set_value("month").run()
+    at.switch_page("pages/leaderboard.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert names(at)[:2] == ["user129", "user128"]

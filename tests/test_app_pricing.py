@@ -236,10 +236,12 @@ def test_the_leaderboard_ranks_by_the_engines_estimate(tmp_path, monkeypatch, pr
     engine.dispose()
     monkeypatch.setenv("CODEXTIME_DB", url)
     at = run("pages/leaderboard.py")
-    at.button_group(key="board_window").set_value("All time").run()
-    assert list(at.dataframe[0].value["name"]) == ["wide", "fast"]
-    at.button_group(key="board_by").set_value("API-equivalent").run()
-    board = at.dataframe[0].value.set_index("name")
+    at.segmented_control(key="window").set_value("All time").run()
+    assert list(at.dataframe[0].value["name"]) == ["profile?name=wide", "profile?name=fast"]
+    at.segmented_control(key="by").set_value("API-equivalent").run()
+    board = at.dataframe[0].value
+    board["name"] = board["name"].str.removeprefix("profile?name=")
+    board = board.set_index("name")
     assert list(board.index) == ["fast", "wide"]
     rates = load_rates()
     day = DAY.date()

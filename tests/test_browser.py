@@ -90,7 +90,7 @@ def serve(db: str, work: Path):
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     from collector.demo import generate
-    from collector.scan import Scan
+    from collector.scan import ReadPlan
     from collector.sync import store_sink
     from store.db import account_id, open_store
 
@@ -100,7 +100,7 @@ def app_url(tmp_path_factory):
     db = f"sqlite:///{work / 'store.db'}"
     engine = open_store(db)
     sink = store_sink(engine, account_id(engine, "demo"), "demo")
-    for result in Scan(home).results():
+    for result in ReadPlan(home).results():
         sink(result.rows)
     with engine.begin() as conn:
         conn.exec_driver_sql("update account set leaderboard_opt_in = 1")

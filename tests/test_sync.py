@@ -11,7 +11,7 @@ import zstandard
 import collector.scan as scan_mod
 import collector.sync as sync_mod
 from collector.report import Report, resolve_zone
-from collector.scan import Scan
+from collector.scan import ReadPlan
 from collector.sync import load_state, state_path, store_sink, sync
 from store.db import account_id, open_store, usage_rows
 from store.fields import INPUT
@@ -61,7 +61,7 @@ class Store:
 
 def full_report_input(home) -> int:
     rep = Report("daily", resolve_zone("UTC"))
-    for result in Scan(home).results():
+    for result in ReadPlan(home).results():
         rep.add_rows(result.rows)
     return rep.to_json()["totals"]["input"]
 
