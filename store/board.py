@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from store.models import Account, DailyRollup
-from store.pricing import RateTable
+from store.pricing import RateTable, price_change_days
 
 #: Models named in a board row's mix, largest first; the others are counted in ``more_models``.
 #: Model names are the uploader's to choose, and the board is public.
@@ -276,18 +276,6 @@ def price_spans(
                 run = list(run)
                 spans.append(PriceSpan(model, tier, bool(long), run[0][0], run[-1][1], *prices))
     return spans
-
-
-def price_change_days(rates: RateTable) -> list[date]:
-    """The days on which some price or mapping of ``rates`` starts or ends, latest first: between
-    two of them every day has the same prices, so usage can be summed per span and priced once."""
-    days = set()
-    for row in (*rates.rates, *rates.mappings):
-        if row.valid_from:
-            days.add(row.valid_from)
-        if row.valid_to:
-            days.add(row.valid_to + timedelta(days=1))
-    return sorted(days, reverse=True)
 
 
 # -- inside -----------------------------------------------------------------------------------

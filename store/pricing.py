@@ -42,7 +42,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -651,3 +651,15 @@ def row_cells(row: Rate | Mapping) -> dict[str, str]:
 
 def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.10g}"
+
+
+def price_change_days(rates: RateTable) -> list[date]:
+    """The days on which some price or mapping of ``rates`` starts or ends, latest first: between
+    two of them every day has the same prices, so usage can be summed per span and priced once."""
+    days = set()
+    for row in (*rates.rates, *rates.mappings):
+        if row.valid_from:
+            days.add(row.valid_from)
+        if row.valid_to:
+            days.add(row.valid_to + timedelta(days=1))
+    return sorted(days, reverse=True)

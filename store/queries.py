@@ -40,7 +40,7 @@ from store.fields import (
 )
 from store.models import Account, ApiToken, Usage
 from store.periods import WEEK, by_unit
-from store.pricing import RateTable, price_frame, price_groups, with_long_flag
+from store.pricing import RateTable, price_frame, with_long_flag
 
 #: The frame a view starts from: every field of the record but its ``event_id``, which no view
 #: needs (32 bytes a row, in every cached frame); counts as 64-bit integers, the rest as text.
@@ -59,9 +59,6 @@ EXACT = pl.Decimal(38, 0)
 #: from before the record type's bounds): like a flagged record, counted for its owner, never
 #: ranked.
 OUT_OF_BOUNDS = "counts_out_of_bounds"
-#: Models named in a leaderboard row's mix; the rest are counted ("+3 more"). Model names are the
-#: uploader's to choose, and the leaderboard is public.
-MIX_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -551,130 +548,3 @@ def cache_writes(groups: pl.DataFrame, rates: RateTable, *, at: date | None = No
     )
     usd = repriced(only_writes, rates, at=at)["usd"].sum()
     return {"tokens": writes, "share": writes / inp if inp else 0.0, "usd": float(usd or 0.0)}
-
-
-def price_change_days(rates: RateTable) -> list[date]:
-    """The days on which some price or mapping of ``rates`` starts or ends, latest first: between
-    two of them every day has the same prices, so usage can be summed per span and priced once."""
-    days = set()
-    for row in (*rates.rates, *rates.mappings):
-        if row.valid_from:
-            days.add(row.valid_from)
-        if row.valid_to:
-            days.add(row.valid_to + timedelta(days=1))
-    return sorted(days, reverse=True)
-
-
-def _price_span(ts: sa.ColumnElement, rates: RateTable) -> sa.ColumnElement:
-    """The first day of the span of equal prices a record falls in (see ``price_change_days``)."""
-    starts = price_change_days(rates)
-    first = EARLIEST.date()  # before every change: priced as on any day before the first one
-    if not starts:
-        return sa.literal(first.isoformat())
-    return sa.case(
-        *((ts >= datetime(d.year, d.month, d.day, tzinfo=UTC), d.isoformat()) for d in starts),
-        else_=first.isoformat(),
-    )
-
-
-def leaderboard(
-    engine: Engine,
-    since: datetime | None,
-    rates: RateTable,
-    by: str = "tokens",
-    *,
-    at: date | None = None,
-) -> pl.DataFrame:
-    """Opted-in accounts only: rank (by tokens or by ``usd``), display name, tokens, estimate
-    and model mix, of records that pass the plausibility checks and that the record type would
-    accept (dates and counts). Nothing about when anyone works. Records are summed in the store
-    per account, model, tier, span of equal prices and largest long-context threshold exceeded,
-    then priced by the engine (``at``: at that date's prices)."""
-    u, a = Usage.__table__, Account.__table__
-    # The largest threshold each request exceeds: enough to tell any rate's long context.
-    thresholds = sorted(
-        {r.long_context_threshold for r in rates.rates if r.long_context_threshold}, reverse=True
-    )
-    over = (
-        sa.case(*((u.c.input > t, t) for t in thresholds), else_=0) if thresholds else sa.literal(0)
-    )
-    span = _price_span(u.c.ts, rates)
-    counts = ("input", "cached", "cache_write", "output")
-    query = (
-        sa.select(
-            a.c.id,
-            a.c.name,
-            u.c.model,
-            u.c.tier,
-            span.label("span"),
-            over.label("over"),
-            *(sa.func.sum(sa.cast(u.c[k], sa.Double)).label(k) for k in counts),
-        )
-        .join(a, a.c.id == u.c.account_id)
-        .where(
-            a.c.leaderboard_opt_in.is_(True),
-            u.c.flag.is_(None),
-            _dated_as_usage(u.c.ts),
-            _counts_as_usage(u),
-        )
-        .group_by(a.c.id, a.c.name, u.c.model, u.c.tier, span, over)
-    )
-    if since is not None:
-        query = query.where(u.c.ts >= since)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    if not rows:
-        return pl.DataFrame(
-            schema={
-                "rank": pl.Int64,
-                "name": pl.String,
-                "tokens": pl.Float64,
-                "usd": pl.Float64,
-                "models": pl.String,
-            }
-        )
-    groups = []
-    for _, _, model, tier, day, largest, inp, cached, writes, out in rows:
-        day = date.fromisoformat(day) if isinstance(day, str) else day
-        limit = rates.threshold(model, at or day)
-        long = bool(limit is not None and largest and largest >= limit)
-        groups.append((model, day, tier, long, inp, cached, writes, out))
-    costs = price_groups(groups, rates, at=at)
-    records = [
-        (account, name, model, inp + out, cost.usd if cost else None)
-        for (account, name, model, *_, inp, _c, _w, out), cost in zip(rows, costs, strict=True)
-    ]
-    frame = pl.DataFrame(
-        records,
-        schema={
-            "account": pl.Int64,
-            "name": pl.String,
-            "model": pl.String,
-            "tokens": pl.Float64,
-            "usd": pl.Float64,
-        },
-        orient="row",
-    )
-    order = "usd desc nulls last" if by == "usd" else "tokens desc"
-    return _sql(
-        f"""
-        with per_model as (
-            select account, name, model, sum(tokens) tokens, sum(usd) usd,
-                   coalesce(round(
-                       100.0 * sum(tokens) / nullif(sum(sum(tokens)) over (partition by account), 0)
-                   )::INTEGER, 0) share,
-                   row_number() over (partition by account order by sum(tokens) desc, model) place
-            from f group by account, name, model
-        ), people as (
-            select account, name, sum(tokens) tokens, sum(usd) usd,
-                   string_agg(model || ' ' || share || '%', ', ' order by place)
-                       filter (where place <= {MIX_SHOWN})
-                   || if(count(*) > {MIX_SHOWN}, ', +' || (count(*) - {MIX_SHOWN}) || ' more', '')
-                       models
-            from per_model group by account, name
-        )
-        select rank() over (order by {order}) rank, name, tokens, usd, models
-        from people order by rank, name
-        """,
-        f=frame,
-    )

