@@ -15,7 +15,6 @@ responses and from the saved state, so it never reaches a record, a store or an 
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from datetime import UTC, datetime
 
 import msgspec
 import orjson
+
+from collector.keys import blake2b
 
 #: input, cached, output, reasoning, total_tokens, cache_write (the last one absent before 0.145)
 Vec = tuple[int, int, int, int, int, int]
@@ -693,7 +694,7 @@ def _record_identity(thread: str | None, response_id, ts_ms: int, usage: Vec) ->
     prefix = b"record|%s|" % (thread or "").encode()
     if isinstance(response_id, str) and response_id:
         rid = response_id.encode()
-        return prefix + (rid if len(rid) <= ID_MAX else hashlib.blake2b(rid).hexdigest().encode())
+        return prefix + (rid if len(rid) <= ID_MAX else blake2b(rid).hexdigest().encode())
     return prefix + _identity(ts_ms, None, usage)
 
 

@@ -16,7 +16,6 @@ import select
 import selectors
 import signal
 import struct
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -215,6 +214,10 @@ class _Helper:
 
 def _spool_file() -> int:
     """An anonymous file (no name on disk: gone with its last descriptor)."""
+    if hasattr(os, "memfd_create"):  # Linux: spares loading tempfile, 3-4 ms of a report
+        return os.memfd_create("codextime-results", os.MFD_CLOEXEC)
+    import tempfile
+
     with tempfile.TemporaryFile() as spool:
         return os.dup(spool.fileno())
 

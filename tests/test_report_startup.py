@@ -1,0 +1,60 @@
+"""What a plain ``codextime report`` loads: every module is paid for on each run, so the report
+path leaves out those it can do without, and works the same where they are needed."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+from collector.keys import blake2b, event_hash, keyed_hash
+from collector.workers import unordered_map
+from tests.rollout import meta, session_path, token_count, turn, usage, write
+
+SID = "019a152d-35a0-72a0-91db-8ebe37fac69e"
+#: Loaded by nothing a report from the logs needs (OpenSSL's bindings, tempfile and what it pulls).
+NOT_LOADED = ("hashlib", "_hashlib", "tempfile", "shutil", "random", "bz2", "lzma")
+
+
+def test_a_plain_report_does_not_load_hashlib_or_tempfile(tmp_path):
+    home = tmp_path / "codex"
+    write(
+        session_path(home, "2025-11-02T00-29-00", SID),
+        [
+            meta(ts="2025-11-01T23:29:00.000Z"),
+            turn("2025-11-01T23:29:01.000Z", "gpt-5"),
+            token_count("2025-11-01T23:30:00.000Z", usage(1000, 600, 200, 50)),
+        ],
+    )
+    program = (
+        "import sys\n"
+        "sys.argv = ['codextime', 'report', 'daily', '--json', '--timezone', 'UTC',\n"
+        "            '--codex-home', sys.argv[1]]\n"
+        "from collector.commands.entry import run_command_line\n"
+        "run_command_line()\n"
+        f"print(sorted(m for m in {NOT_LOADED!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(home)], capture_output=True, timeout=60, check=True
+    )
+    assert b'"responses":1' in done.stdout.replace(b" ", b"")  # the report did read the log
+    assert done.stderr.decode().strip().splitlines()[-1] == "[]"
+
+
+def test_keyed_hashes_are_hashlibs_blake2b():
+    key = b"codextime/usage-record/v1"
+    assert blake2b is hashlib.blake2b or blake2b.__name__ == hashlib.blake2b.__name__
+    assert keyed_hash(b"x", key) == hashlib.blake2b(b"x", key=key, digest_size=16).hexdigest()
+    expected = hashlib.blake2b(b"event\x00id", key=key, digest_size=16).hexdigest()
+    assert event_hash(b"id", key) == expected
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def test_results_come_back_through_a_temporary_file_without_memfd(monkeypatch):
+    monkeypatch.delattr(os, "memfd_create", raising=False)
+    results = sorted(unordered_map(_square, list(range(200)), 2))
+    assert results == [n * n for n in range(200)]
