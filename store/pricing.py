@@ -43,6 +43,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -370,6 +371,7 @@ def price_frame(frame, rates: RateTable, *, at: date | None = None):
     )
 
 
+@lru_cache(maxsize=4096)  # the table names each model several times while it is checked
 def normalise(name: str) -> str:
     """The name a model is priced under: no provider prefix, effort suffix or snapshot date."""
     name = name.strip().lower()

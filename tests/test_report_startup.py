@@ -58,3 +58,15 @@ def test_results_come_back_through_a_temporary_file_without_memfd(monkeypatch):
     monkeypatch.delattr(os, "memfd_create", raising=False)
     results = sorted(unordered_map(_square, list(range(200)), 2))
     assert results == [n * n for n in range(200)]
+
+
+def test_the_rate_table_normalises_each_name_once():
+    from store.pricing import load_rates, normalise
+
+    normalise.cache_clear()
+    table = load_rates()
+    names = {r.model for r in (*table.rates, *table.mappings)}
+    info = normalise.cache_info()
+    assert info.hits > 0  # names met again while the table is checked cost nothing
+    assert info.misses <= 4 * len(names)  # models, aliases and mapping targets, once each
+    assert normalise(" OpenAI/GPT-5-2025-08-07 ") == "gpt-5"
