@@ -37,6 +37,8 @@ import psutil
 import psycopg
 import sqlalchemy as sa
 
+from collector.commands.starting import HEALTH, dashboard_command
+from collector.report import resolve_zone
 from store.db import USAGE_COLUMNS
 from store.fields import TIERS
 
@@ -602,12 +604,6 @@ DRAWN = """([title, charts]) => {
     .filter(c => c.querySelector("svg.marks g.role-frame.root"));
   return drawn.length >= charts;
 }"""
-#: Imports done by the server process before it answers (``--preload``): what the pages need.
-PRELOAD = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-    "import pyarrow, pages.lib.routing, pages.lib.charts; "
-    "from streamlit.web.cli import main; sys.argv[0] = 'streamlit'; main()"
-)
 
 
 def embedded_store(rows: int, seed: int) -> Path:
@@ -654,14 +650,18 @@ def start_server(store: Path, preload: bool) -> tuple[subprocess.Popen, str, flo
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    flags = ["--server.headless", "true", "--server.port", str(port)]
-    flags += ["--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    start = ["-c", PRELOAD, str(REPO)] if preload else ["-m", "streamlit"]
+    flags = ["--server.headless", "true", "--server.fileWatcherType", "none"]
+    flags += ["--browser.gatherUsageStats", "false"]
+    if preload:  # as `codextime start` serves it
+        command = dashboard_command(APP, port, resolve_zone(None).key, *flags)
+    else:
+        command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)]
+        command += flags
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["CODEXTIME_DB"] = f"sqlite:///{store}"
     started = time.perf_counter()
     server = subprocess.Popen(
-        [sys.executable, *start, "run", str(APP), *flags],
+        command,
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -670,7 +670,7 @@ def start_server(store: Path, preload: bool) -> tuple[subprocess.Popen, str, flo
     base = f"http://127.0.0.1:{port}"
     while time.perf_counter() - started < TIMEOUT_S:
         try:
-            if httpx.get(f"{base}/_stcore/health", timeout=1).text == "ok":
+            if httpx.get(base + HEALTH, timeout=1).text == "ok":
                 return server, base, time.perf_counter() - started
         except httpx.HTTPError:
             time.sleep(0.05)
@@ -781,7 +781,7 @@ def browser_report(runs: list[dict], args: argparse.Namespace) -> str:
     ]
     for preload in (False, True):
         mine = [r for r in runs if r["preload"] is preload]
-        how = "imports done before it answers" if preload else "`streamlit run`"
+        how = "`codextime start`'s launcher" if preload else "`streamlit run`"
         lines.append(f"| **server: {how}** | | | | | | |")
         started = [{"wall": r["answered"], "server_cpu": 0.0, "browser_cpu": 0.0} for r in mine]
         lines.append(row("server start to answering", started))

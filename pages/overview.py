@@ -1,5 +1,6 @@
 """Overview: totals for all time, the last 30 and 7 days and today; timelines; cache hit rate."""
 
+import functools
 from datetime import timedelta
 
 import streamlit as st
@@ -54,11 +55,16 @@ if require_viewer(view) and banners(view):
     every, groups = view.all_dates(), view.all_groups()
     today = view.today()
 
-    def figures(first, last) -> dict:
-        """Totals and estimate of the local days from ``first`` to ``last`` (None: open)."""
+    @functools.cache
+    def days_figures(first, last) -> dict:
         return summary(in_days(every, first, last, column="day")) | cost_summary(
             in_days(groups, first, last)
         )
+
+    def figures(first, last) -> dict:
+        """Totals and estimate of the local days from ``first`` to ``last`` (None: open), each
+        window summed once: dates that span every record are all time."""
+        return days_figures(*((None, None) if (first, last) == view.span else (first, last)))
 
     whole = figures(None, None)
     cards = {  # first and last local day, inclusive: the chosen dates, then fixed windows
@@ -114,7 +120,7 @@ if require_viewer(view) and banners(view):
             st.caption(COST_NOTE)
         left, right = st.columns(2)
         left.altair_chart(charts.burned(running_total(frame)), width="stretch")
-        rate = summary(frame)
+        rate = figures(view.start, view.end)  # the chosen dates: the first card's
         right.altair_chart(charts.cache_rate(cache_rate(frame)), width="stretch")
         if rate["input"]:
             right.caption(

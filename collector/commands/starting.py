@@ -68,7 +68,7 @@ def start(codex_home: Path | None, db: str | None, port: int, open_app: bool) ->
     rep.add_rows(store_rows(db, since=since, command="codextime start"))
     show_report(rep.to_json(), "daily", json=False, demo=is_demo_home(home))
     if open_app:
-        run_dashboard(db, port)
+        run_dashboard(db, port, zone.key)
 
 
 def demo_home() -> tuple[Path, str]:
@@ -89,8 +89,32 @@ def demo_home() -> tuple[Path, str]:
     return home, f"sqlite:///{data / 'demo.db'}"
 
 
-def run_dashboard(db: str, port: int) -> None:
-    """The Streamlit app over ``db``, until Ctrl+C."""
+#: The dashboard server's process (``python -c LAUNCHER <app folder> <zone> run <app> ...``): the
+#: pages' libraries imported and a first visit's frames cached (``pages.lib.data.warm_up``, for
+#: the days of ``<zone>``) before Streamlit starts to serve, so the first page is drawn soon after
+#: the server answers. Streamlit's warnings about caches used before it runs are silenced until it
+#: reads its settings.
+LAUNCHER = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); zone = sys.argv.pop(1); "
+    "from streamlit import logger; logger.set_log_level('error'); "
+    "import pyarrow, pages.lib.routing, pages.lib.charts; "
+    "from pages.lib.data import warm_up; warm_up(zone); "
+    "from streamlit.web.cli import main; sys.argv[0] = 'streamlit'; main()"
+)
+#: What a Streamlit server answers on once it serves.
+HEALTH = "/_stcore/health"
+
+
+def dashboard_command(entry: Path, port: int, zone: str, *options: str) -> list[str]:
+    """The command that serves the dashboard ``entry`` on ``port`` (``LAUNCHER``), with more
+    ``streamlit run`` options."""
+    run = ["run", str(entry), "--server.port", str(port), *options]
+    return [sys.executable, "-c", LAUNCHER, str(entry.parent), zone, *run]
+
+
+def run_dashboard(db: str, port: int, zone: str) -> None:
+    """The Streamlit app over ``db``, its days cut in ``zone`` until the viewer's browser says
+    otherwise, until Ctrl+C. Its address is said once the server answers there."""
     import subprocess
 
     from collector.extras import dashboard_script
@@ -101,10 +125,34 @@ def run_dashboard(db: str, port: int) -> None:
     if free != port:
         err.print(f"Port {port} is taken: the dashboard uses {free} instead.")
     port = free
-    out.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
-    command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)]
-    with suppress(KeyboardInterrupt):
-        subprocess.run(command, env={**os.environ, DB.name: db}, check=False)
+    err.print("Starting the dashboard…")
+    command = dashboard_command(entry, port, zone)
+    server = subprocess.Popen(command, env={**os.environ, DB.name: db})
+    try:
+        if not answers(f"http://localhost:{port}", server):
+            raise UserError(f"the dashboard stopped before it served (exit {server.returncode})")
+        out.print(f"Dashboard: http://localhost:{port}  (Ctrl+C to stop)")
+        server.wait()
+    except KeyboardInterrupt:  # Ctrl+C reaches the server too: give it time to stop
+        with suppress(KeyboardInterrupt, subprocess.TimeoutExpired):
+            server.wait(timeout=5)
+    finally:
+        server.kill()  # nothing when it has stopped
+
+
+def answers(base: str, server) -> bool:
+    """Wait until the Streamlit server at ``base`` answers its health check: True then, False if
+    its process ``server`` ends first."""
+    import time
+    import urllib.request
+
+    while server.poll() is None:
+        # Not listening yet is an OSError (URLError is one).
+        with suppress(OSError), urllib.request.urlopen(base + HEALTH, timeout=1) as reply:
+            if reply.read() == b"ok":
+                return True
+        time.sleep(0.1)
+    return False
 
 
 def free_port(wanted: int, tries: int = PORT_TRIES) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import ParamSpec, TypeVar
 
 import polars as pl
@@ -22,7 +22,6 @@ from store.queries import (
     choices,
     chosen_slots,
     cost_groups,
-    leaderboard,
     load_slots,
     localize,
     set_aside,
@@ -60,7 +59,10 @@ def db_url() -> str:
 
 def shared_deployment() -> bool:
     """A store of many accounts: private pages then ask each viewer for their token."""
-    flag = APP_SHARED.value() or _secret("shared", False)
+    return _switched_on(APP_SHARED.value() or _secret("shared", False))
+
+
+def _switched_on(flag) -> bool:
     return str(flag).lower() in ("1", "true", "yes")
 
 
@@ -159,15 +161,6 @@ def records_set_aside(url: str, accounts: tuple[int, ...]) -> dict:
     return set_aside(_open(url), accounts)
 
 
-@stops_when_unreachable
-@st.cache_data(ttl=TTL, show_spinner=False)
-def ranking(url: str, since_hour: str | None, by: str, rates_file: str) -> pl.DataFrame:
-    """The leaderboard since an hour (ISO text, so that a minute's reruns share the cache; None:
-    all time), by ``tokens`` or ``usd``, priced with the rates of ``rates_file``."""
-    since = datetime.fromisoformat(since_hour) if since_hour else None
-    return leaderboard(_open(url), since, _rates_at(rates_file), by=by)
-
-
 def rates() -> RateTable:
     """The rate table in use: CODEXTIME_RATES, or the project's rates.csv."""
     return _rates_at(str(rates_path()))
@@ -176,3 +169,24 @@ def rates() -> RateTable:
 @st.cache_data(ttl=TTL, show_spinner=False)
 def _rates_at(path: str) -> RateTable:
     return load_rates(path)
+
+
+def warm_up(zone: str) -> None:
+    """Ask what a first visit to the Overview of a personal store asks (all records, every
+    filter open, the days of ``zone``), so that its frames are cached before anyone visits.
+    ``st.cache_data`` keeps one cache per process, shared by every session: the launcher of
+    ``codextime start`` calls this in the server's process before Streamlit starts. It reads the
+    store and the shared flag from the environment only (``start`` sets them), not Streamlit's
+    secrets: Streamlit has not read its settings yet. Nothing on a shared deployment (each
+    viewer signs in first) nor when the store fails (the page then says why)."""
+    if _switched_on(APP_SHARED.value()):
+        return
+    url, rates_file, everything = default_db_url(), str(rates_path()), Filters()
+    # The cached functions themselves, not their page guards: there is no page to stop here.
+    try:
+        viewer_slots.__wrapped__(url, everything.accounts, rates_file)
+        records_set_aside.__wrapped__(url, everything.accounts)
+        local_usage.__wrapped__(url, everything, zone, rates_file)
+        priced_groups.__wrapped__(url, everything, zone, None, rates_file)
+    except STORE_FAILURES:
+        pass
