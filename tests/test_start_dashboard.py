@@ -148,3 +148,11 @@ def test_start_says_when_the_dashboard_stops_before_it_serves(tmp_path, monkeypa
     assert result.exit_code == 2, result.output
     assert "the dashboard stopped before it served" in result.stderr
     assert "Dashboard:" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("machine", "browser"), [("Etc/UTC", "UTC"), ("Europe/Paris", "Europe/Paris")]
+)
+def test_the_first_visit_is_made_for_the_zone_the_browser_names(machine, browser):
+    command = dashboard_command(ROOT / "streamlit_app.py", 8501, machine)
+    assert command[3:6] == [str(ROOT), browser, "run"]

@@ -105,9 +105,15 @@ LAUNCHER = (
 HEALTH = "/_stcore/health"
 
 
+#: Names of UTC that a browser on the machine reports as "UTC" (ICU's canonical name).
+UTC_NAMES = {"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"}
+
+
 def dashboard_command(entry: Path, port: int, zone: str, *options: str) -> list[str]:
-    """The command that serves the dashboard ``entry`` on ``port`` (``LAUNCHER``), with more
-    ``streamlit run`` options."""
+    """The command that serves the dashboard ``entry`` on ``port`` (``LAUNCHER``), its first
+    visit's frames made for the machine's ``zone`` under the name a browser gives it, with
+    more ``streamlit run`` options."""
+    zone = "UTC" if zone in UTC_NAMES else zone
     run = ["run", str(entry), "--server.port", str(port), *options]
     return [sys.executable, "-c", LAUNCHER, str(entry.parent), zone, *run]
 
