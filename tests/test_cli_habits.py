@@ -133,23 +133,6 @@ def test_no_free_port_is_one_clear_error(taken_port):
         free_port(taken_port, tries=1)
 
 
-def test_start_announces_the_port_the_dashboard_really_gets(
-    home, tmp_path, taken_port, monkeypatch
-):
-    import subprocess
-
-    launched = []
-    monkeypatch.setattr(subprocess, "run", lambda command, **options: launched.append(command))
-    db = f"sqlite:///{tmp_path / 's.db'}"
-    args = ["start", "--codex-home", str(home), "--db", db, "--port", str(taken_port)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    served = int(launched[0][launched[0].index("--server.port") + 1])
-    assert served != taken_port
-    assert f"Port {taken_port} is taken: the dashboard uses {served} instead." in result.stderr
-    assert f"Dashboard: http://localhost:{served} " in result.stdout
-
-
 # -- demo and hook: bad input ----------------------------------------------------------------
 
 
