@@ -61,7 +61,7 @@ WINDOWS = ("7 days", "30 days", "All time")
 RANKINGS = ("Tokens", "API-equivalent")
 BOARD_DEFAULT = ("30 days", "Tokens")
 #: The leaderboard's period and ranking controls.
-BOARD_KEYS = ("period", "by")
+BOARD_KEYS = ("window", "by")
 #: What a page shows once it has data: its absence means the render went wrong.
 SHOWS = {
     "overview": "metric",
