@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import msgspec
 import orjson
 
 from collector.keys import blake2b
@@ -251,7 +250,7 @@ class RolloutParser:
     #: a response nor of ``to_state``.
     folder: str | None = None
     #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
-    _last_info: msgspec.Raw | None = field(default=None, repr=False)
+    _last_info: bytes | None = field(default=None, repr=False)
     _recent_set: set = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -288,71 +287,25 @@ class RolloutParser:
         of a token_count line the reader read in C (``FiguresRow``)."""
         if type(line) is tuple:
             return self._feed_figures(*line)
-        if line.find(_TOKEN_COUNT, 0, HEAD_WINDOW) >= 0 and line.isascii():
-            # Most candidates: decoded into the few typed fields they need, the rest skipped
-            # unread. (Only ASCII lines: one with other bytes is checked whole for UTF-8.)
-            try:
-                head = _read_token_count(line)
-            except msgspec.MsgspecError:
-                head = None
-            if head is not None and head.type == "event_msg" and head.payload.type == "token_count":
-                info = head.payload.info
-                if info == self._last_info:  # (never null: see below)
-                    # R4 without decoding: the same serialized info as the row before.
-                    self.skipped["re-emitted"] += 1
-                    return None
-                if info == _NULL:
-                    return None  # rate limits only (R3)
-                if self.model is not None:  # else the info itself may name the model
-                    try:
-                        figures = _read_figures(info)
-                    except msgspec.MsgspecError:  # text, floats, {}: the general path decides
-                        figures = _UNREAD
-                    if figures is not _UNREAD:
-                        self._last_info = info
-                        total, last = figures.total_token_usage, figures.last_token_usage
-                        return self._count(
-                            _astuple(total) if total is not None else None,
-                            _astuple(last) if last is not None else None,
-                            _stamp_ms(head.timestamp),
-                            self._inherited(head.ordinal),
-                        )
-                return self._feed_object(line, info)
-        elif line.find(_RECORD, 0, HEAD_WINDOW) >= 0 and line.isascii():
-            try:
-                record = _read_record(line)
-            except msgspec.MsgspecError:  # another shape: the general path decides
-                record = None
-            if record is not None and record.type == "token_usage_record":
-                p = record.payload
-                return self._usage_record(
-                    p.thread_id,
-                    p.response_id,
-                    _astuple(p.usage) if p.usage else None,
-                    _astuple(p.thread_token_usage) if p.thread_token_usage else None,
-                    _stamp_ms(record.timestamp),
-                    self._inherited(record.ordinal),
-                )
-        elif self.meta.thread_id is not None and _SESSION_META.match(line):
+        if self.meta.thread_id is not None and _SESSION_META.match(line):
             self._later_meta()
             return None  # a parent's meta copied into a child: nothing else to read in it
-        return self._feed_object(line, None)
+        return self._feed_object(line)
 
     def _feed_figures(
         self, ts_ms: int, ordinal: int | None, total: Vec, last: Vec, info: bytes, line: bytes
     ) -> Response | None:
-        """A token_count line in Codex's exact layout, as the decoding path above reads it (same
-        checks, same order), from the figures the reader took out of it."""
+        """A token_count line in Codex's exact layout, as the general path reads it (same checks,
+        same order), from the figures the reader took out of it."""
         if self.model is None:
-            return self.feed_candidate(line)  # the info itself may name the model
-        raw = _Raw(info)
-        if raw == self._last_info:
+            return self._feed_object(line)  # the info itself may name the model
+        if info == self._last_info:
             self.skipped["re-emitted"] += 1  # R4 (the reader leaves out most of these)
             return None
-        self._last_info = raw
+        self._last_info = info
         return self._count(total, last, ts_ms, self._inherited(ordinal))
 
-    def _feed_object(self, line: bytes, info: msgspec.Raw | None) -> Response | None:
+    def _feed_object(self, line: bytes) -> Response | None:
         """The general path: the whole line decoded, any key order or spacing."""
         try:
             obj = orjson.loads(line)
@@ -364,6 +317,16 @@ class RolloutParser:
             return None
         payload = obj["payload"]
         kind = obj.get("type")
+        if kind == "event_msg" and payload.get("type") == "token_count":
+            info = payload.get("info")
+            if info is None:
+                return None  # rate limits only (R3): a line that changes nothing
+            # R4 as the reader's C loop tells it: the info serialized as the row before's.
+            text = orjson.dumps(info)
+            if text == self._last_info:
+                self.skipped["re-emitted"] += 1
+                return None
+            self._last_info = text
         ts_ms = timestamp_ms(obj.get("timestamp"))
         if kind == "session_meta":
             if self.meta.thread_id is None:
@@ -403,10 +366,7 @@ class RolloutParser:
             return None
         if event != "token_count":
             return None
-        response = self._token_count(payload.get("info"), ts_ms, inherited, payload)
-        if payload.get("info") is not None:
-            self._last_info = info
-        return response
+        return self._token_count(info, ts_ms, inherited, payload)
 
     def _turn_context(self, payload: dict, ts_ms: int | None, inherited: bool | None) -> None:
         model = payload.get("model")
@@ -896,68 +856,8 @@ def _vec(usage) -> Vec | None:
     return _int(a), _int(b), _int(c), _int(d), _int(e), _int(f)
 
 
-_TOKEN_COUNT = b'"type":"token_count"'
-_RECORD = b'"type":"token_usage_record"'
 _SESSION_META = re.compile(COMPACT_HEAD + rb'session_meta"')
 _TRIGGER_KINDS = ("inter_agent_communication_metadata", "inter_agent_communication")
-_UNREAD = object()
-
-
-class _Usage(msgspec.Struct):
-    """A token vector as Codex writes it: the five figures, integers, and the cache writes of
-    0.145+ (else the general path)."""
-
-    input_tokens: int
-    cached_input_tokens: int
-    output_tokens: int
-    reasoning_output_tokens: int
-    total_tokens: int
-    cache_write_input_tokens: int = 0
-
-
-class _Figures(msgspec.Struct):
-    total_token_usage: _Usage | None = None
-    last_token_usage: _Usage | None = None
-
-
-class _TokenCountPayload(msgspec.Struct):
-    type: str
-    info: msgspec.Raw = msgspec.Raw(b"null")
-
-
-class _TokenCountLine(msgspec.Struct):
-    """The head of a token_count line, in any key order."""
-
-    payload: _TokenCountPayload
-    type: str = ""
-    timestamp: str | int | float | None = None
-    ordinal: int | None = None
-
-
-class _RecordPayload(msgspec.Struct):
-    """What R13 reads of a token_usage_record (its running sums but the thread's are skipped)."""
-
-    thread_id: str | None = None
-    response_id: str | None = None
-    usage: _Usage | None = None
-    thread_token_usage: _Usage | None = None
-
-
-class _RecordLine(msgspec.Struct):
-    """A token_usage_record line with a usage vector, in any key order."""
-
-    payload: _RecordPayload
-    type: str = ""
-    timestamp: str | int | float | None = None
-    ordinal: int | None = None
-
-
-_read_token_count = msgspec.json.Decoder(_TokenCountLine).decode
-_read_record = msgspec.json.Decoder(_RecordLine).decode
-_read_figures = msgspec.json.Decoder(_Figures).decode
-_Raw = msgspec.Raw
-_NULL = _Raw(b"null")
-_astuple = msgspec.structs.astuple
 
 
 def _int(value) -> int:
