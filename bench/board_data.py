@@ -5,8 +5,9 @@ Accounts are made the way the server makes them (``store.accounts``). The record
 requests, cache writes), with each session kept to one service tier as a Codex thread is, and a
 few opted-in accounts get a day and a minute that no person's sessions could produce. After the
 COPY, the store's own statements flag those (``store.sql.settle_days``) and build the daily
-rollups of every account (``store.sql.rollup_select``, what migration m006 backfills), then
-ANALYZE. The load's parameters are kept as the schema's comment, so ``--keep`` can reuse it.
+rollups of every account and their kinds of usage (``store.sql.rebuild_sql``), then ANALYZE.
+The load's parameters are kept as the schema's comment, so ``--keep`` can reuse it (migrated
+to the store's current schema first, as a deployment upgrades).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from store.sql import (
     LONG_CONTEXT_TOKENS,
     MAX_TOKENS_PER_DAY,
     MAX_TOKENS_PER_MINUTE,
-    rollup_select,
+    rebuild_sql,
     settle_days,
 )
 from store.sql import window_params as sql_window
@@ -145,14 +146,11 @@ def settle_and_roll_up(url: str, judged: list[tuple[int, datetime, datetime]], n
     bounds = sql_window("postgresql", 0, EARLIEST, now, now)
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
-        conn.execute(sa.text("TRUNCATE daily_rollup"))
-        conn.execute(
-            sa.text(rollup_select("postgresql", "TRUE")),
-            {"earliest": bounds["earliest"], "latest": bounds["latest"]},
-        )
+        for statement in rebuild_sql("postgresql"):
+            conn.execute(sa.text(statement), bounds)
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-            sa.text("ANALYZE daily_rollup")
+            sa.text("ANALYZE daily_rollup, rollup_kind")
         )
     engine.dispose()
 
@@ -222,6 +220,7 @@ def prepare(base: str, schema: str, params: dict, *, reuse: bool) -> tuple[bool,
         kept = kept_parameters(admin, schema)
         wanted = {key: params[key] for key in LOAD_PARAMETERS}
         if reuse and kept is not None and {k: kept.get(k) for k in LOAD_PARAMETERS} == wanted:
+            open_store(schema_url(base, schema)).dispose()  # any newer migration applied
             return True, kept.get("load_s", {})
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -39,7 +39,8 @@ from store.sql import (
 
 #: The insert, as ``store.db.insert_usage`` runs it on SQLite.
 INSERT = insert_sql("sqlite")
-#: The plausibility flags and the rollups, as ``store.plausibility.settle`` sets them on SQLite.
+#: The plausibility flags, the rollups and their kinds of usage, as ``store.plausibility.settle``
+#: sets them on SQLite.
 FLAGS = flag_sql("sqlite")
 ROLLUPS = rollup_sql("sqlite")
 #: The local account, as ``store.db.account_id`` makes it (``store.models.Account``'s defaults).

@@ -8,25 +8,27 @@ themselves, nor anything finer than a UTC day: never an hour, never a label. SQL
 Tokens are input + output, as in every Codextime figure. API-equivalent USD comes from
 ``store.pricing``'s engine: each rollup is priced at the rates of its own day (or, with ``at``,
 of that date), its tier and its long-context flag. The engine gives the price of a million tokens
-of each kind for every kind of usage a read covers (``price_spans``); the store multiplies and
-sums, so a board of thousands of accounts comes back as one row per account.
+of each kind for every kind of usage the store holds (``rollup_kind``, kept beside the rollups,
+so a read needs no pass over them to find what to price; ``price_spans``); the prices go with
+the statement as one JSON parameter, and the store multiplies and sums, so a board of thousands
+of accounts comes back as one row per account.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from itertools import groupby
 from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from store.models import Account, DailyRollup
-from store.pricing import RateTable, price_change_days
+from store.models import Account, DailyRollup, RollupKind
+from store.pricing import PriceRun, RateTable
 
 #: Models named in a board row's mix, largest first; the others are counted in ``more_models``.
 #: Model names are the uploader's to choose, and the board is public.
@@ -156,7 +158,7 @@ def profile(
             return query.where(r.c.account_id == found.id, sa.not_(r.c.flagged))
 
         counts = ("input", "cached", "cache_write", "output", "reasoning", "responses")
-        usage, cost = _priced_usage(conn, rates, own, None)
+        usage, cost = _priced_usage(conn, rates, None, None)
         sums = (sa.cast(sa.func.sum(r.c[k]), sa.BigInteger) for k in counts)
         query = own(sa.select(r.c.day, r.c.model, *sums, sa.func.sum(cost)).select_from(usage))
         rows = conn.execute(query.group_by(r.c.day, r.c.model)).all()
@@ -235,67 +237,35 @@ def percent(part: int, whole: int) -> int:
     return (200 * part + whole) // (2 * whole) if whole else 0
 
 
-class PriceSpan(NamedTuple):
-    """The prices of one model, tier and long-context flag from ``first`` to ``last`` (UTC days,
-    both included): USD per million fresh input, cached input, cache-write and output tokens."""
-
-    model: str
-    tier: str
-    long: bool
-    first: date
-    last: date
-    fresh: float
-    cached: float
-    cache_write: float
-    output: float
+#: The prices of one model, tier and long-context flag from ``first`` to ``last`` (UTC days, both
+#: included): a ``PriceRun`` of that kind of usage, clipped to the days a read covers.
+PriceSpan = NamedTuple(
+    "PriceSpan", [("model", str), ("tier", str), ("long", bool), *PriceRun.__annotations__.items()]
+)
 
 
 def price_spans(
     rates: RateTable, used: Iterable[tuple[str, str, bool, date, date]], *, at: date | None = None
 ) -> list[PriceSpan]:
     """The prices of each kind of usage in ``used`` (model, tier, long-context flag, and the first
-    and last day it occurs), at the rates of each day or, with ``at``, of that date: one span per
-    run of days with equal prices. Days on which a model has no price get no span, so their usage
-    stays unpriced, never priced at $0.
+    and last day it may occur), at the rates of each day or, with ``at``, of that date: one span
+    per run of days with equal prices (``RateTable.price_runs``). Days on which a model has no
+    price get no span, so their usage stays unpriced, never priced at $0.
 
     For one model, day, tier and flag a cost is linear in each count (fresh input = input - cached
     - cache_write, which sums of valid records keep non-negative), so a sum of any size is priced
     by these four rates, which the engine gives as the price of a million tokens of each kind."""
-    changes = sorted(price_change_days(rates))
     spans = []
     for model, tier, long, first, last in used:
         first, last = _as_date(first), _as_date(last)
-        starts = [first] if at else [first, *(day for day in changes if first < day <= last)]
-        ends = [*(day - timedelta(days=1) for day in starts[1:]), last]
-        priced = [
-            (start, end, _per_million(rates, model, at or start, tier, bool(long)))
-            for start, end in zip(starts, ends, strict=True)
-        ]
-        for prices, run in groupby(priced, key=lambda piece: piece[2]):
-            if prices is not None:
-                run = list(run)
-                spans.append(PriceSpan(model, tier, bool(long), run[0][0], run[-1][1], *prices))
+        for run in rates.price_runs(model, tier, bool(long), at):
+            if run.first <= last and first <= run.last:
+                clipped = (max(first, run.first), min(last, run.last))
+                spans.append(PriceSpan(model, tier, bool(long), *clipped, *run[2:]))
     return spans
 
 
 # -- inside -----------------------------------------------------------------------------------
-
-
-def _per_million(
-    rates: RateTable, model: str, day: date, tier: str, long: bool
-) -> tuple[float, float, float, float] | None:
-    """The engine's price of a million fresh input, cached input, cache-write and output tokens
-    of ``model`` on ``day``; None when the model has no price that day."""
-
-    def cost(inp: int, cached: int, writes: int, out: int) -> float | None:
-        priced = rates.cost_of(model, day, tier, long, inp, cached, writes, out)
-        return None if priced is None else priced.usd
-
-    m = 1_000_000
-    fresh = cost(m, 0, 0, 0)
-    if fresh is None:
-        return None
-    return fresh, cost(m, m, 0, 0), cost(m, 0, m, 0), cost(0, 0, 0, m)
 
 
 @dataclass(frozen=True)
@@ -375,7 +345,8 @@ def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board
     mixes: dict[int, Counter[str]] = {account: Counter() for account in accounts}
     usd = {entry.account: entry.usd for entry in shown}
     with _reading(engine) as conn:
-        usage, cost = _priced_usage(conn, rates if spec.by == "tokens" else None, scope, spec.at)
+        rated = rates if spec.by == "tokens" else None
+        usage, cost = _priced_usage(conn, rated, spec.since, spec.at)
         tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
         query = scope(sa.select(r.c.account_id, r.c.model, tokens, sa.func.sum(cost)))
         for account, model, total, priced in conn.execute(
@@ -410,7 +381,7 @@ def _sums(
     pass over the rollups."""
     r, a = DailyRollup.__table__, Account.__table__
     plausible = sa.not_(r.c.flagged)
-    usage, cost = _priced_usage(conn, rates, spec.scope(), spec.at)
+    usage, cost = _priced_usage(conn, rates, spec.since, spec.at)
     query = spec.scope(flagged_too=True)(
         sa.select(
             a.c.id,
@@ -430,29 +401,27 @@ def _sums(
 
 
 def _priced_usage(
-    conn: sa.Connection,
-    rates: RateTable | None,
-    scope: Callable[[sa.Select], sa.Select],
-    at: date | None,
+    conn: sa.Connection, rates: RateTable | None, since: date | None, at: date | None
 ) -> tuple[sa.FromClause, sa.ColumnElement]:
     """The rollups joined to the prices of their own model, tier, long-context flag and day (or
     ``at``), and each rollup's API-equivalent USD (NULL where it has no price, and everywhere
-    without ``rates``): the engine prices each kind of usage ``scope`` selects, the store
-    multiplies and sums."""
+    without ``rates``): the engine prices every kind of usage the store holds (``rollup_kind``,
+    a few rows) from ``since`` on, the store multiplies and sums."""
     r = DailyRollup.__table__
     if rates is None:
         return r, sa.cast(sa.null(), sa.Float)
-    keys = (r.c.model, r.c.tier, r.c.long_context)
-    used = scope(sa.select(*keys, sa.func.min(r.c.day), sa.func.max(r.c.day))).group_by(*keys)
-    spans = price_spans(rates, conn.execute(used).all(), at=at)
+    k = RollupKind.__table__
+    kinds = conn.execute(sa.select(k.c.model, k.c.tier, k.c.long_context)).all()
+    first = since or date.min
+    spans = price_spans(rates, [(*kind, first, date.max) for kind in kinds], at=at)
     if not spans:
-        return _priced_usage(conn, None, scope, at)
-    price = _price_table(conn, spans)
+        return _priced_usage(conn, None, since, at)
+    price = _price_table(conn.dialect.name, spans)
     matches = sa.and_(
         price.c.model == r.c.model,
         price.c.tier == r.c.tier,
-        price.c.long == r.c.long_context,
-        r.c.day.between(price.c.first, price.c.last),
+        price.c.long_context == r.c.long_context,
+        r.c.day.between(price.c.first_day, price.c.last_day),
     )
     cost = (
         (r.c.input - r.c.cached - r.c.cache_write) * price.c.fresh
@@ -463,27 +432,38 @@ def _priced_usage(
     return r.outerjoin(price, matches), cost / 1_000_000
 
 
-def _price_table(conn: sa.Connection, spans: list[PriceSpan]) -> sa.FromClause:
-    """``spans`` as a table the store can join: a VALUES list sent with the query, or, when the
-    usage names more kinds than a statement's parameters hold (model names are the uploader's
-    to choose), a temporary table filled for this read. Its rows go with the read's transaction,
-    which is never committed."""
-    types = (sa.String, sa.String, sa.Boolean, sa.Date, sa.Date, *(sa.Float,) * 4)
-    columns = list(zip(PriceSpan._fields, types, strict=True))
-    if len(spans) * len(columns) <= _MAX_PARAMETERS:
-        return sa.values(*(sa.column(n, t) for n, t in columns), name="price").data(spans).cte()
-    table = sa.Table(
-        "board_price", sa.MetaData(), *(sa.Column(n, t) for n, t in columns), prefixes=["TEMPORARY"]
+#: The price table's columns: ``PriceSpan``'s, named as no SQL keyword is.
+_PRICE_COLUMNS = (
+    ("model", sa.String, "varchar"),
+    ("tier", sa.String, "varchar"),
+    ("long_context", sa.Boolean, "boolean"),
+    ("first_day", sa.Date, "date"),
+    ("last_day", sa.Date, "date"),
+    *((name, sa.Float, "float8") for name in ("fresh", "cached", "cache_write", "output")),
+)
+
+
+def _price_table(dialect: str, spans: list[PriceSpan]) -> sa.FromClause:
+    """``spans`` as a table the store can join, sent as one JSON parameter however many there are
+    (model names are the uploader's to choose): no statement grows with them, and a read writes
+    nothing (a read replica can serve it)."""
+    names = [name for name, _, _ in _PRICE_COLUMNS]
+    prices = json.dumps(
+        [
+            dict(zip(names, (*span[:3], *map(str, span[3:5]), *span[5:]), strict=True))
+            for span in spans
+        ]
     )
-    conn.execute(sa.schema.CreateTable(table, if_not_exists=True))
-    conn.execute(table.delete())  # SQLite keeps the table (not its rows) with the connection
-    conn.execute(table.insert(), [span._asdict() for span in spans])
-    return table
+    if dialect == "postgresql":
+        typed = ", ".join(f"{name} {kind}" for name, _, kind in _PRICE_COLUMNS)
+        rows = f"SELECT * FROM json_to_recordset(CAST(:prices AS json)) AS price({typed})"
+    else:
+        fields = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name in names)
+        rows = f"SELECT {fields} FROM json_each(:prices)"
+    columns = (sa.column(name, kind) for name, kind, _ in _PRICE_COLUMNS)
+    return sa.text(rows).bindparams(prices=prices).columns(*columns).subquery("price")
 
 
-#: Bound parameters of a VALUES list of prices: within SQLite's limit per statement (32,766,
-#: the lower), with room for the accounts a read names.
-_MAX_PARAMETERS = 30_000
 #: Accounts a read names one by one; more are read with the whole board's usage.
 _LISTED_ACCOUNTS = 1_000
 #: Memory PostgreSQL may give one board's grouping (its default, 4 MB, spills a board of

@@ -28,7 +28,7 @@ from store.sql import (
     insert_sql,
     make_folder,
     no_store,
-    rollup_select,
+    rebuild_sql,
     rows_query,
     stored_ms,
     window_params,
@@ -173,14 +173,15 @@ def insert_usage(engine: Engine, account: int, rows: Iterable[dict]) -> int:
 
 @store_failures()
 def rebuild_rollups(engine: Engine) -> None:
-    """Recompute every daily rollup from the records, in one transaction: for records written
-    past ``insert_usage`` (by hand, or by a test planting rows). Inserts keep them current."""
+    """Recompute every daily rollup (and the kinds of usage they hold) from the records, in one
+    transaction: for records written past ``insert_usage`` (by hand, or by a test planting
+    rows). Inserts keep them current."""
     dialect = engine.dialect.name
     now = datetime.now(UTC)
     params = window_params(dialect, 0, now, now, now)  # (only the time window is used)
     with engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM daily_rollup"))
-        conn.execute(sa.text(rollup_select(dialect, "1 = 1")), params)
+        for statement in rebuild_sql(dialect):
+            conn.execute(sa.text(statement), params)
 
 
 def _usage_values(account: int, row: dict, timestamp) -> tuple:

@@ -197,6 +197,27 @@ def m008_sign_in_codes(conn: Connection) -> None:
     md.tables["sign_in_code"].create(conn)
 
 
+@migration
+def m009_rollup_kinds(conn: Connection) -> None:
+    """The kinds of usage (model, tier, long-context flag) the daily rollups hold, filled from
+    the rollups already stored."""
+    md = sa.MetaData()
+    sa.Table(
+        "rollup_kind",
+        md,
+        sa.Column("model", sa.String(100), primary_key=True),
+        sa.Column("tier", sa.String(16), primary_key=True),
+        sa.Column("long_context", sa.Boolean, primary_key=True),
+    )
+    md.tables["rollup_kind"].create(conn)
+    conn.execute(
+        sa.text(
+            "INSERT INTO rollup_kind (model, tier, long_context) "
+            "SELECT DISTINCT model, tier, long_context FROM daily_rollup"
+        )
+    )
+
+
 _LOG = sa.Table(
     "_migrations",
     sa.MetaData(),

@@ -125,6 +125,19 @@ class DailyRollup(SQLModel, table=True):
     responses: int = Field(sa_column=_count())
 
 
+class RollupKind(SQLModel, table=True):
+    """Every kind of usage (model, tier, long-context flag) a daily rollup has held: what a board
+    read prices, found without a pass over the rollups. Kept by the statement that recomputes
+    the rollups (``store.sql.rollup_sql``), in the same transaction; a kind whose usage is
+    erased stays (one more price row for a read to carry, never a figure)."""
+
+    __tablename__ = "rollup_kind"
+
+    model: str = Field(sa_column=Column(String(100), primary_key=True, nullable=False))
+    tier: str = Field(sa_column=Column(String(16), primary_key=True, nullable=False))
+    long_context: bool = Field(sa_column=Column(Boolean, primary_key=True, nullable=False))
+
+
 class SignInCode(SQLModel, table=True):
     """A one-time code that signs the dashboard in as the account whose token asked for it: a
     browser gets a session without a token ever being shown or pasted. Only its SHA-256 digest

@@ -197,6 +197,22 @@ class Cost:
     as_standard: bool = False
 
 
+class PriceRun(NamedTuple):
+    """One kind of usage's prices from ``first`` to ``last`` (days, both included): USD per
+    million fresh input, cached input, cache-write and output tokens."""
+
+    first: date
+    last: date
+    fresh: float
+    cached: float
+    cache_write: float
+    output: float
+
+
+#: Kinds of usage whose runs a table keeps (each a few tuples); past this it starts afresh.
+_MAX_RUNS_KEPT = 20_000
+
+
 class Group(NamedTuple):
     """Sums of responses sharing a model, UTC day, tier and long-context flag."""
 
@@ -238,6 +254,10 @@ class RateTable:
     _names: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     #: normalised label -> its mappings, oldest first
     _maps: dict[str, list[Mapping]] = field(default_factory=dict, repr=False, compare=False)
+    #: (model, tier, long, at) -> ``price_runs``: derived from the table alone, as it is loaded
+    _runs: dict[tuple, tuple[PriceRun, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         def oldest_first(row) -> date:
@@ -323,6 +343,57 @@ class RateTable:
             return None
         usd = rate.cost(input, cached, output, cache_write=cache_write, long=long)
         return Cost(usd, rate.model, rate.tier, estimate, as_standard)
+
+    def price_runs(
+        self, model: str, tier: str, long: bool, at: date | None = None
+    ) -> tuple[PriceRun, ...]:
+        """The prices of a million tokens of each kind for ``model``, ``tier`` and long-context
+        flag over every day (``date.min`` to ``date.max``), at the rates of each day or, with
+        ``at``, of that date: one run per stretch of days with equal prices, oldest first. Days
+        on which the model has no price are in no run.
+
+        A cost is linear in each count for one model, day, tier and flag, so these four rates
+        price a sum of any size. Derived from the table alone, so kept with it: the table's
+        change days split time into stretches of one price each, priced once per kind."""
+        key = (model, tier, bool(long), at)
+        found = self._runs.get(key)
+        if found is None:
+            if len(self._runs) >= _MAX_RUNS_KEPT:  # model names are the uploader's to choose
+                self._runs.clear()
+            found = self._runs[key] = self._price_runs(model, tier, bool(long), at)
+        return found
+
+    def _price_runs(
+        self, model: str, tier: str, long: bool, at: date | None
+    ) -> tuple[PriceRun, ...]:
+        starts = [date.min] if at else [date.min, *sorted(price_change_days(self))]
+        ends = [*(day - timedelta(days=1) for day in starts[1:]), date.max]
+        runs: list[PriceRun] = []
+        for start, end in zip(starts, ends, strict=True):
+            prices = self._per_million(model, at or start, tier, long)
+            if prices is None:
+                continue
+            if runs and runs[-1].last == start - timedelta(days=1) and runs[-1][2:] == prices:
+                runs[-1] = runs[-1]._replace(last=end)
+            else:
+                runs.append(PriceRun(start, end, *prices))
+        return tuple(runs)
+
+    def _per_million(
+        self, model: str, day: date, tier: str, long: bool
+    ) -> tuple[float, float, float, float] | None:
+        """The price of a million fresh input, cached input, cache-write and output tokens of
+        ``model`` on ``day``; None when the model has no price that day."""
+
+        def cost(inp: int, cached: int, writes: int, out: int) -> float | None:
+            priced = self.cost_of(model, day, tier, long, inp, cached, writes, out)
+            return None if priced is None else priced.usd
+
+        m = 1_000_000
+        fresh = cost(m, 0, 0, 0)
+        if fresh is None:
+            return None
+        return fresh, cost(m, m, 0, 0), cost(m, 0, m, 0), cost(0, 0, 0, m)
 
     def cost(self, model: str, input: int, cached: int, output: int) -> float | None:
         """USD for one standard request at today's rates, or None when the model is unpriced."""

@@ -75,6 +75,12 @@ CREATE TABLE sign_in_code (
 	FOREIGN KEY(account_id) REFERENCES account (id)
 );
 CREATE INDEX ix_sign_in_code_account_id ON sign_in_code (account_id);
+CREATE TABLE rollup_kind (
+	model VARCHAR(100) NOT NULL,
+	tier VARCHAR(16) NOT NULL,
+	long_context BOOLEAN NOT NULL,
+	PRIMARY KEY (model, tier, long_context)
+);
 INSERT INTO _migrations (name, applied_at) VALUES ('m001_accounts_and_usage', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
 INSERT INTO _migrations (name, applied_at) VALUES ('m002_api_tokens', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
 INSERT INTO _migrations (name, applied_at) VALUES ('m003_usage_flag', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
@@ -83,3 +89,4 @@ INSERT INTO _migrations (name, applied_at) VALUES ('m005_usage_tier_and_cache_wr
 INSERT INTO _migrations (name, applied_at) VALUES ('m006_daily_rollups', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
 INSERT INTO _migrations (name, applied_at) VALUES ('m007_account_name_keys', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
 INSERT INTO _migrations (name, applied_at) VALUES ('m008_sign_in_codes', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
+INSERT INTO _migrations (name, applied_at) VALUES ('m009_rollup_kinds', strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');

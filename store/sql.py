@@ -76,6 +76,7 @@ MIGRATION_NAMES = (
     "m006_daily_rollups",
     "m007_account_name_keys",
     "m008_sign_in_codes",
+    "m009_rollup_kinds",
 )
 #: The columns an insert fills: the owner and the record's fields (the key is the database's, and
 #: the plausibility flag is set after the insert, from the stored figures).
@@ -228,17 +229,41 @@ def rollup_select(dialect: str, where: str) -> str:
     )
 
 
-def rollup_sql(dialect: str) -> tuple[str, str]:
-    """``(DELETE, INSERT)``: the account's rollups of whole UTC days recomputed from its records,
-    after the plausibility flags are set. Run both inside the transaction that inserted the
-    records, under the account's lock: the result depends only on what is stored, so a retry,
-    a duplicate or a flag set later never counts a record twice. Parameters: ``window_params``."""
-    delete = (
-        "DELETE FROM daily_rollup WHERE account_id = :account "
-        "AND day >= :first_day AND day < :end_day"
+def kind_select(where: str) -> str:
+    """The kinds of usage (model, tier, long-context flag) of the rollups matching ``where``
+    added to ``rollup_kind``, those already there left alone. In one order, so two writers that
+    both add new kinds take their keys in the same order (never a deadlock)."""
+    keys = "model, tier, long_context"
+    return (
+        f"INSERT INTO rollup_kind ({keys}) SELECT DISTINCT {keys} FROM daily_rollup "
+        f"WHERE {where} ORDER BY {keys} ON CONFLICT ({keys}) DO NOTHING"
     )
+
+
+def rollup_sql(dialect: str) -> tuple[str, str, str]:
+    """``(DELETE, INSERT, kinds)``: the account's rollups of whole UTC days recomputed from its
+    records, after the plausibility flags are set, and their kinds of usage added to
+    ``rollup_kind``. Run all three inside the transaction that inserted the records, under the
+    account's lock: the result depends only on what is stored, so a retry, a duplicate or a
+    flag set later never counts a record twice. Parameters: ``window_params``."""
+    days = "account_id = :account AND day >= :first_day AND day < :end_day"
     where = f"{_ACCOUNT[dialect]} = :account AND ts >= :since AND ts < :until"
-    return delete, rollup_select(dialect, where)
+    return (
+        f"DELETE FROM daily_rollup WHERE {days}",
+        rollup_select(dialect, where),
+        kind_select(days),
+    )
+
+
+def rebuild_sql(dialect: str) -> tuple[str, ...]:
+    """Every rollup and kind of usage recomputed from the records (parameters ``earliest`` and
+    ``latest`` of ``window_params``): for records written past the insert."""
+    return (
+        "DELETE FROM daily_rollup",
+        "DELETE FROM rollup_kind",
+        rollup_select(dialect, "1 = 1"),
+        kind_select("1 = 1"),
+    )
 
 
 def settle_days(

@@ -23,7 +23,7 @@ from store import board
 from store.db import account_id, insert_usage, open_store
 from store.fields import TIERS
 from store.models import Account
-from store.pricing import Group, load_rates, parse_rates, price_groups
+from store.pricing import Group, adjusted, load_rates, parse_rates, price_groups
 from store.sql import LONG_CONTEXT_TOKENS
 from tests.test_board import rec
 
@@ -273,10 +273,21 @@ def test_more_kinds_of_usage_than_a_statement_holds(engine):
     assert len(board.price_spans(rates, used)) * len(board.PriceSpan._fields) > 32_766
     names = store_accounts(engine, [records, [record(day, "gpt-5", "standard", 10, 0, 0, 1)]])
     _, usd, _ = engine_prices(records, rates)
+    ran: list[str] = []
+
+    def remember(conn, cursor, statement, parameters, context, executemany):
+        ran.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", remember)
     for _ in range(2):
         page = board.leaderboard(engine, rates, since=None, by="usd")
         assert [row.name for row in page.rows] == names
         assert page.rows[0].usd == pytest.approx(usd, rel=1e-9)
+    sa.event.remove(engine, "before_cursor_execute", remember)
+    # the prices go as one parameter: nothing is written (a read replica serves a board), and
+    # no statement grows with the kinds of usage
+    assert all(s.lstrip().upper().startswith(("SELECT", "SET", "WITH")) for s in ran), ran
+    assert max(map(len, ran)) < 5_000
     assert board.leaderboard(engine, rates, since=day).rows[0].usd == pytest.approx(usd, rel=1e-9)
     assert board.profile(engine, rates, names[0]).usd == pytest.approx(usd, rel=1e-9)
 
@@ -298,3 +309,37 @@ def test_price_spans_follow_the_engine_across_changes_and_gaps():
     )
     assert [(s.first, s.last, s.fresh) for s in mapped] == [(date(2026, 1, 1), TODAY, 2.0)]
     assert board.price_spans(TABLE, [("label-x", "standard", False, date(2026, 7, 1), TODAY)]) == []
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_price_runs_cover_time_with_the_engines_prices(table):
+    """A kind's runs are sorted, disjoint, and price every day as the engine does; the table keeps
+    them (derived from it alone), and a what-if copy of the table has its own."""
+    rates = TABLES[table]
+    days = [FIRST_DAY + timedelta(days=n) for n in range(0, (TODAY - FIRST_DAY).days + 40, 3)]
+    kinds = [
+        (model, tier, long)
+        for model in ("alpha", "label-x", "beta", "o3", "gpt-5.5", "codex-auto-review", "nope")
+        for tier in TIERS
+        for long in (False, True)
+    ]
+    for model, tier, long in kinds:
+        for at in (None, date(2026, 6, 30)):
+            runs = rates.price_runs(model, tier, long, at)
+            assert rates.price_runs(model, tier, long, at) is runs
+            assert all(a.last < b.first for a, b in zip(runs, runs[1:], strict=False))
+            assert all(run.first <= run.last for run in runs)
+            for day in days:
+                found = [run for run in runs if run.first <= day <= run.last]
+                cost = rates.cost_of(
+                    model, at or day, tier, long, 3_000_000, 1_000_000, 500_000, 70
+                )
+                if cost is None:
+                    assert found == []
+                    continue
+                (run,) = found
+                usd = (1.5 * run.fresh + run.cached + 0.5 * run.cache_write) + 70e-6 * run.output
+                assert usd == pytest.approx(cost.usd, rel=1e-12)
+    priced = next(kind for kind in kinds if rates.price_runs(*kind))
+    doubled = adjusted(rates, multiplier=2).price_runs(*priced)
+    assert [run.output for run in doubled] == [2 * run.output for run in rates.price_runs(*priced)]

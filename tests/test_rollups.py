@@ -1,6 +1,7 @@
 """Daily rollups: kept by every insert in its own transaction, equal to a full aggregation of the
-records whatever the batches, retries, later flags and concurrent writers; on SQLite and
-PostgreSQL, through the store layer and the embedded store's standard-library path."""
+records whatever the batches, retries, later flags and concurrent writers, and the kinds of usage
+they hold (``rollup_kind``) with them; on SQLite and PostgreSQL, through the store layer and the
+embedded store's standard-library path."""
 
 from __future__ import annotations
 
@@ -101,6 +102,18 @@ def stored(engine) -> dict:
     return out
 
 
+def kinds(engine) -> set[tuple[str, str, bool]]:
+    """The kinds of usage ``rollup_kind`` holds."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("select model, tier, long_context from rollup_kind")).all()
+    return {(model, tier, bool(long)) for model, tier, long in rows}
+
+
+def kinds_of(rollups: dict) -> set[tuple[str, str, bool]]:
+    """The kinds of usage of rollups keyed as ``stored`` keys them."""
+    return {(model, tier, long) for _, _, model, tier, long, _ in rollups}
+
+
 def responses_by_flag(engine) -> dict[bool, int]:
     counts = Counter()
     for key, values in stored(engine).items():
@@ -138,6 +151,7 @@ def test_rollups_equal_a_full_aggregation_after_any_batches(store_url, plan, ret
         for item in sends:
             send(item)
     assert stored(engine) == expected(engine)
+    assert kinds(engine) == kinds_of(expected(engine))
     engine.dispose()
 
 
@@ -160,6 +174,7 @@ def test_erasing_usage_clears_its_rollups(store_url):
     assert delete_usage(engine, me) == 10
     assert {key[0] for key in stored(engine)} == {other}
     assert stored(engine) == expected(engine)
+    assert kinds(engine) >= kinds_of(expected(engine))  # a kind may outlive its usage
     engine.dispose()
 
 
@@ -196,6 +211,7 @@ def test_an_upgrade_fills_the_rollups_from_the_records_already_stored(store_url)
         conn.execute(sa.text("update usage set flag = 'tokens_per_minute' where input = 3900000"))
     upgraded = open_store(store_url)
     assert stored(upgraded) == expected(upgraded)
+    assert kinds(upgraded) == kinds_of(expected(upgraded)) and len(kinds(upgraded)) > 3
     assert sum(v[-1] for v in stored(upgraded).values()) == len(POOL) - 3  # bounds left out
     engine.dispose()
     upgraded.dispose()
@@ -228,6 +244,7 @@ def test_the_embedded_stores_own_path_keeps_the_same_rollups(tmp_path):
     engine.dispose()
     ours = open_store(f"sqlite:///{stores[0]}")
     assert stored(ours) == theirs
+    assert kinds(ours) == kinds_of(theirs)
     assert any(key[-1] for key in theirs) and any(key[4] for key in theirs)
     ours.dispose()
 
@@ -283,6 +300,35 @@ def test_rows_written_past_the_insert_are_summed_on_a_rebuild(store_url):
     with engine.begin() as conn:
         conn.execute(planted.insert(), [{**r, "account_id": me} for r in POOL[45:]])
     assert stored(engine) != expected(engine)
+    with engine.begin() as conn:  # a kind no record has any more goes with the rebuild
+        conn.execute(sa.text("insert into rollup_kind values ('gone', 'flex', false)"))
     rebuild_rollups(engine)
     assert stored(engine) == expected(engine)
+    assert kinds(engine) == kinds_of(expected(engine))
+    engine.dispose()
+
+
+def test_writers_bringing_the_same_new_kinds_at_once_all_store_them(store_url):
+    """Six accounts send the same eight new models at once, in opposite orders: every batch is
+    stored (none waits on another for ever), and each kind is kept once."""
+    engine = open_store(store_url)
+    accounts = [account_id(engine, f"writer-{n}") for n in range(6)]
+    models = [f"new-model-{n}" for n in range(8)]
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def send(n: int) -> int:
+        order = models if n % 2 else models[::-1]
+        rows = [
+            record(100 * n + i, start + timedelta(minutes=i), model=model, inp=1_000 + n)
+            for i, model in enumerate(order)
+        ]
+        return insert_usage(engine, accounts[n], rows)
+
+    if engine.dialect.name == "postgresql":
+        with ThreadPoolExecutor(6) as threads:
+            assert sum(threads.map(send, range(6))) == 48
+    else:
+        assert sum(map(send, range(6))) == 48
+    assert kinds(engine) == kinds_of(expected(engine))
+    assert {model for model, _, _ in kinds(engine)} == set(models)
     engine.dispose()
