@@ -11,6 +11,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
 
@@ -92,10 +93,13 @@ class LineReader:
         """The candidate lines, a list for each block read (cheaper to loop over than lines)."""
         try:
             with open_regular(self.path) as raw:
-                if not _zstd_magic(raw):  # by content: a name can lie (R17)
-                    raw.seek(self.start)
-                    yield from self._lines(self._cut(_plain_blocks(raw, self.chunk), self.start))
+                plain = self._plain(raw)
+                if plain is not None:
+                    yield from self._lines(
+                        plain if self.stop is None else self._cut(plain, self.start)
+                    )
                     return
+                raw.seek(0)
                 try:
                     blocks = _skipped(_zst_blocks(raw, ZST_PIECE), self.start)
                     yield from self._lines(self._cut(blocks, self.start))
@@ -113,6 +117,18 @@ class LineReader:
             self.error = "permission denied"
         except OSError as exc:
             self.error = exc.strerror or str(exc)
+
+    def _plain(self, raw: BinaryIO) -> Iterator[bytes] | None:
+        """The blocks of a plain file from ``start`` on; None for zstd data (told by content: a
+        name can lie, R17). From the start, the first block read tells, with no read of its own."""
+        if self.start or self.chunk < _MAGIC_SIZE:
+            if _zstd_magic(raw):
+                return None
+            raw.seek(self.start)
+            return _plain_blocks(raw, self.chunk, self.start)
+        blocks = _plain_blocks(raw, self.chunk)
+        first = next(blocks, b"")  # (whole up to its size: a short read is the file's end)
+        return None if _zstd_head(first) else chain((first,), blocks)
 
     def _cut(self, blocks: Iterator[bytes], pos: int) -> Iterator[bytes]:
         """``blocks`` (from byte ``pos`` on) up to ``stop``, and on to the end of the line that
@@ -364,7 +380,7 @@ class _Truncated(Exception):
     """A zstd file that ends inside a frame."""
 
 
-def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
+def _plain_blocks(raw: BinaryIO, size: int, at: int = 0) -> Iterator[bytearray | bytes]:
     """The file in blocks read into one reused buffer: no fresh memory to map for each block.
 
     Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
@@ -373,7 +389,7 @@ def _plain_blocks(raw: BinaryIO, size: int) -> Iterator[bytearray | bytes]:
     on in fresh blocks of the full size.
     """
     try:
-        left = os.fstat(raw.fileno()).st_size - raw.tell()
+        left = os.fstat(raw.fileno()).st_size - at  # (``at``: where ``raw`` stands)
     except (OSError, AttributeError):
         left = size
     block = bytearray(min(size, max(left, 1 << 12)))
@@ -416,14 +432,22 @@ def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
 
 
 _ZSTD_MAGIC = 0xFD2FB528
+_MAGIC_SIZE = 4
 _SKIPPABLE_MAGIC = 0x184D2A50  # the low four bits are free
 
 
 def _zstd_magic(raw: BinaryIO) -> bool:
     """Whether the file begins with a zstd frame (or a skippable one); the position is put back
-    at 0. A rollout is JSON text, which never begins with these bytes."""
-    magic = int.from_bytes(raw.read(4), "little")
+    at 0."""
+    head = raw.read(_MAGIC_SIZE)
     raw.seek(0)
+    return _zstd_head(head)
+
+
+def _zstd_head(data: bytes) -> bool:
+    """Whether ``data`` begins as a zstd frame (or a skippable one) does. A rollout is JSON text,
+    which never begins with these bytes."""
+    magic = int.from_bytes(data[:_MAGIC_SIZE], "little")
     return magic == _ZSTD_MAGIC or magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC
 
 

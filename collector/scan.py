@@ -475,7 +475,8 @@ def total_at_cut(f: LogFile, end: int, bases: dict[str, LogFile], hops: int = 0)
     line that begins before ``end``, else the base's own seed, recursively (R12)."""
     parser = RolloutParser()
     first = True
-    for lines in LineReader(f.location, stop=end).batches():
+    # Repeats left out and figures read in C, as for any read: only the last total matters here.
+    for lines in LineReader(f.location, stop=end, drop_repeats=True, figures=True).batches():
         for line in lines:
             parser.feed_candidate(line)
             if first:
