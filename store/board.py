@@ -294,14 +294,14 @@ class _Board:
             raise ValueError(f"a board is ranked by tokens or usd, not {str(self.by)[:20]!r}")
 
     def scope(
-        self, accounts: list[int] | None = None, *, flagged_too: bool = False
+        self, dialect: str, accounts: list[int] | None = None, *, flagged_too: bool = False
     ) -> Callable[[sa.Select], sa.Select]:
         """What cuts a query over the rollups to this board's usage (of ``accounts`` only, if
-        given; its flagged usage too, if asked), joining their accounts."""
-        r, a = DailyRollup.__table__, Account.__table__
+        given; its flagged usage too, if asked)."""
+        r = DailyRollup.__table__
 
         def cut(query: sa.Select) -> sa.Select:
-            query = query.join(a, a.c.id == r.c.account_id).where(a.c.leaderboard_opt_in.is_(True))
+            query = query.where(_on_board(dialect, r.c.account_id))
             if not flagged_too:
                 query = query.where(sa.not_(r.c.flagged))
             if self.since is not None:
@@ -341,10 +341,11 @@ def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board
         return []
     r = DailyRollup.__table__
     accounts = [entry.account for entry in shown]
-    scope = spec.scope(accounts if len(accounts) <= _LISTED_ACCOUNTS else None)
+    listed = accounts if len(accounts) <= _LISTED_ACCOUNTS else None
     mixes: dict[int, Counter[str]] = {account: Counter() for account in accounts}
     usd = {entry.account: entry.usd for entry in shown}
     with _reading(engine) as conn:
+        scope = spec.scope(conn.dialect.name, listed)
         rated = rates if spec.by == "tokens" else None
         usage, cost = _priced_usage(conn, rated, spec.since, spec.at)
         tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
@@ -382,16 +383,23 @@ def _sums(
     r, a = DailyRollup.__table__, Account.__table__
     plausible = sa.not_(r.c.flagged)
     usage, cost = _priced_usage(conn, rates, spec.since, spec.at)
-    query = spec.scope(flagged_too=True)(
-        sa.select(
-            a.c.id,
-            a.c.name,
-            sa.cast(sa.func.sum(r.c.input + r.c.output).filter(plausible), sa.BigInteger),
-            sa.func.sum(cost).filter(plausible),
-            sa.cast(sa.func.sum(r.c.responses).filter(r.c.flagged), sa.BigInteger),
-        ).select_from(usage)
+    summed = (
+        spec.scope(conn.dialect.name, flagged_too=True)(
+            sa.select(
+                r.c.account_id,
+                sa.cast(sa.func.sum(r.c.input + r.c.output).filter(plausible), sa.BigInteger),
+                sa.func.sum(cost).filter(plausible),
+                sa.cast(sa.func.sum(r.c.responses).filter(r.c.flagged), sa.BigInteger),
+            ).select_from(usage)
+        )
+        .group_by(r.c.account_id)
+        .subquery()
     )
-    rows = conn.execute(query.group_by(a.c.id, a.c.name)).all()
+    # names joined to the sums, not the rollups: one lookup per account, not per rollup
+    query = sa.select(a.c.id, a.c.name, *list(summed.c)[1:]).join(
+        summed, summed.c.account_id == a.c.id
+    )
+    rows = conn.execute(query).all()
     sums = [
         (account, name, int(total), usd)
         for account, name, total, usd, _ in rows
@@ -478,6 +486,17 @@ def _reading(engine: Engine) -> Iterator[sa.Connection]:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
         yield conn
+
+
+def _on_board(dialect: str, account: sa.ColumnElement) -> sa.ColumnElement:
+    """``account`` opted in. On PostgreSQL as ``= ANY(ARRAY(...))`` of the opted-in ids: the
+    rollups' key (account, day, ...) then finds their rows alone, in one index pass, where a
+    join with the accounts scans every account's rollups."""
+    a = Account.__table__
+    ids = sa.select(a.c.id).where(a.c.leaderboard_opt_in.is_(True))
+    if dialect == "postgresql":
+        return account == sa.any_(sa.func.array(ids.scalar_subquery()))
+    return account.in_(ids)
 
 
 def _opted_in(name: str) -> sa.Select:
