@@ -17,6 +17,11 @@
  * collector.parse.HEAD tests it, in its first HEAD_WINDOW bytes, so no usage line is lost for its
  * layout. Only the head of a line is ever compared; memchr finds the ends.
  *
+ * tolerant_candidates(buffer, first, last) -> list[bytes]
+ *
+ * The same lines, for a file that is not in Codex's compact layout: every line is tested as
+ * collector.parse.HEAD tests it, in its first HEAD_WINDOW bytes (collector.reader._tolerant).
+ *
  * fresh_candidates(buffer, first, last, previous) -> (lines, previous, dropped)
  *
  * The same, less each token_count line whose serialized info (cut as collector.reader._info_of
@@ -411,15 +416,23 @@ static PyObject *figures_row(const char *line, const char *end, const char *info
     return tuple_of(items, 6);
 }
 
+/* Whether first and last delimit lines of the buffer (else ValueError). */
+static int check_range(Py_buffer *view, Py_ssize_t first, Py_ssize_t last)
+{
+    if (first < 0 || last < first || last >= view->len) {
+        PyErr_SetString(PyExc_ValueError, "first and last must satisfy 0 <= first <= last < len");
+        return 0;
+    }
+    return 1;
+}
+
 /* The functions below: the lines that start at `first` or right after a newline, up to the
  * newline at `last`; with `figures`, as fresh_rows. */
 static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObject **previous,
                       Py_ssize_t *dropped, int figures)
 {
-    if (first < 0 || last < first || last >= view->len) {
-        PyErr_SetString(PyExc_ValueError, "first and last must satisfy 0 <= first <= last < len");
+    if (!check_range(view, first, last))
         return NULL;
-    }
     const char *buf = view->buf;
     PyObject *found = PyList_New(0);
     if (found == NULL)
@@ -467,6 +480,31 @@ static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObje
         }
         line = nl + 1;
     }
+    return found;
+}
+
+static PyObject *tolerant_candidates(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t first, last;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &first, &last))
+        return NULL;
+    PyObject *found = check_range(&view, first, last) ? PyList_New(0) : NULL;
+    const char *line = (const char *)view.buf + first;
+    const char *stop = (const char *)view.buf + last + 1;
+    while (found != NULL && line < stop) {
+        const char *nl = memchr(line, '\n', stop - line);
+        if (nl == NULL)
+            nl = stop - 1; /* as the Python loop: buf[last] should be a newline */
+        if (tolerant_head(line, nl - line > HEAD_WINDOW ? line + HEAD_WINDOW : nl)) {
+            PyObject *item = PyBytes_FromStringAndSize(line, nl - line);
+            if (item == NULL || PyList_Append(found, item) < 0)
+                Py_CLEAR(found);
+            Py_XDECREF(item);
+        }
+        line = nl + 1;
+    }
+    PyBuffer_Release(&view);
     return found;
 }
 
@@ -519,6 +557,9 @@ static PyMethodDef methods[] = {
     {"candidates", candidates, METH_VARARGS,
      "candidates(buffer, first, last) -> list of the usage-bearing lines between first and the "
      "newline at last."},
+    {"tolerant_candidates", tolerant_candidates, METH_VARARGS,
+     "tolerant_candidates(buffer, first, last) -> list of the lines between first and the "
+     "newline at last that collector.parse.HEAD finds in their first HEAD_WINDOW bytes."},
     {"fresh_candidates", fresh_candidates, METH_VARARGS,
      "fresh_candidates(buffer, first, last, previous) -> (lines, previous, dropped): as "
      "candidates, leaving out each token_count line whose info repeats the one before's."},

@@ -198,11 +198,8 @@ class LineReader:
                         self.repeats += dropped
                     elif nl < last:
                         found += candidates(buf, nl + 1, last)
-                else:
-                    while nl < last:  # not Codex's compact JSON: the tolerant check, line by line
-                        start, nl = nl + 1, find(b"\n", nl + 1)
-                        if wanted(buf, start, nl):
-                            found.append(bytes(memoryview(buf)[start:nl]))
+                elif nl < last:  # not Codex's compact JSON: the tolerant check, line by line
+                    found += tolerant_candidates(buf, nl + 1, last)
                 pos = last + 1
             self.offset = base + pos
             carry = buf[pos:]
@@ -303,6 +300,21 @@ def _candidates(buf: bytes, first: int, last: int) -> list[bytes]:
     return found
 
 
+def _tolerant_candidates(buf: bytes, first: int, last: int) -> list[bytes]:
+    """The lines from ``first`` to the newline at ``last`` that ``_tolerant`` lets through."""
+    found = []
+    find, view = buf.find, memoryview(buf)
+    start = first
+    while start <= last:
+        nl = find(b"\n", start, last + 1)
+        if nl < 0:  # (as ``_candidates``)
+            nl = last
+        if _tolerant(buf, start, nl):
+            found.append(bytes(view[start:nl]))
+        start = nl + 1
+    return found
+
+
 _TOKEN_COUNT_HEAD = re.compile(COMPACT_HEAD + rb'event_msg","payload":\{"type":"token_count"')
 
 
@@ -340,11 +352,12 @@ def _unrepeated(line: bytes, previous: bytes | None) -> tuple[bool, bytes | None
 
 
 try:  # the same loops in C, when they were built (see pyproject.toml)
-    from collector._heads import candidates, fresh_candidates, fresh_rows
+    from collector._heads import candidates, fresh_candidates, fresh_rows, tolerant_candidates
 except ImportError:  # pragma: no cover - depends on the install
     # Leaving repeats out pays only in C: in Python it costs more than the parser's own check,
     # and so would reading figures before the parser decodes them.
     candidates, fresh_candidates, fresh_rows = _candidates, None, None
+    tolerant_candidates = _tolerant_candidates
 
 
 def open_regular(path: Path) -> BinaryIO:

@@ -98,9 +98,41 @@ def test_c_and_python_pick_the_same_lines(lines, first_line):
     assert heads.candidates(bytearray(buf), first, last) == expected
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(line, min_size=1, max_size=30), st.integers(0, 5))
+def test_c_and_python_pick_the_same_lines_of_a_file_in_another_layout(lines, first_line):
+    """In a file that does not begin as Codex's compact lines, every line gets the tolerant
+    test, in C as in Python (a compact head that names no usage kind is no exception)."""
+    buf = b"\n".join(lines) + b"\n"
+    starts = [0] + [i + 1 for i, byte in enumerate(buf[:-1]) if byte == 10]
+    first, last = starts[min(first_line, len(starts) - 1)], len(buf) - 1
+    expected = reader._tolerant_candidates(buf, first, last)
+    assert expected == [
+        ln for ln in buf[first:last].split(b"\n") if reader._tolerant(ln, 0, len(ln))
+    ]
+    assert heads.tolerant_candidates(buf, first, last) == expected
+    assert heads.tolerant_candidates(bytearray(buf), first, last) == expected
+
+
+def test_the_tolerant_loop_reads_a_compact_line_by_its_words_not_its_kind():
+    """A compact agent_message line whose text names token_count within the window is a
+    candidate of the tolerant loop (the parser then finds no usage in it), not of the compact
+    one; a line whose words come past the window is neither."""
+    inside = b'{"timestamp":"' + STAMP + b'",' + KINDS[4][:-1] + b',"text":"\\"type\\":\\"x\\""'
+    inside += b',"payload":{"type":"token_count"}}'
+    past = b'{"timestamp":"' + STAMP + b'","text":"' + b"x" * 320 + b'","type":"turn_context"}'
+    buf = b"\n".join([inside, past]) + b"\n"
+    assert heads.tolerant_candidates(buf, 0, len(buf) - 1) == [inside]
+    assert reader._tolerant_candidates(buf, 0, len(buf) - 1) == [inside]
+    assert heads.candidates(buf, 0, len(buf) - 1) == []
+    with pytest.raises(ValueError):
+        heads.tolerant_candidates(b"abc\n", 0, 10)
+
+
 def test_the_reader_uses_the_c_loop_when_it_is_built():
     assert reader.candidates is heads.candidates
     assert reader.fresh_rows is heads.fresh_rows
+    assert reader.tolerant_candidates is heads.tolerant_candidates
 
 
 def test_lines_in_another_layout_are_tested_tolerantly_by_both_loops():
@@ -236,6 +268,7 @@ def test_a_scan_without_the_c_build_gives_the_same_rows_and_counters(tmp_path, m
     with_c = scan()
     monkeypatch.setattr(reader, "candidates", reader._candidates)
     monkeypatch.setattr(reader, "fresh_candidates", None)
+    monkeypatch.setattr(reader, "tolerant_candidates", reader._tolerant_candidates)
     assert scan() == with_c
 
 
