@@ -182,7 +182,8 @@ def folder_name(cwd: object) -> str | None:
     display only. None when the log names no folder."""
     if not isinstance(cwd, str):
         return None
-    name = re.split(r"[\\/]", cwd.rstrip("\\/"))[-1][:FOLDER_MAX]
+    path = cwd.rstrip("\\/")
+    name = path[max(path.rfind("/"), path.rfind("\\")) + 1 :][:FOLDER_MAX]
     return name or None
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from io import FileIO
 from itertools import chain
 from pathlib import Path
 from typing import BinaryIO
@@ -92,8 +93,9 @@ class LineReader:
     def batches(self) -> Iterator[list[bytes | tuple]]:
         """The candidate lines, a list for each block read (cheaper to loop over than lines)."""
         try:
-            with open_regular(self.path) as raw:
-                plain = self._plain(raw)
+            raw, size = _open_sized(self.path)
+            with raw:
+                plain = self._plain(raw, size)
                 if plain is not None:
                     yield from self._lines(
                         plain if self.stop is None else self._cut(plain, self.start)
@@ -118,15 +120,15 @@ class LineReader:
         except OSError as exc:
             self.error = exc.strerror or str(exc)
 
-    def _plain(self, raw: BinaryIO) -> Iterator[bytes] | None:
+    def _plain(self, raw: BinaryIO, size: int) -> Iterator[bytes] | None:
         """The blocks of a plain file from ``start`` on; None for zstd data (told by content: a
         name can lie, R17). From the start, the first block read tells, with no read of its own."""
         if self.start or self.chunk < _MAGIC_SIZE:
             if _zstd_magic(raw):
                 return None
             raw.seek(self.start)
-            return _plain_blocks(raw, self.chunk, self.start)
-        blocks = _plain_blocks(raw, self.chunk)
+            return _plain_blocks(raw, self.chunk, size - self.start)
+        blocks = _plain_blocks(raw, self.chunk, size)
         first = next(blocks, b"")  # (whole up to its size: a short read is the file's end)
         return None if _zstd_head(first) else chain((first,), blocks)
 
@@ -366,18 +368,26 @@ def open_regular(path: Path) -> BinaryIO:
     Opened without blocking and checked on the open file itself (no race with a swap in
     between): opening a FIFO for reading would wait for a writer forever.
     """
-    nonblocking = getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_NOCTTY", 0))
+    return _open_sized(path)[0]
+
+
+def _open_sized(path: Path) -> tuple[BinaryIO, int]:
+    """``open_regular``, with the file's size when it was opened."""
+    fd = os.open(path, _OPEN_FLAGS)
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})")
-        if nonblocking:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(status.st_mode)})")
+        if _NONBLOCKING:
             os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb", buffering=0)
+        return FileIO(fd, "rb"), status.st_size
     except BaseException:
         os.close(fd)
         raise
+
+
+_NONBLOCKING = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCKING | getattr(os, "O_NOCTTY", 0)
 
 
 def _kind(mode: int) -> str:
@@ -393,18 +403,14 @@ class _Truncated(Exception):
     """A zstd file that ends inside a frame."""
 
 
-def _plain_blocks(raw: BinaryIO, size: int, at: int = 0) -> Iterator[bytearray | bytes]:
+def _plain_blocks(raw: BinaryIO, size: int, left: int) -> Iterator[bytearray | bytes]:
     """The file in blocks read into one reused buffer: no fresh memory to map for each block.
 
     Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
-    The buffer is as big as what is left of the file (most files are small, and a new buffer is
-    zeroed). After a short read (the end of the file as it was), a file that grew meanwhile goes
-    on in fresh blocks of the full size.
+    The buffer is as big as what is left of the file, ``left`` bytes when it was opened (most
+    files are small, and a new buffer is zeroed). After a short read (the end of the file as it
+    was), a file that grew meanwhile goes on in fresh blocks of the full size.
     """
-    try:
-        left = os.fstat(raw.fileno()).st_size - at  # (``at``: where ``raw`` stands)
-    except (OSError, AttributeError):
-        left = size
     block = bytearray(min(size, max(left, 1 << 12)))
     while n := raw.readinto(block):
         if n < len(block):
