@@ -1,9 +1,11 @@
 """What the command line shows: the report table, the scan's summary, a sync's notes, progress
-bars and errors, on rich consoles made on first use (a report piped as JSON, or a sync run by the
-hook, never imports rich)."""
+bars and errors, on rich consoles made on first use (a report piped as JSON or as a table, or a
+sync run by the hook, never imports rich)."""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,16 +19,17 @@ import orjson
 from collector.demo import is_demo_home
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from rich.console import Console
-    from rich.table import Table
 
     from collector.scan import ScanStats
     from collector.sync import SyncResult
 
 
 class _LazyConsole:
-    """A rich console made on first use: a report piped as JSON never needs one (nor its
-    import time)."""
+    """A rich console made on first use: a report piped, as JSON or as a table, never needs
+    one (nor rich's import time)."""
 
     def __init__(self, **options) -> None:
         self._options = options
@@ -41,6 +44,69 @@ class _LazyConsole:
 
     def __getattr__(self, name: str):
         return getattr(self.get(), name)
+
+    def plain_target(self) -> tuple[TextIO, int] | None:
+        """The file and width to write unstyled text to when rich would surely show no style
+        there (a pipe, a file): then no console is made. None when a terminal may be there, or
+        an option or the environment says so (rich decides)."""
+        options = self._options
+        if self._console is not None or sys.platform == "win32":
+            return None  # Windows: rich knows the legacy console's width and escapes
+        if options.get("force_terminal") or options.get("force_jupyter"):
+            return None
+        if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+            return None
+        if "idlelib" in sys.modules or "ipykernel" in sys.modules:
+            return None
+        file = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
+        try:
+            if file.isatty():
+                return None
+        except (AttributeError, ValueError):  # closed or not a real file: rich sees no terminal
+            pass
+        return file, options.get("width") or terminal_width()
+
+    def write_lines(self, lines: list[Line]) -> None:
+        """Lines of styled pieces: plain text where no style would show, else through rich
+        (which knows the terminal: NO_COLOR, TERM=dumb, Windows)."""
+        target = self.plain_target()
+        if target is not None:
+            target[0].write(plain_text(lines))
+            return
+        console = self.get()
+        if not console.color_system:
+            console.file.write(plain_text(lines))
+            return
+        from rich.segment import Segment, Segments
+        from rich.style import Style
+
+        styles = {style: Style.parse(style) for line in lines for _, style in line if style}
+        segments = []
+        for line in lines:
+            segments.extend(Segment(text, styles.get(style)) for text, style in line)
+            segments.append(Segment.line())
+        console.print(Segments(segments), crop=False, end="")
+
+    def text_width(self) -> int:
+        """The width to lay text out in, asking rich only where it decides (a terminal)."""
+        target = self.plain_target()
+        return self.get().width if target is None else target[1]
+
+
+def terminal_width() -> int:
+    """The width rich gives a console on Linux and macOS: ``COLUMNS`` when it is a number,
+    else the size of the first of stdin, stdout and stderr that is a terminal, else 80."""
+    width = None
+    for fd in (0, 1, 2):
+        try:
+            width = os.get_terminal_size(fd).columns
+            break
+        except (AttributeError, ValueError, OSError):
+            continue
+    columns = os.environ.get("COLUMNS")
+    if columns is not None and columns.isdigit():
+        return int(columns)
+    return width or 80
 
 
 out = _LazyConsole()
@@ -72,15 +138,95 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty() and err.is_terminal
 
 
-_CONTROL = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)], "?")
+#: Characters a string from a log, a store or a path is never printed with: control characters
+#: (terminal escapes included), and the marks that reorder text (bidirectional overrides) or
+#: break a line where a terminal or an editor honours them: a table must read as laid out.
+_CONTROL = dict.fromkeys(
+    [
+        *range(0x20),
+        *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
+        *range(0x2028, 0x202F),
+        *range(0x2066, 0x206A),
+    ],
+    "?",
+)
+
+
+def safe_text(text: object) -> str:
+    """A string from a log, a store or a path, safe to print as plain text: the characters of
+    ``_CONTROL`` become ``?``."""
+    return str(text).translate(_CONTROL)
 
 
 def shown(text: str) -> str:
-    """A string from a log, a store or a path, safe to print: control characters (terminal
-    escapes included) become ``?`` and rich markup is escaped, so it shows as written."""
+    """``safe_text`` for rich: its markup escaped too, so it shows as written."""
     from rich.markup import escape
 
-    return escape(str(text).translate(_CONTROL))
+    return escape(safe_text(text))
+
+
+def cell_width(text: str) -> int:
+    """The terminal cells ``text`` takes: its length when it is ASCII (or its only other
+    character is the ellipsis), else as rich counts them (East Asian wide characters take two,
+    combining marks none), whose tables load only then."""
+    if text.isascii() or text.replace("…", "").isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells: when longer, its end gives way to an ellipsis."""
+    if cell_width(text) <= width:
+        return text
+    if width < 1:
+        return ""
+    if text.isascii():
+        return text[: width - 1] + "…"
+    from rich.cells import set_cell_size
+
+    kept = set_cell_size(text, width - 1)
+    if not text.startswith(kept):
+        kept = kept[:-1]  # the space rich puts for the half of a wide character: not needed
+    return kept + "…"
+
+
+_WORD = re.compile(r"\s*\S+\s*")
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken after a word's spaces; a word longer
+    than a line is split across lines. The same breaks as rich's, so notes read alike piped or
+    on a terminal."""
+    lines: list[str] = []
+    line, used = "", 0
+    for word in _WORD.findall(text):
+        size = cell_width(word.rstrip())
+        if used + size <= width:
+            line, used = line + word, used + cell_width(word)
+        elif size > width:
+            pieces = _chop(word, width)
+            lines.extend([line, *pieces[:-1]] if line else pieces[:-1])
+            line = pieces[-1]
+            used = cell_width(line)
+        else:
+            lines.append(line)
+            line, used = word, cell_width(word)
+    lines.append(line)
+    return [line.rstrip() for line in lines]
+
+
+def _chop(word: str, width: int) -> list[str]:
+    """A word in pieces of ``width`` cells."""
+    if word.isascii():
+        return [word[i : i + width] for i in range(0, len(word), max(1, width))]
+    from rich.cells import chop_cells
+
+    return chop_cells(word, max(1, width))
 
 
 def warn_problems(stats: ScanStats) -> None:
@@ -110,9 +256,31 @@ def show_report(
         # or from a store (which never holds folders). On screen, only whoever ran it sees them.
         sys.stdout.write(orjson.dumps(data).decode() + "\n")
         return
-    if demo:
-        out.print("[bold magenta]DEMO DATA[/bold magenta]: synthetic logs, not your usage.")
-    out.print(report_table(data, period, out.get(), folders))
+    width = out.text_width()
+    lines = demo_banner(width) if demo else []
+    lines.extend(report_lines(data, period, width, folders))
+    out.write_lines(lines)
+
+
+#: A line of output: its pieces of text and the style each is shown in (rich's names; None:
+#: none), written plain wherever no style shows.
+Line = tuple[tuple[str, str | None], ...]
+BOLD, DIM, TITLE, NOTE = "bold", "dim", "italic", "dim italic"
+DEMO_MARK = "DEMO DATA"
+DEMO_BANNER = f"{DEMO_MARK}: synthetic logs, not your usage."
+
+
+def demo_banner(width: int) -> list[Line]:
+    """The demo data's warning, its mark in bold magenta."""
+    lines = [((text, None),) for text in wrap(DEMO_BANNER, width)]
+    first = lines[0][0][0]
+    if first.startswith(DEMO_MARK):
+        lines[0] = ((DEMO_MARK, "bold magenta"), (first[len(DEMO_MARK) :], None))
+    return lines
+
+
+def plain_text(lines: list[Line]) -> str:
+    return "".join("".join(text for text, _ in line) + "\n" for line in lines)
 
 
 #: The report table's figure columns, in order, and their headings (two lines at most).
@@ -153,23 +321,20 @@ ESTIMATE_NOTE = (
 ROUNDED_NOTE = "Rounded to fit the terminal: --json or a wider window gives exact figures."
 
 
-def report_table(
-    data: dict, period: str, console: Console | None = None, folders: dict[str, str] | None = None
-) -> Table:
+def report_lines(
+    data: dict, period: str, width: int, folders: dict[str, str] | None = None
+) -> list[Line]:
     """Periods as rows with one dim sub-row per model, totals last, notes on the estimate below,
-    in the most telling layout that fits ``console``'s width: exact figures, then K/M/B (one unit
+    in the most telling layout that fits ``width`` cells: exact figures, then K/M/B (one unit
     per column), then fewer columns (``DROPPED_FIRST``), and only then cut model names."""
-    console = console or out.get()
     sheet = _Sheet(data, period, folders or {})
-    # Measured with room to spare: a measurement is capped at the width it is given.
-    unbounded = console.options.update_width(UNBOUNDED)
     for layout in sheet.layouts():
-        table = sheet.table(layout)
-        width = console.measure(table, options=unbounded).maximum
-        if width <= console.width:
-            return table
-    label = max(MIN_LABEL, sheet.label_width - (width - console.width))
-    return sheet.table(layout._replace(label_width=label))
+        grid = sheet.grid(layout)
+        wide = grid.width()
+        if wide <= width:
+            return grid.lines(width)
+    label = max(MIN_LABEL, sheet.label_width - (wide - width))
+    return sheet.grid(layout._replace(label_width=label)).lines(width)
 
 
 class Layout(NamedTuple):
@@ -180,6 +345,101 @@ class Layout(NamedTuple):
     keys: tuple[str, ...]
     folder_width: int = FOLDER_SHOWN
     label_width: int | None = None
+
+
+class _Column(NamedTuple):
+    heading: tuple[str, ...]  # its lines, top to bottom
+    cells: list[str]  # one per row, the totals last
+    left: bool  # aligned left (else right)
+
+
+RULE = "─"
+
+
+class _Grid(NamedTuple):
+    """A table as text: a title over columns whose rows each have a style, a blank line before
+    the totals (when there are rows), notes below. Laid out as rich lays out a simple table, so
+    a piped table reads as on a terminal: each column as wide as its widest cell, with a cell
+    of padding each side but at the table's edges, and a space between columns (where a
+    boxed table has its rule)."""
+
+    title: str
+    columns: list[_Column]
+    styles: list[str]  # of each row, the totals last
+    notes: list[str]
+
+    def width(self) -> int:
+        return _table_width(self._spans())
+
+    def lines(self, room: int) -> list[Line]:
+        """The table in at most ``room`` cells, where any table fits: past that, every column
+        gives up cells alike and cut cells end in an ellipsis."""
+        spans = _fitted(self._spans(), room)
+        width = _table_width(spans)
+        lines: list[Line] = [((_centred(text, width), TITLE),) for text in wrap(self.title, width)]
+        depth = max(len(column.heading) for column in self.columns)
+        for depth_index in range(depth):
+            # Headings sit on the rule: a one-line heading takes the lower line.
+            cells = []
+            for column in self.columns:
+                at = depth_index - (depth - len(column.heading))
+                cells.append(column.heading[at] if at >= 0 else "")
+            lines.append(((self._row(cells, spans), BOLD),))
+        lines.append(((RULE * width, None),))
+        count = len(self.styles)
+        for index, style in enumerate(self.styles):
+            if index == count - 1 and count > 1:
+                lines.append((("", None),))
+            cells = [column.cells[index] for column in self.columns]
+            lines.append(((self._row(cells, spans), style),))
+        lines.extend(((text, NOTE),) for note in self.notes for text in wrap(note, width))
+        return lines
+
+    def _spans(self) -> list[int]:
+        """Each column's cells: its widest cell or heading line, and its padding."""
+        return [
+            max(map(cell_width, (*column.heading, *column.cells))) + sum(pads)
+            for column, pads in zip(self.columns, _paddings(len(self.columns)), strict=True)
+        ]
+
+    def _row(self, cells: list[str], spans: list[int]) -> str:
+        texts = []
+        pads = _paddings(len(spans))
+        for cell, column, span, (left, right) in zip(cells, self.columns, spans, pads, strict=True):
+            room = max(0, span - left - right)
+            cell = cut(cell, room)
+            fill = " " * (room - cell_width(cell))
+            text = " " * left + (cell + fill if column.left else fill + cell) + " " * right
+            texts.append(text if room else " " * span)
+        return " ".join(texts).rstrip()
+
+
+def _paddings(count: int) -> list[tuple[int, int]]:
+    """The padding left and right of each of ``count`` columns: none at the table's edges."""
+    return [(int(index > 0), int(index < count - 1)) for index in range(count)]
+
+
+def _table_width(spans: list[int]) -> int:
+    return sum(spans) + len(spans) - 1
+
+
+def _fitted(spans: list[int], room: int) -> list[int]:
+    """Column spans for a table of at most ``room`` cells, as rich shrinks a table that cannot
+    fit: the excess taken from the columns alike, rounding as Python does."""
+    excess = _table_width(spans) - room
+    if excess <= 0:
+        return spans
+    fitted, shares = [], len(spans)
+    for span in spans:
+        given = min(span, round(excess / shares))
+        fitted.append(span - given)
+        excess -= given
+        shares -= 1
+    return fitted
+
+
+def _centred(text: str, width: int) -> str:
+    return " " * ((width - cell_width(text)) // 2) + text
 
 
 class _Sheet:
@@ -199,7 +459,16 @@ class _Sheet:
             side += ("folder",)
         self.keys: tuple[str, ...] = (*side, *figures, MONEY)
         self.unpriced = set(data.get("unpriced", ()))
-        self.label_width = max((len(label) for label in self._labels(None)), default=0)
+        # Each row of the table: its style, its figures, the models they count and the period's
+        # row (None for a model's sub-row and the totals).
+        self.lines: list[tuple[str, dict, set[str], dict | None]] = []
+        for row in self.rows:
+            self.lines.append((BOLD, row, set(row["models"]), row))
+            self.lines.extend((DIM, sub, {model}, None) for model, sub in row["models"].items())
+        self.lines.append((BOLD, data["totals"], self.unpriced, None))
+        self.label_width = max(map(cell_width, self._labels(None)))
+        self._formats: dict[tuple[str, bool], object] = {}
+        self._cells: dict[tuple, list[str]] = {}
 
     def layouts(self) -> Iterator[Layout]:
         """The layouts to try, most telling first."""
@@ -213,81 +482,76 @@ class _Sheet:
         if "folder" in keys:
             yield Layout(False, keys, FOLDER_NARROW)
 
-    def _labels(self, width: int | None) -> Iterator[str]:
-        """The first column's plain texts, in table order."""
+    def _labels(self, width: int | None) -> list[str]:
+        """The first column's texts, in table order, safe to print."""
+        labels = []
         for row in self.rows:
-            yield self._row_label(row)
-            for model, sub in row["models"].items():
-                yield _model_label(model, bool(sub.get("estimate")), width)
-        yield "Total"
+            labels.append(self._row_label(row))
+            labels.extend(
+                _model_label(model, bool(sub.get("estimate")), width)
+                for model, sub in row["models"].items()
+            )
+        labels.append("Total")
+        return labels
 
     def _row_label(self, row: dict) -> str:
         if self.sessions:
             return _local(row["first"], self.zone)
-        return str(row[self.grouping.key])
+        return safe_text(row[self.grouping.key])
 
-    def table(self, layout: Layout) -> Table:
-        from rich import box
-        from rich.table import Table
-
+    def grid(self, layout: Layout) -> _Grid:
         exact, keys = layout.exact, layout.keys
-        formats = {k: _number_format(self._column(k), exact) for k in FIGURE_HEADINGS if k in keys}
-        table = Table(
-            title=f"Codex token usage by {self.grouping.unit} ({self.data['timezone']})",
-            caption="\n".join(self._notes(formats, keys)),
-            caption_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            show_edge=False,
-        )
-        table.add_column(self.grouping.heading, no_wrap=True)
+        formats = {k: self._format(k, exact) for k in FIGURE_HEADINGS if k in keys}
+        columns = [_Column((self.grouping.heading,), self._labels(layout.label_width), True)]
         for key in keys:
-            justify = "left" if key == "folder" else "right"
-            table.add_column(HEADINGS[key], justify=justify, no_wrap=True)
-        labels = self._labels(layout.label_width)
-        for row in self.rows:
-            cells = {
-                **self._side(row, layout.folder_width),
-                **self._figures(row, set(row["models"]), formats),
-            }
-            table.add_row(shown(next(labels)), *(cells[k] for k in keys), style="bold")
-            for model, sub in row["models"].items():
-                cells = self._figures(sub, {model}, formats)
-                label = shown(next(labels))
-                table.add_row(label, *(cells.get(k, "") for k in keys), style="dim")
-        table.add_section()
-        cells = self._figures(self.data["totals"], self.unpriced, formats)
-        table.add_row(next(labels), *(cells.get(k, "") for k in keys), style="bold")
-        return table
+            cells = self._column_cells(key, exact if key in formats else None, layout)
+            columns.append(_Column(tuple(HEADINGS[key].split("\n")), cells, key == "folder"))
+        return _Grid(
+            title=f"Codex token usage by {self.grouping.unit} ({self.data['timezone']})",
+            columns=columns,
+            styles=[style for style, *_ in self.lines],
+            notes=self._notes(formats, keys),
+        )
 
-    def _column(self, key: str) -> list[int]:
-        """Every figure a column shows: rows, model sub-rows and the totals."""
-        values = [self.data["totals"][key]]
-        for row in self.rows:
-            values.append(row[key])
-            values.extend(sub[key] for sub in row["models"].values())
-        return values
+    def _column_cells(self, key: str, exact: bool | None, layout: Layout) -> list[str]:
+        """A column's cells, top to bottom, made once per way of writing them."""
+        folder_width = layout.folder_width if key == "folder" else None
+        known = self._cells.get((key, exact, folder_width))
+        if known is None:
+            if key == MONEY:
+                known = [self._money(row, models) for _, row, models, _ in self.lines]
+            elif exact is not None:
+                write = self._format(key, exact)
+                known = [write(row[key]) for _, row, _, _ in self.lines]
+            else:
+                side = [self._side(period, layout.folder_width) for *_, period in self.lines]
+                known = [cells.get(key, "") for cells in side]
+            self._cells[(key, exact, folder_width)] = known
+        return known
 
-    def _side(self, row: dict, folder_width: int) -> dict[str, str]:
-        """A session's last activity, duration and folder (cut past ``folder_width``)."""
-        if not self.sessions:
+    def _format(self, key: str, exact: bool):
+        """How a figure column writes its figures (see ``_number_format``), decided once."""
+        if (key, exact) not in self._formats:
+            values = [row[key] for _, row, _, _ in self.lines]
+            self._formats[(key, exact)] = _number_format(values, exact)
+        return self._formats[(key, exact)]
+
+    def _side(self, row: dict | None, folder_width: int) -> dict[str, str]:
+        """A session's last activity, duration and folder (cut past ``folder_width`` cells)."""
+        if row is None or not self.sessions:
             return {}
         first, last = _instant(row["first"]), _instant(row["last"])
-        folder = self.folders.get(row["session"]) or ""
-        if len(folder) > folder_width:
-            folder = folder[: folder_width - 1] + "…"
+        folder = safe_text(self.folders.get(row["session"]) or "")
         return {
             "last": _last_active(first, last, self.zone),
             "duration": duration_text((last - first).total_seconds()),
-            "folder": shown(folder),
+            "folder": cut(folder, folder_width),
         }
 
-    def _figures(self, row: dict, models: set[str], formats: dict) -> dict[str, str]:
+    def _money(self, row: dict, models: set[str]) -> str:
         usd = row.get("api_equivalent_usd")
         money = "-" if usd is None else f"${usd:,.2f}"
-        if self.unpriced & models:
-            money += "*"
-        return {**{k: fmt(row[k]) for k, fmt in formats.items()}, MONEY: money}
+        return money + "*" if self.unpriced & models else money
 
     def _notes(self, formats: dict, keys: tuple[str, ...]) -> list[str]:
         data = self.data
@@ -309,7 +573,9 @@ class _Sheet:
                 f"checked {span}. Not a bill, not an official price."
             )
         if data.get("unpriced"):
-            listed = ", ".join(f"{shown(m)} ({n:,} tokens)" for m, n in data["unpriced"].items())
+            listed = ", ".join(
+                f"{safe_text(m)} ({n:,} tokens)" for m, n in data["unpriced"].items()
+            )
             notes.append(f"* Not priced (no published rate): {listed}.")
         if _estimated_models(data, self.grouping.rows):
             notes.append(ESTIMATE_NOTE)
@@ -323,14 +589,13 @@ class _Sheet:
 
 
 def _model_label(model: str, estimate: bool, width: int | None) -> str:
-    """A model's sub-row label, indented and as plain text; cut to ``width`` (None: never) with
-    the estimate's mark kept (the table would cut the mark off with the name's end)."""
-    name = str(model).translate(_CONTROL)
+    """A model's sub-row label, indented and safe to print; cut to ``width`` cells (None:
+    never) with the estimate's mark kept (cutting the cell would take the mark with the name's
+    end)."""
+    name = safe_text(model)
     mark = ESTIMATE_MARK if estimate else ""
     if width is not None:
-        room = width - 2 - len(mark)
-        if len(name) > room:
-            name = name[: max(1, room - 1)] + "…"
+        name = cut(name, max(2, width - 2 - len(mark)))
     return f"  {name}{mark}"
 
 
@@ -384,11 +649,17 @@ def _number_format(values: list[int], exact: bool):
     present = [n for n in values if n]
     if exact or max(present, default=0) < EXACT_BELOW:
         return _Exact()
-    from statistics import median  # imported here: 3-4 ms that JSON output need not pay
-
-    typical = median(present)
+    typical = _median(present)
     size, unit = next(((s, u) for s, u in ((1e9, "B"), (1e6, "M")) if typical >= s), (1e3, "K"))
     return _Scaled(size, unit, 1 if typical < 100 * size else 0)
+
+
+def _median(values: list[int]) -> float:
+    """The middle value (the mean of the two middle ones for an even count), as
+    statistics.median gives it without its 3-4 ms of import."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return (ordered[middle] + ordered[~middle]) / 2
 
 
 def _instant(iso: str) -> datetime:

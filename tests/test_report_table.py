@@ -3,7 +3,6 @@ never cut while anything else can give way, and each column writes its figures o
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -11,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from collector.render import report_table
+from collector.render import plain_text, report_lines
 from collector.report import Report, resolve_zone
 from store.pricing import load_rates
 from tests.rollout import at, meta, ms, session_path, token_count, turn, usage, write
@@ -37,9 +35,7 @@ def busy_month() -> dict:
 
 
 def rendered(data: dict, width: int, period: str = "daily") -> str:
-    console = Console(width=width, file=io.StringIO(), color_system=None)
-    console.print(report_table(data, period, console))
-    return console.file.getvalue()
+    return plain_text(report_lines(data, period, width))
 
 
 def head_and_body(text: str) -> tuple[list[str], list[str]]:
