@@ -32,9 +32,10 @@
  * fresh_rows(buffer, first, last, previous) -> (items, previous, dropped)
  *
  * As fresh_candidates, but a token_count line laid out exactly as Codex writes it comes as the
- * tuple (ts_ms, ordinal or None, total, last, info, line): its UTC time in milliseconds, its two
- * usage vectors as collector.parse.Vec (input, cached, output, reasoning, total, cache_write),
- * its serialized info and the line itself. The layout (see figures_row) is checked whole, to the
+ * tuple (ts_ms, ordinal or None, total, last, info, line, identity): its UTC time in
+ * milliseconds, its two usage vectors as collector.parse.Vec (input, cached, output, reasoning,
+ * total, cache_write), its serialized info, the line itself and the text that names its
+ * response (collector.parse._IDENTITY). The layout (see figures_row) is checked whole, to the
  * line's last byte; any other line (keys in another order, spaces, floats, nulls, a missing key,
  * a figure of more than 18 digits, an escaped or non-ASCII text) comes as bytes, for the parser's
  * general path: the tuple only saves decoding what that path would decode the same way.
@@ -397,6 +398,17 @@ static PyObject *vector(const long long v[6])
     return tuple_of(items, 6);
 }
 
+/* What names the response of a row with both vectors (collector.parse._IDENTITY): its time and
+ * the first five figures of each vector, as decimal text. */
+static PyObject *identity(long long ts, const long long total[6], const long long last[6])
+{
+    char text[256]; /* 11 numbers of at most 19 bytes, and 11 separators */
+    int n = snprintf(text, sizeof text, "%lld|%lld,%lld,%lld,%lld,%lld|%lld,%lld,%lld,%lld,%lld",
+                     ts, total[0], total[1], total[2], total[3], total[4], last[0], last[1],
+                     last[2], last[3], last[4]);
+    return PyBytes_FromStringAndSize(text, n);
+}
+
 /* fresh_rows' item for a token_count line whose info [info, cut) is not a repeat: the tuple of
  * its figures in the exact layout, else the line as bytes. */
 static PyObject *figures_row(const char *line, const char *end, const char *info, const char *cut,
@@ -408,12 +420,13 @@ static PyObject *figures_row(const char *line, const char *end, const char *info
     if (bytes == NULL ||
         !exact_layout(line, end, info, cut, &ts, &ordinal, &has_ordinal, total, last))
         return bytes;
-    PyObject *items[6] = {
+    PyObject *items[7] = {
         PyLong_FromLongLong(ts),  has_ordinal ? PyLong_FromLongLong(ordinal) : Py_NewRef(Py_None),
         vector(total),            vector(last),
         Py_NewRef(info_bytes),    bytes,
+        identity(ts, total, last),
     };
-    return tuple_of(items, 6);
+    return tuple_of(items, 7);
 }
 
 /* Whether first and last delimit lines of the buffer (else ValueError). */
@@ -566,7 +579,7 @@ static PyMethodDef methods[] = {
     {"fresh_rows", fresh_rows, METH_VARARGS,
      "fresh_rows(buffer, first, last, previous) -> (items, previous, dropped): as "
      "fresh_candidates, a token_count line in Codex's exact layout as the tuple (ts_ms, ordinal, "
-     "total, last, info, line)."},
+     "total, last, info, line, identity)."},
     {NULL, NULL, 0, NULL},
 };
 

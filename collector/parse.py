@@ -27,8 +27,9 @@ from collector.keys import blake2b
 #: input, cached, output, reasoning, total_tokens, cache_write (the last one absent before 0.145)
 Vec = tuple[int, int, int, int, int, int]
 #: A token_count line in Codex's exact layout as the reader's C loop reads it (``fresh_rows`` in
-#: collector/_heads.c): UTC ms, ordinal, cumulative and last vectors, serialized info, the line.
-FiguresRow = tuple[int, int | None, Vec, Vec, bytes, bytes]
+#: collector/_heads.c): UTC ms, ordinal, cumulative and last vectors, serialized info, the line,
+#: and the identity of its response (``_IDENTITY``).
+FiguresRow = tuple[int, int | None, Vec, Vec, bytes, bytes, bytes]
 IN, CACHED, OUT, REASONING, TOTAL, CACHE_WRITE = range(6)
 #: The components that are usage (every one but total_tokens, which is recomputed).
 _PARTS = (IN, CACHED, OUT, REASONING, CACHE_WRITE)
@@ -294,7 +295,14 @@ class RolloutParser:
         return self._feed_object(line)
 
     def _feed_figures(
-        self, ts_ms: int, ordinal: int | None, total: Vec, last: Vec, info: bytes, line: bytes
+        self,
+        ts_ms: int,
+        ordinal: int | None,
+        total: Vec,
+        last: Vec,
+        info: bytes,
+        line: bytes,
+        identity: bytes,
     ) -> Response | None:
         """A token_count line in Codex's exact layout, as the general path reads it (same checks,
         same order), from the figures the reader took out of it."""
@@ -304,7 +312,9 @@ class RolloutParser:
             self.skipped["re-emitted"] += 1  # R4 (the reader leaves out most of these)
             return None
         self._last_info = info
-        return self._count(total, last, ts_ms, self._inherited(ordinal))
+        # (Past a child's copied prefix, as most files are from the start, nothing is inherited.)
+        inherited = False if self.prefix == OWN else self._inherited(ordinal)
+        return self._count(total, last, ts_ms, inherited, identity=identity)
 
     def _feed_object(self, line: bytes) -> Response | None:
         """The general path: the whole line decoded, any key order or spacing."""
@@ -411,8 +421,10 @@ class RolloutParser:
         inherited: bool | None,
         info: dict | None = None,
         payload: dict | None = None,
+        identity: bytes | None = None,
     ) -> Response | None:
-        """Rules R4 to R7, R10 and R13 (c) for one token_count row's cumulative and last vectors."""
+        """Rules R4 to R7, R10 and R13 (c) for one token_count row's cumulative and last vectors
+        (``identity``: the row's, when the reader made it already)."""
         if total is None and last is None:
             self.skipped["no token figures"] += 1
             return None
@@ -449,19 +461,13 @@ class RolloutParser:
                 self.skipped["copied from parent"] += 1  # R10, R18
                 return None
             self._end_prefix()
-        figures = _clamped(_delta(total, last, prev))
+        figures = _clamped(last if last is not None else _delta(total, last, prev))  # R5
         if figures is None:
             self.skipped["estimate only"] += 1  # R6
             return None
         model = self.model or _fallback_model(info or {}, payload or {}) or UNKNOWN_MODEL
-        if total is not None and last is not None:
-            identity = _IDENTITY % (ts_ms, *total[:5], *last[:5])
-        else:
-            identity = _identity(ts_ms, total, last)
-        if total is None:
-            # Without a cumulative figure, time and per-call counts do not tell two genuine calls
-            # apart (R11): such a row is only ever the same as a row of its own thread.
-            identity += b"|" + (self.meta.thread_id or "").encode()
+        if identity is None:
+            identity = _row_identity(ts_ms, total, last, self.meta.thread_id)
         inp, cached, cache_write, out, reasoning = figures
         return Response(
             ts_ms, model, inp, cached, out, reasoning, identity, total, cache_write, self.tier
@@ -869,6 +875,18 @@ def _int(value) -> int:
     if isinstance(value, float) and value == value and abs(value) < 1e18:
         return int(value)
     return 0
+
+
+def _row_identity(ts_ms: int, total: Vec | None, last: Vec | None, thread: str | None) -> bytes:
+    """What names a counted token_count row (its event id hashes it)."""
+    if total is not None and last is not None:
+        return _IDENTITY % (ts_ms, *total[:5], *last[:5])
+    identity = _identity(ts_ms, total, last)
+    if total is None:
+        # Without a cumulative figure, time and per-call counts do not tell two genuine calls
+        # apart (R11): such a row is only ever the same as a row of its own thread.
+        identity += b"|" + (thread or "").encode()
+    return identity
 
 
 def _identity(ts_ms: int, total: Vec | None, last: Vec | None) -> bytes:

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import reader
+from collector import parse, reader
 
 try:
     from collector import _heads as heads
@@ -314,13 +314,18 @@ def rows_of(line: bytes) -> list:
 def test_a_token_count_line_in_the_exact_layout_comes_with_its_figures():
     line, info = exact_line()
     ts_ms = 1761300005123  # 2025-10-24T10:00:05.123Z
-    expected = (ts_ms, 23, (9559, 2944, 1207, 867, 10766, 7), (20, 0, 5, 1, 25, 0), info, line)
+    total, last = (9559, 2944, 1207, 867, 10766, 7), (20, 0, 5, 1, 25, 0)
+    identity = b"1761300005123|9559,2944,1207,867,10766|20,0,5,1,25"
+    assert identity == parse._IDENTITY % (ts_ms, *total[:5], *last[:5])
+    expected = (ts_ms, 23, total, last, info, line, identity)
     assert rows_of(line) == [expected]
     bare, bare_info = exact_line(ordinal=b"", window=None, tail=b"}}")
-    assert rows_of(bare) == [(ts_ms, None, expected[2], expected[3], bare_info, bare)]
+    assert rows_of(bare) == [(ts_ms, None, total, last, bare_info, bare, identity)]
     big = b"9" * 18
     line, info = exact_line(total=USAGE_B.replace(b":20,", b":" + big + b","))
-    assert rows_of(line)[0][2][0] == int(big)
+    (row,) = rows_of(line)
+    assert row[2][0] == int(big)
+    assert row[6] == parse._IDENTITY % (row[0], *row[2][:5], *row[3][:5])
 
 
 #: Lines the C loop must hand on as bytes: the parser's decoding path decides them.
