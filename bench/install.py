@@ -7,12 +7,15 @@ environment (pip and setuptools), so it is what the install added; the largest d
 the light install are listed with their size, so what to trim shows, and any of the store layer
 (SQLAlchemy, SQLModel, pydantic: the ``store`` extra) found there is named. Cold start is the time
 from launching ``codextime report daily`` on a demo home to its first printed row (a line starting
-with a date), in the light environment. The load average is printed before and after: the
-machine may be shared.
+with a date), in the light environment. ``--starts-only`` times only that (one light install);
+``--baseline REF`` also installs a wheel of the git commit REF beside it and times both in
+turns, so a change's before and after meet the same load. The load average is printed before
+and after: the machine may be shared.
 
 Goals: light install under 40 MB and 20 s from a warm cache; report cold start at most 0.3 s.
 
-Usage: ``python bench/install.py [--runs 2] [--starts 5] [--largest 8]``; see bench/README.md.
+Usage: ``python bench/install.py [--runs 2] [--starts 5] [--largest 8] [--starts-only]
+[--baseline REF]``; see bench/README.md.
 """
 
 from __future__ import annotations
@@ -37,14 +40,33 @@ STORE_LAYER = {"sqlalchemy", "sqlmodel", "pydantic", "pydantic-core"}
 FIRST_ROW = re.compile(rb"^\S*\s*\d{4}-\d{2}-\d{2}")
 
 
-def build_wheel(out: Path) -> Path:
-    """A wheel of this checkout in ``out``."""
+def build_wheel(out: Path, source: Path = ROOT) -> Path:
+    """A wheel of the checkout at ``source`` in ``out``."""
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(source)],
         check=True,
         capture_output=True,
     )
     return next(out.glob("*.whl"))
+
+
+def exported(ref: str, out: Path) -> Path:
+    """The files of git commit ``ref`` of this repository, in ``out``."""
+    out.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", ref],
+        check=True,
+        capture_output=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def light_codextime(work: Path, wheel: Path) -> Path:
+    """The ``codextime`` of a fresh light install of ``wheel`` under ``work``."""
+    venv = new_venv(work / "light")
+    timed_install(venv, str(wheel))
+    return venv / "bin" / "codextime"
 
 
 def tree_bytes(path: Path) -> int:
@@ -110,42 +132,84 @@ def first_row_seconds(codextime: Path, home: Path) -> float:
     raise SystemExit("codextime report daily printed no row")
 
 
+def paired_starts(commands: dict[str, Path], home: Path, count: int) -> dict[str, list[float]]:
+    """``count`` cold starts of each command, taken in turns (the order swapped every round),
+    after one each to warm the page cache and the bytecode, as after an install."""
+    seconds: dict[str, list[float]] = {name: [] for name in commands}
+    for codextime in commands.values():
+        first_row_seconds(codextime, home)
+    for round_ in range(count):
+        names = list(commands) if round_ % 2 == 0 else list(reversed(commands))
+        for name in names:
+            seconds[name].append(first_row_seconds(commands[name], home))
+    return seconds
+
+
+def print_starts(seconds: dict[str, list[float]]) -> None:
+    for name, taken in seconds.items():
+        print(
+            f"report daily, first row ({name}): {statistics.median(taken):.2f} s median "
+            f"({min(taken):.2f} best) of {len(taken)}"
+        )
+    if len(seconds) == 2:
+        new, old = seconds.values()
+        saved = statistics.median(b - a for a, b in zip(new, old, strict=True))
+        print(f"paired difference (baseline - this checkout): {saved:.3f} s median")
+
+
+def measure_starts(work: Path, codextime: Path, baseline: str | None, count: int) -> None:
+    """The report's cold start on a demo home, with a baseline commit's beside it if named."""
+    home = work / "demo-home"
+    subprocess.run([str(codextime), "demo", "--out", str(home)], check=True, capture_output=True)
+    commands = {"this checkout": codextime}
+    if baseline:
+        source = exported(baseline, work / "baseline-source")
+        wheel = build_wheel(work / "baseline-dist", source)
+        commands[f"baseline {baseline}"] = light_codextime(work / "baseline", wheel)
+    print_starts(paired_starts(commands, home, count))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="timed installs per variant")
     parser.add_argument("--starts", type=int, default=5, help="timed report cold starts")
     parser.add_argument("--largest", type=int, default=8, help="distributions listed by size")
+    parser.add_argument(
+        "--starts-only", action="store_true", help="time only the report's cold start"
+    )
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also time the cold start of git commit REF, in turns"
+    )
     args = parser.parse_args()
     print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="codextime-install-") as tmp:
         work = Path(tmp)
         wheel = build_wheel(work / "dist")
-        print(f"{'install':<24} {'time (median)':>14} {'size':>10}")
-        for index, (name, extras) in enumerate(VARIANTS):
-            (work / str(index)).mkdir()
-            seconds, size = measure_install(work / str(index), wheel, extras, args.runs)
-            print(f"{name:<24} {seconds:>12.1f} s {size / 1e6:>7.0f} MB")
-        light = site_packages(work / "0" / "run0")
-        base = {name for name, _ in distribution_sizes(site_packages(work / "0" / "empty"))}
-        largest = [(n, b) for n, b in distribution_sizes(light.resolve()) if n not in base]
-        print(
-            "largest in the light install: "
-            + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in largest[: args.largest])
-        )
-        store_layer = sorted(n for n, _ in largest if n.lower().replace("_", "-") in STORE_LAYER)
-        print(f"store layer in the light install: {', '.join(store_layer) or 'none'}")
-        codextime = work / "0" / "run0" / "bin" / "codextime"
-        home = work / "demo-home"
-        subprocess.run(
-            [str(codextime), "demo", "--out", str(home)], check=True, capture_output=True
-        )
-        first_row_seconds(codextime, home)  # page cache and bytecode warm, as after an install
-        starts = [first_row_seconds(codextime, home) for _ in range(args.starts)]
-        print(
-            f"report daily, first row: {statistics.median(starts):.2f} s median "
-            f"({min(starts):.2f} best) of {args.starts}"
-        )
+        if args.starts_only:
+            codextime = light_codextime(work / "0", wheel)
+        else:
+            measure_installs(work, wheel, args.runs, args.largest)
+            codextime = work / "0" / "run0" / "bin" / "codextime"
+        measure_starts(work, codextime, args.baseline, args.starts)
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def measure_installs(work: Path, wheel: Path, runs: int, largest_shown: int) -> None:
+    """Each variant's install time and size, and the light install's largest distributions."""
+    print(f"{'install':<24} {'time (median)':>14} {'size':>10}")
+    for index, (name, extras) in enumerate(VARIANTS):
+        (work / str(index)).mkdir()
+        seconds, size = measure_install(work / str(index), wheel, extras, runs)
+        print(f"{name:<24} {seconds:>12.1f} s {size / 1e6:>7.0f} MB")
+    light = site_packages(work / "0" / "run0")
+    base = {name for name, _ in distribution_sizes(site_packages(work / "0" / "empty"))}
+    largest = [(n, b) for n, b in distribution_sizes(light.resolve()) if n not in base]
+    print(
+        "largest in the light install: "
+        + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in largest[:largest_shown])
+    )
+    store_layer = sorted(n for n, _ in largest if n.lower().replace("_", "-") in STORE_LAYER)
+    print(f"store layer in the light install: {', '.join(store_layer) or 'none'}")
 
 
 if __name__ == "__main__":
