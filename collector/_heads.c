@@ -32,10 +32,11 @@
  * fresh_rows(buffer, first, last, previous) -> (items, previous, dropped)
  *
  * As fresh_candidates, but a token_count line laid out exactly as Codex writes it comes as the
- * tuple (ts_ms, ordinal or None, total, last, info, line, identity): its UTC time in
- * milliseconds, its two usage vectors as collector.parse.Vec (input, cached, output, reasoning,
- * total, cache_write), its serialized info, the line itself and the text that names its
- * response (collector.parse._IDENTITY). The layout (see figures_row) is checked whole, to the
+ * tuple (ts_ms, ordinal or None, total, last, info, identity): its UTC time in milliseconds,
+ * its two usage vectors as collector.parse.Vec (input, cached, output, reasoning, total,
+ * cache_write), its serialized info and the text that names its response
+ * (collector.parse._IDENTITY). Nothing else of the line is needed: the layout has no place for a
+ * model name, so the parser's decoding path would read the same from it. The layout (see figures_row) is checked whole, to the
  * line's last byte; any other line (keys in another order, spaces, floats, nulls, a missing key,
  * a figure of more than 18 digits, an escaped or non-ASCII text) comes as bytes, for the parser's
  * general path: the tuple only saves decoding what that path would decode the same way.
@@ -416,17 +417,14 @@ static PyObject *figures_row(const char *line, const char *end, const char *info
 {
     long long ts, ordinal = 0, total[6], last[6];
     int has_ordinal = 0;
-    PyObject *bytes = PyBytes_FromStringAndSize(line, end - line);
-    if (bytes == NULL ||
-        !exact_layout(line, end, info, cut, &ts, &ordinal, &has_ordinal, total, last))
-        return bytes;
-    PyObject *items[7] = {
+    if (!exact_layout(line, end, info, cut, &ts, &ordinal, &has_ordinal, total, last))
+        return PyBytes_FromStringAndSize(line, end - line);
+    PyObject *items[6] = {
         PyLong_FromLongLong(ts),  has_ordinal ? PyLong_FromLongLong(ordinal) : Py_NewRef(Py_None),
         vector(total),            vector(last),
-        Py_NewRef(info_bytes),    bytes,
-        identity(ts, total, last),
+        Py_NewRef(info_bytes),    identity(ts, total, last),
     };
-    return tuple_of(items, 7);
+    return tuple_of(items, 6);
 }
 
 /* Whether first and last delimit lines of the buffer (else ValueError). */
@@ -579,7 +577,7 @@ static PyMethodDef methods[] = {
     {"fresh_rows", fresh_rows, METH_VARARGS,
      "fresh_rows(buffer, first, last, previous) -> (items, previous, dropped): as "
      "fresh_candidates, a token_count line in Codex's exact layout as the tuple (ts_ms, ordinal, "
-     "total, last, info, line, identity)."},
+     "total, last, info, identity)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -27,9 +27,9 @@ from collector.keys import blake2b
 #: input, cached, output, reasoning, total_tokens, cache_write (the last one absent before 0.145)
 Vec = tuple[int, int, int, int, int, int]
 #: A token_count line in Codex's exact layout as the reader's C loop reads it (``fresh_rows`` in
-#: collector/_heads.c): UTC ms, ordinal, cumulative and last vectors, serialized info, the line,
-#: and the identity of its response (``_IDENTITY``).
-FiguresRow = tuple[int, int | None, Vec, Vec, bytes, bytes, bytes]
+#: collector/_heads.c): UTC ms, ordinal, cumulative and last vectors, serialized info and the
+#: identity of its response (``_IDENTITY``).
+FiguresRow = tuple[int, int | None, Vec, Vec, bytes, bytes]
 IN, CACHED, OUT, REASONING, TOTAL, CACHE_WRITE = range(6)
 #: The components that are usage (every one but total_tokens, which is recomputed).
 _PARTS = (IN, CACHED, OUT, REASONING, CACHE_WRITE)
@@ -301,13 +301,11 @@ class RolloutParser:
         total: Vec,
         last: Vec,
         info: bytes,
-        line: bytes,
         identity: bytes,
     ) -> Response | None:
         """A token_count line in Codex's exact layout, as the general path reads it (same checks,
-        same order), from the figures the reader took out of it."""
-        if self.model is None:
-            return self._feed_object(line)  # the info itself may name the model
+        same order), from the figures the reader took out of it. (That layout names no model:
+        before any turn context, the row's model is unknown on either path.)"""
         if info == self._last_info:
             self.skipped["re-emitted"] += 1  # R4 (the reader leaves out most of these)
             return None

@@ -317,15 +317,15 @@ def test_a_token_count_line_in_the_exact_layout_comes_with_its_figures():
     total, last = (9559, 2944, 1207, 867, 10766, 7), (20, 0, 5, 1, 25, 0)
     identity = b"1761300005123|9559,2944,1207,867,10766|20,0,5,1,25"
     assert identity == parse._IDENTITY % (ts_ms, *total[:5], *last[:5])
-    expected = (ts_ms, 23, total, last, info, line, identity)
+    expected = (ts_ms, 23, total, last, info, identity)
     assert rows_of(line) == [expected]
     bare, bare_info = exact_line(ordinal=b"", window=None, tail=b"}}")
-    assert rows_of(bare) == [(ts_ms, None, total, last, bare_info, bare, identity)]
+    assert rows_of(bare) == [(ts_ms, None, total, last, bare_info, identity)]
     big = b"9" * 18
     line, info = exact_line(total=USAGE_B.replace(b":20,", b":" + big + b","))
     (row,) = rows_of(line)
     assert row[2][0] == int(big)
-    assert row[6] == parse._IDENTITY % (row[0], *row[2][:5], *row[3][:5])
+    assert row[5] == parse._IDENTITY % (row[0], *row[2][:5], *row[3][:5])
 
 
 #: Lines the C loop must hand on as bytes: the parser's decoding path decides them.
@@ -421,7 +421,9 @@ def test_the_parser_counts_the_same_from_figures_as_from_bytes(lines, with_meta,
     items, previous, dropped = heads.fresh_rows(buf, 0, len(buf) - 1, None)
     as_bytes, previous_too, dropped_too = fresh_candidates_in_python(buf, 0, len(buf) - 1, None)
     assert (previous, dropped) == (previous_too, dropped_too)
-    assert [item[5] if type(item) is tuple else item for item in items] == as_bytes
+    assert len(items) == len(as_bytes)
+    for item, line in zip(items, as_bytes, strict=True):  # a line's figures, or the line itself
+        assert [item] == (rows_of(line) if type(item) is tuple else [line])
     assert fed(items) == fed(as_bytes)
 
 
