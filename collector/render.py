@@ -303,8 +303,6 @@ HEADINGS = {**SESSION_HEADINGS, **FIGURE_HEADINGS, MONEY: "API-equiv.\n(estimate
 DROPPED_FIRST = ("reasoning", "cache_write", "cached", "input", "output", "last")
 #: The narrowest the first column gets when model names must be cut.
 MIN_LABEL = 10
-#: Wider than any table: the width a table is measured in.
-UNBOUNDED = 100_000
 #: A folder's name is cut past this many characters (a hint, not a path), and past the second
 #: on a terminal too narrow for it, before any model name is cut.
 FOLDER_SHOWN = 24
@@ -396,7 +394,7 @@ class _Grid(NamedTuple):
         return lines
 
     def _spans(self) -> list[int]:
-        """Each column's cells: its widest cell or heading line, and its padding."""
+        """Each column's span: its widest cell or heading line, with its padding."""
         return [
             max(map(cell_width, (*column.heading, *column.cells))) + sum(pads)
             for column, pads in zip(self.columns, _paddings(len(self.columns)), strict=True)
@@ -461,11 +459,11 @@ class _Sheet:
         self.unpriced = set(data.get("unpriced", ()))
         # Each row of the table: its style, its figures, the models they count and the period's
         # row (None for a model's sub-row and the totals).
-        self.lines: list[tuple[str, dict, set[str], dict | None]] = []
+        self.entries: list[tuple[str, dict, set[str], dict | None]] = []
         for row in self.rows:
-            self.lines.append((BOLD, row, set(row["models"]), row))
-            self.lines.extend((DIM, sub, {model}, None) for model, sub in row["models"].items())
-        self.lines.append((BOLD, data["totals"], self.unpriced, None))
+            self.entries.append((BOLD, row, set(row["models"]), row))
+            self.entries.extend((DIM, sub, {model}, None) for model, sub in row["models"].items())
+        self.entries.append((BOLD, data["totals"], self.unpriced, None))
         self.label_width = max(map(cell_width, self._labels(None)))
         self._formats: dict[tuple[str, bool], object] = {}
         self._cells: dict[tuple, list[str]] = {}
@@ -509,7 +507,7 @@ class _Sheet:
         return _Grid(
             title=f"Codex token usage by {self.grouping.unit} ({self.data['timezone']})",
             columns=columns,
-            styles=[style for style, *_ in self.lines],
+            styles=[style for style, *_ in self.entries],
             notes=self._notes(formats, keys),
         )
 
@@ -519,12 +517,12 @@ class _Sheet:
         known = self._cells.get((key, exact, folder_width))
         if known is None:
             if key == MONEY:
-                known = [self._money(row, models) for _, row, models, _ in self.lines]
+                known = [self._money(row, models) for _, row, models, _ in self.entries]
             elif exact is not None:
                 write = self._format(key, exact)
-                known = [write(row[key]) for _, row, _, _ in self.lines]
+                known = [write(row[key]) for _, row, _, _ in self.entries]
             else:
-                side = [self._side(period, layout.folder_width) for *_, period in self.lines]
+                side = [self._side(period, layout.folder_width) for *_, period in self.entries]
                 known = [cells.get(key, "") for cells in side]
             self._cells[(key, exact, folder_width)] = known
         return known
@@ -532,7 +530,7 @@ class _Sheet:
     def _format(self, key: str, exact: bool):
         """How a figure column writes its figures (see ``_number_format``), decided once."""
         if (key, exact) not in self._formats:
-            values = [row[key] for _, row, _, _ in self.lines]
+            values = [row[key] for _, row, _, _ in self.entries]
             self._formats[(key, exact)] = _number_format(values, exact)
         return self._formats[(key, exact)]
 
