@@ -453,6 +453,32 @@ def find_ccusage(explicit: str | None) -> list[str] | None:
     return None
 
 
+WHEEL, CHECKOUT = "wheel", "checkout"
+
+
+def codextime_command(choice: str, scratch: Path) -> str:
+    """The ``codextime`` executable to time. By default a wheel of this checkout, installed
+    (light, no extras) in a fresh virtual environment under ``scratch``, as people install it:
+    the checkout's editable install adds an import hook to every start."""
+    if choice == CHECKOUT:
+        return str(REPO / ".venv" / "bin" / "codextime")
+    if choice != WHEEL:
+        return choice
+    from install import build_wheel, light_codextime
+
+    print("building and installing a wheel of the checkout", file=sys.stderr)
+    return str(light_codextime(scratch / "venv", build_wheel(scratch / "wheel")))
+
+
+def codextime_kind(choice: str) -> str:
+    """How the bench's results name the codextime it timed."""
+    if choice == WHEEL:
+        return "a wheel of this checkout in a fresh virtual environment (light install)"
+    if choice == CHECKOUT:
+        return "the checkout's editable install (.venv)"
+    return f"`{choice}`"
+
+
 def corpus_line(home: Path) -> str:
     files = [p for p in home.rglob("rollout-*") if p.is_file()]
     disk = sum(p.stat().st_size for p in files)
@@ -469,13 +495,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", type=Path, default=DEFAULT_HOME, help="the corpus (a CODEX_HOME)")
     ap.add_argument("--truth", type=Path, help="truth.json [default: <home>/../truth.json]")
     ap.add_argument("--runs", type=int, default=3, help="runs per command; the median is compared")
-    ap.add_argument("--codextime", default=str(REPO / ".venv" / "bin" / "codextime"))
+    ap.add_argument(
+        "--codextime",
+        default=WHEEL,
+        help=f"the codextime to time: {WHEEL!r} (a wheel of this checkout, installed as users "
+        f"install it), {CHECKOUT!r} (.venv's, editable) or a path",
+    )
     ap.add_argument("--ccusage", help="ccusage command [default: native binary in bench/]")
     ap.add_argument("--skip", action="append", default=[], choices=("report", "ccusage", "sync"))
     ap.add_argument("--grow-files", type=int, default=4, help="files the growth is spread over")
     ap.add_argument("--grow-percent", type=float, default=1.0, help="growth, %% of JSONL bytes")
     ap.add_argument("--results", type=Path, default=BENCH / "out" / "results.md")
     args = ap.parse_args(argv)
+    args.codextime_kind = codextime_kind(args.codextime)
 
     home = args.home.resolve()
     truth_path = (args.truth or home.parent / "truth.json").resolve()
@@ -487,12 +519,14 @@ def main(argv: list[str] | None = None) -> int:
     truth_doc = json.loads(truth_path.read_bytes())
     truth = truth_days(truth_doc["days"], FIELDS)
     scratch = Path(tempfile.mkdtemp(prefix="codextime-bench-"))
+    load_before = os.getloadavg()
     timings: list[Timing] = []
     report_doc = cc_doc = None
     stores: list[dict] = []
     cc_cmd = None
     cc_timing = None
     try:
+        args.codextime = codextime_command(args.codextime, scratch)
         commands: list[tuple[str, Callable[[Sandbox], tuple]]] = []
         if "report" not in args.skip:
             cmd = [args.codextime, "report", "daily", "--json", "--timezone", "UTC"]
@@ -521,6 +555,7 @@ def main(argv: list[str] | None = None) -> int:
             timings.extend(sync_t)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    args.load = (load_before, os.getloadavg())
 
     out = render(
         args, home, truth_doc, truth, timings, cc_timing, report_doc, cc_doc, stores, cc_cmd
@@ -554,7 +589,8 @@ def render(
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; ccusage {ccusage_version(cc_cmd) if cc_cmd else '–'}; "
         f"medians of {args.runs} paired runs (codextime and ccusage taking turns), each in a fresh "
-        "HOME/XDG sandbox.",
+        f"HOME/XDG sandbox; load average {args.load[0][0]:.2f} before, {args.load[1][0]:.2f} "
+        f"after. codextime: {args.codextime_kind}.",
         "",
         *table(timings, cc_timing),
         "",
