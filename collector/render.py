@@ -59,6 +59,8 @@ class _LazyConsole:
         if "idlelib" in sys.modules or "ipykernel" in sys.modules:
             return None
         file = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
+        if file is None:
+            return None  # no stream at all (pythonw): rich writes nowhere
         try:
             if file.isatty():
                 return None

@@ -171,3 +171,10 @@ def test_on_a_real_terminal_the_table_is_styled(tmp_path):
     assert "\x1b[3m" in text  # the title in italics
     assert "\x1b[1m2026-03-01" in text and "\x1b[2m  codex-auto-review~" in text
     assert "\x1b[2;3mCached is part of input" in text
+
+
+def test_without_any_stdout_the_table_goes_nowhere_quietly(monkeypatch):
+    monkeypatch.setattr(render, "out", render._LazyConsole())
+    monkeypatch.setattr(sys, "stdout", None)  # pythonw, a detached process
+    data, _ = frozen("empty")
+    render.show_report(data, "daily", json=False, demo=True)
