@@ -131,16 +131,11 @@ def rank_of(
 
 def board_models(engine: Engine) -> list[str]:
     """The models of opted-in accounts' unflagged usage, for the board's model filter."""
-    r, a = DailyRollup.__table__, Account.__table__
-    query = (
-        sa.select(r.c.model)
-        .distinct()
-        .join(a, a.c.id == r.c.account_id)
-        .where(a.c.leaderboard_opt_in.is_(True), sa.not_(r.c.flagged))
-        .order_by(r.c.model)
-    )
+    r = DailyRollup.__table__
     with engine.connect() as conn:
-        return list(conn.execute(query).scalars())
+        on_board = _on_board(conn.dialect.name, r.c.account_id)
+        query = sa.select(r.c.model).distinct().where(on_board, sa.not_(r.c.flagged))
+        return list(conn.execute(query.order_by(r.c.model)).scalars())
 
 
 def profile(
