@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -115,29 +116,63 @@ out = _LazyConsole()
 err = _LazyConsole(stderr=True)
 
 
+#: A bar shows once a read has taken this many seconds: a shorter one would only flash by, and
+#: making the bar (rich's progress display) costs a small report about a sixth of its time.
+BAR_AFTER = 0.5
+
+
 @contextmanager
 def progress(label: str) -> Iterator:
-    """A bar on a terminal; nothing at all when stderr is a pipe or a file."""
-    if not stderr_is_terminal():
+    """A bar on a terminal for a read that lasts (``BAR_AFTER``); nothing at all when stderr is
+    a pipe or a file (a sync piped to a file or run by the hook never imports rich)."""
+    if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-    columns = (TextColumn(label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
-    # Refreshed on each update, not by a thread of its own: the scan forks its helpers.
-    with Progress(*columns, console=err.get(), transient=True, auto_refresh=False) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, refresh=True)
-
-        yield update
+    bar = _LateBar(label, time.monotonic() + BAR_AFTER)
+    try:
+        yield bar.update
+    finally:
+        bar.stop()
 
 
-def stderr_is_terminal() -> bool:
-    """Whether stderr shows on a terminal, asked of rich only when it might: a sync piped to a
-    file or run by the hook never imports rich."""
-    return sys.stderr.isatty() and err.is_terminal
+class _LateBar:
+    """rich's progress bar, made at the first update from ``due`` on, where rich sees a
+    terminal on stderr."""
+
+    def __init__(self, label: str, due: float) -> None:
+        self.label, self.due = label, due
+        self._bar = None
+        self._task = None
+        self._off = False
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if self._off or time.monotonic() < self.due:
+                return
+            if not err.is_terminal:
+                self._off = True
+                return
+            self._start()
+        self._bar.update(self._task, completed=done, total=total, refresh=True)
+
+    def _start(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (TextColumn(self.label), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        # Refreshed on each update, not by a thread of its own: the scan forks its helpers.
+        self._bar = Progress(*columns, console=err.get(), transient=True, auto_refresh=False)
+        self._bar.start()
+        self._task = self._bar.add_task(self.label, total=None)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
 
 
 #: Characters a string from a log, a store or a path is never printed with: control characters
