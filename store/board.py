@@ -476,10 +476,15 @@ _WORK_MEM = "64MB"
 
 @contextlib.contextmanager
 def _reading(engine: Engine) -> Iterator[sa.Connection]:
-    """A connection for one read; on PostgreSQL its transaction may group in memory."""
+    """A connection for one read; on PostgreSQL its transaction may group in memory, and joins
+    the rollups to the prices (and the sums to the names) by hash."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'"))
+            # The opted-in ids are a subquery's array, of a size the planner guesses (10): it
+            # would take a few rollups for many, and loop over the prices for each of them.
+            conn.execute(
+                sa.text(f"SET LOCAL work_mem = '{_WORK_MEM}'; SET LOCAL enable_nestloop = off")
+            )
         yield conn
 
 
