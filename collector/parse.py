@@ -15,6 +15,7 @@ responses and from the saved state, so it never reaches a record, a store or an 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -326,13 +327,21 @@ class RolloutParser:
             return None
         payload = obj["payload"]
         kind = obj.get("type")
-        if kind == "event_msg" and payload.get("type") == "token_count":
+        figures = kind == "token_usage_record" or (
+            kind == "event_msg" and payload.get("type") == "token_count"
+        )
+        if figures and _LONG_NUMBER.search(line):
+            # orjson reads an integer past 64 bits as a float; the standard library reads it
+            # exactly, so such a count is refused as out of bounds, never taken as 0.
+            obj = json.loads(line)
+            payload = obj["payload"]
+        if figures and kind == "event_msg":
             info = payload.get("info")
             if info is None:
                 return None  # rate limits only (R3): a line that changes nothing
             # R4 as the reader's C loop tells it: the info serialized as the row before's.
-            text = orjson.dumps(info)
-            if text == self._last_info:
+            text = _serialized(info)
+            if text is not None and text == self._last_info:
                 self.skipped["re-emitted"] += 1
                 return None
             self._last_info = text
@@ -863,6 +872,18 @@ def _vec(usage) -> Vec | None:
 
 _SESSION_META = re.compile(COMPACT_HEAD + rb'session_meta"')
 _TRIGGER_KINDS = ("inter_agent_communication_metadata", "inter_agent_communication")
+
+
+#: A run of digits as long as an integer's past 64 bits (orjson would read it as a float).
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _serialized(info) -> bytes | None:
+    """The info as Codex serializes it; None when it holds an integer past 64 bits."""
+    try:
+        return orjson.dumps(info)
+    except orjson.JSONEncodeError:
+        return None
 
 
 def _int(value) -> int:

@@ -576,3 +576,33 @@ def test_r5_second_context_window_reset_then_a_row_without_last():
     row["payload"]["info"]["last_token_usage"] = {}  # R5: total - prev = (70, 0, 7, 0)
     _, responses = feed_all([*lines, row])
     assert [parts(r) for r in responses] == [(100, 0, 10, 0), (50, 0, 5, 0), (70, 0, 7, 0)]
+
+
+def test_figures_past_64_bits_are_read_exactly_never_as_zero():
+    """A count past 64 bits, in a token_count line or a response record, keeps its value (the
+    scanner then refuses it as out of bounds); a JSON decoder that reads it as a float would
+    make it 0 and count a response that never happened."""
+    huge = 2**64 + 5
+    usage = {
+        "input_tokens": huge,
+        "cached_input_tokens": 0,
+        "output_tokens": 5,
+        "reasoning_output_tokens": 0,
+        "total_tokens": huge + 5,
+    }
+    token_count = {
+        "timestamp": "2025-10-24T10:00:05.000Z",
+        "type": "event_msg",
+        "payload": {
+            "type": "token_count",
+            "info": {"total_token_usage": usage, "last_token_usage": usage},
+        },
+    }
+    record = {
+        "timestamp": "2025-10-24T10:00:06.000Z",
+        "type": "token_usage_record",
+        "payload": {"thread_id": SID, "response_id": "resp_1", "usage": usage},
+    }
+    lines = [*head(), token_count, record]
+    parser, responses = feed_all([json.dumps(x).encode() for x in lines])
+    assert [r.input for r in responses] == [huge, huge]
