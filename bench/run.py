@@ -155,10 +155,22 @@ class Timing:
 
 
 def paired(
-    runs: int, scratch: Path, commands: list[tuple[str, Callable[[Sandbox], tuple]]]
+    runs: int,
+    scratch: Path,
+    commands: list[tuple[str, Callable[[Sandbox], tuple]]],
+    warmup: int = 1,
 ) -> list[Timing]:
     """Run each command ``runs`` times, each run in a fresh sandbox, taking turns (a, b, a,
-    b, ...): on a shared machine, both see the same load and their medians compare fairly."""
+    b, ...): on a shared machine, both see the same load and their medians compare fairly.
+    Each first runs ``warmup`` times untimed, so the first timed run of neither is the one that
+    brings the corpus (or the tool itself) into the page cache."""
+    for _ in range(warmup):
+        for _label, make in commands:
+            box = Sandbox(scratch)
+            try:
+                measure(*make(box))
+            finally:
+                box.close()
     timings = [Timing(label) for label, _ in commands]
     for _ in range(runs):
         for timing, (label, make) in zip(timings, commands, strict=True):
@@ -495,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", type=Path, default=DEFAULT_HOME, help="the corpus (a CODEX_HOME)")
     ap.add_argument("--truth", type=Path, help="truth.json [default: <home>/../truth.json]")
     ap.add_argument("--runs", type=int, default=3, help="runs per command; the median is compared")
+    ap.add_argument("--warmup", type=int, default=1, help="untimed runs of each command first")
     ap.add_argument(
         "--codextime",
         default=WHEEL,
@@ -540,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
                 cc = [*cc_cmd, "codex", "daily", "--json", "--offline"]
                 cc_env = {"CODEX_HOME": str(home), "TZ": "UTC"}
                 commands.append(("ccusage codex daily", lambda b: (cc, {**b.env, **cc_env})))
-        timings += paired(args.runs, scratch, commands)
+        timings += paired(args.runs, scratch, commands, args.warmup)
         for t in timings:
             if t.label.startswith("ccusage"):
                 cc_timing = t
@@ -589,8 +602,9 @@ def render(
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; ccusage {ccusage_version(cc_cmd) if cc_cmd else '–'}; "
         f"medians of {args.runs} paired runs (codextime and ccusage taking turns), each in a fresh "
-        f"HOME/XDG sandbox; load average {args.load[0][0]:.2f} before, {args.load[1][0]:.2f} "
-        f"after. codextime: {args.codextime_kind}.",
+        f"HOME/XDG sandbox, after {args.warmup} untimed run(s) of each; load average "
+        f"{args.load[0][0]:.2f} before, {args.load[1][0]:.2f} after. codextime: "
+        f"{args.codextime_kind}.",
         "",
         *table(timings, cc_timing),
         "",
