@@ -401,13 +401,27 @@ static PyObject *vector(const long long v[6])
 
 /* What names the response of a row with both vectors (collector.parse._IDENTITY): its time and
  * the first five figures of each vector, as decimal text. */
+static char *decimal(char *p, long long value) /* value >= 0, as every figure read here */
+{
+    char digits[20];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + value % 10);
+    while ((value /= 10) > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
 static PyObject *identity(long long ts, const long long total[6], const long long last[6])
 {
-    char text[256]; /* 11 numbers of at most 19 bytes, and 11 separators */
-    int n = snprintf(text, sizeof text, "%lld|%lld,%lld,%lld,%lld,%lld|%lld,%lld,%lld,%lld,%lld",
-                     ts, total[0], total[1], total[2], total[3], total[4], last[0], last[1],
-                     last[2], last[3], last[4]);
-    return PyBytes_FromStringAndSize(text, n);
+    char text[256]; /* 11 numbers of at most 19 digits, and 10 separators (snprintf is slower) */
+    char *p = decimal(text, ts);
+    for (int i = 0; i < 10; i++) {
+        *p++ = i == 0 || i == 5 ? '|' : ',';
+        p = decimal(p, i < 5 ? total[i] : last[i - 5]);
+    }
+    return PyBytes_FromStringAndSize(text, p - text);
 }
 
 /* fresh_rows' item for a token_count line whose info [info, cut) is not a repeat: the tuple of

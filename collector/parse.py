@@ -330,7 +330,7 @@ class RolloutParser:
         figures = kind == "token_usage_record" or (
             kind == "event_msg" and payload.get("type") == "token_count"
         )
-        if figures and _LONG_NUMBER.search(line):
+        if figures and _has_float(payload, kind):
             # orjson reads an integer past 64 bits as a float; the standard library reads it
             # exactly, so such a count is refused as out of bounds, never taken as 0.
             obj = json.loads(line)
@@ -874,8 +874,17 @@ _SESSION_META = re.compile(COMPACT_HEAD + rb'session_meta"')
 _TRIGGER_KINDS = ("inter_agent_communication_metadata", "inter_agent_communication")
 
 
-#: A run of digits as long as an integer's past 64 bits (orjson would read it as a float).
-_LONG_NUMBER = re.compile(rb"\d{19}")
+def _has_float(payload: dict, kind: str) -> bool:
+    """Whether a usage vector of a token_count or response record payload holds a float (as
+    orjson reads a figure past 64 bits)."""
+    if kind == "token_usage_record":
+        vectors = (payload.get("usage"), payload.get("thread_token_usage"))
+    else:
+        info = payload.get("info")
+        if type(info) is not dict:
+            return False
+        vectors = (info.get("total_token_usage"), info.get("last_token_usage"))
+    return any(type(v) is dict and any(type(n) is float for n in v.values()) for v in vectors)
 
 
 def _serialized(info) -> bytes | None:
