@@ -155,9 +155,9 @@ static int head_kind(const char *p, const char *end, const char **after)
 }
 
 /* The serialized info of a token_count line whose head ends at `p`, as collector.reader._info_of
- * cuts it: after `,"info":`, up to `,"rate_limits":` (or the line's closing `}}`), with no text
- * value in it. Returns 0 when it cannot be cut that way. */
-static int info_of(const char *p, const char *end, const char **start, const char **stop)
+ * cuts it: after `,"info":`, up to `,"rate_limits":` (or the line's closing `}}`); _info_of also
+ * wants no text value in it (has_text). Returns 0 when it cannot be cut that way. */
+static int info_span(const char *p, const char *end, const char **start, const char **stop)
 {
     if (!starts(p, end, LIT(",\"info\":")))
         return 0;
@@ -168,11 +168,16 @@ static int info_of(const char *p, const char *end, const char **start, const cha
             return 0;
         cut = end - 2;
     }
-    if (memmem(p, cut - p, LIT("\":\"")) != NULL)
-        return 0;
     *start = p;
     *stop = cut;
     return 1;
+}
+
+/* Whether the info [p, cut) holds a text value (then it is never compared). The exact layout has
+ * none, so a line read in it needs no such search. */
+static int has_text(const char *p, const char *cut)
+{
+    return memmem(p, cut - p, LIT("\":\"")) != NULL;
 }
 /* -- the exact layout of a token_count line (fresh_rows) ------------------------------------ */
 
@@ -424,19 +429,22 @@ static PyObject *identity(long long ts, const long long total[6], const long lon
     return PyBytes_FromStringAndSize(text, p - text);
 }
 
-/* fresh_rows' item for a token_count line whose info [info, cut) is not a repeat: the tuple of
- * its figures in the exact layout, else the line as bytes. */
-static PyObject *figures_row(const char *line, const char *end, const char *info, const char *cut,
-                             PyObject *info_bytes)
+/* The figures of a token_count line in the exact layout (see exact_layout). */
+struct figures {
+    long long ts, ordinal, total[6], last[6];
+    int has_ordinal;
+};
+
+/* fresh_rows' item for a token_count line in the exact layout whose info is not a repeat. */
+static PyObject *figures_row(const struct figures *f, PyObject *info_bytes)
 {
-    long long ts, ordinal = 0, total[6], last[6];
-    int has_ordinal = 0;
-    if (!exact_layout(line, end, info, cut, &ts, &ordinal, &has_ordinal, total, last))
-        return PyBytes_FromStringAndSize(line, end - line);
     PyObject *items[6] = {
-        PyLong_FromLongLong(ts),  has_ordinal ? PyLong_FromLongLong(ordinal) : Py_NewRef(Py_None),
-        vector(total),            vector(last),
-        Py_NewRef(info_bytes),    identity(ts, total, last),
+        PyLong_FromLongLong(f->ts),
+        f->has_ordinal ? PyLong_FromLongLong(f->ordinal) : Py_NewRef(Py_None),
+        vector(f->total),
+        vector(f->last),
+        Py_NewRef(info_bytes),
+        identity(f->ts, f->total, f->last),
     };
     return tuple_of(items, 6);
 }
@@ -469,33 +477,38 @@ static PyObject *scan(Py_buffer *view, Py_ssize_t first, Py_ssize_t last, PyObje
         if (nl == NULL)
             nl = stop - 1; /* as the Python loop: buf[last] should be a newline */
         const char *after = NULL, *start = NULL, *cut = NULL;
+        struct figures f = {0};
+        int exact = 0;
         int kind = head_kind(line, nl, &after);
         if (kind == 3 && previous != NULL) {
             Py_CLEAR(*previous); /* a token_count line in another layout: not compared */
         } else if (kind == 2 && previous != NULL) {
-            if (!info_of(after, nl, &start, &cut)) {
+            if (!info_span(after, nl, &start, &cut)) {
                 Py_CLEAR(*previous); /* cannot tell: the next line is not compared */
-            } else if (!(cut - start == 4 && memcmp(start, "null", 4) == 0)) {
-                if (*previous != NULL && PyBytes_GET_SIZE(*previous) == cut - start &&
-                    memcmp(PyBytes_AS_STRING(*previous), start, cut - start) == 0) {
-                    (*dropped)++;
-                    line = nl + 1;
-                    continue;
-                }
+            } else if (cut - start == 4 && memcmp(start, "null", 4) == 0) {
+                /* info null: not figures, and the one before stays the one compared */
+            } else if (*previous != NULL && PyBytes_GET_SIZE(*previous) == cut - start &&
+                       memcmp(PyBytes_AS_STRING(*previous), start, cut - start) == 0 &&
+                       !has_text(start, cut)) {
+                (*dropped)++;
+                line = nl + 1;
+                continue;
+            } else if (!(exact = figures && exact_layout(line, nl, start, cut, &f.ts, &f.ordinal,
+                                                         &f.has_ordinal, f.total, f.last)) &&
+                       has_text(start, cut)) {
+                Py_CLEAR(*previous); /* a text value: not compared (the exact layout has none) */
+            } else {
                 PyObject *info = PyBytes_FromStringAndSize(start, cut - start);
                 if (info == NULL) {
                     Py_DECREF(found);
                     return NULL;
                 }
                 Py_XSETREF(*previous, info);
-            } else {
-                cut = NULL; /* info null: not figures */
             }
         }
         if (kind) {
-            PyObject *item = figures && cut != NULL
-                                 ? figures_row(line, nl, start, cut, *previous)
-                                 : PyBytes_FromStringAndSize(line, nl - line);
+            PyObject *item = exact ? figures_row(&f, *previous)
+                                   : PyBytes_FromStringAndSize(line, nl - line);
             if (item == NULL || PyList_Append(found, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(found);
