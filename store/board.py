@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Literal, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from store.models import Account, DailyRollup, RollupKind
@@ -133,7 +134,7 @@ def board_models(engine: Engine) -> list[str]:
     """The models of opted-in accounts' unflagged usage, for the board's model filter."""
     r = DailyRollup.__table__
     with engine.connect() as conn:
-        on_board = _on_board(conn.dialect.name, r.c.account_id)
+        on_board = _on_board(conn, r.c.account_id)
         query = sa.select(r.c.model).distinct().where(on_board, sa.not_(r.c.flagged))
         return list(conn.execute(query.order_by(r.c.model)).scalars())
 
@@ -289,14 +290,17 @@ class _Board:
             raise ValueError(f"a board is ranked by tokens or usd, not {str(self.by)[:20]!r}")
 
     def scope(
-        self, dialect: str, accounts: list[int] | None = None, *, flagged_too: bool = False
+        self, conn: sa.Connection, accounts: list[int] | None = None, *, flagged_too: bool = False
     ) -> Callable[[sa.Select], sa.Select]:
         """What cuts a query over the rollups to this board's usage (of ``accounts`` only, if
-        given; its flagged usage too, if asked)."""
+        given: accounts the board ranked, so opted in; its flagged usage too, if asked)."""
         r = DailyRollup.__table__
+        # (the listed accounts alone tell the planner how few rows they hold)
+        on_board = _on_board(conn, r.c.account_id) if accounts is None else None
 
         def cut(query: sa.Select) -> sa.Select:
-            query = query.where(_on_board(dialect, r.c.account_id))
+            if on_board is not None:
+                query = query.where(on_board)
             if not flagged_too:
                 query = query.where(sa.not_(r.c.flagged))
             if self.since is not None:
@@ -340,7 +344,7 @@ def _rows(engine: Engine, rates: RateTable, shown: list[_Standing], spec: _Board
     mixes: dict[int, Counter[str]] = {account: Counter() for account in accounts}
     usd = {entry.account: entry.usd for entry in shown}
     with _reading(engine) as conn:
-        scope = spec.scope(conn.dialect.name, listed)
+        scope = spec.scope(conn, listed)
         rated = rates if spec.by == "tokens" else None
         usage, cost = _priced_usage(conn, rated, spec.since, spec.at)
         tokens = sa.cast(sa.func.sum(r.c.input + r.c.output), sa.BigInteger)
@@ -379,7 +383,7 @@ def _sums(
     plausible = sa.not_(r.c.flagged)
     usage, cost = _priced_usage(conn, rates, spec.since, spec.at)
     summed = (
-        spec.scope(conn.dialect.name, flagged_too=True)(
+        spec.scope(conn, flagged_too=True)(
             sa.select(
                 r.c.account_id,
                 sa.cast(sa.func.sum(r.c.input + r.c.output).filter(plausible), sa.BigInteger),
@@ -488,15 +492,17 @@ def _reading(engine: Engine) -> Iterator[sa.Connection]:
         yield conn
 
 
-def _on_board(dialect: str, account: sa.ColumnElement) -> sa.ColumnElement:
-    """``account`` opted in. On PostgreSQL as ``= ANY(ARRAY(...))`` of the opted-in ids: the
-    rollups' key (account, day, ...) then finds their rows alone, in one index pass, where a
-    join with the accounts scans every account's rollups."""
+def _on_board(conn: sa.Connection, account: sa.ColumnElement) -> sa.ColumnElement:
+    """``account`` opted in. On PostgreSQL as ``= ANY(:ids)``, the opted-in ids read first and
+    sent as one array: the planner knows how many there are and picks the rollups' key
+    (account, day, ...) for a long period, their day index for a short one, where a join with
+    the accounts scans every account's rollups."""
     a = Account.__table__
     ids = sa.select(a.c.id).where(a.c.leaderboard_opt_in.is_(True))
-    if dialect == "postgresql":
-        return account == sa.any_(sa.func.array(ids.scalar_subquery()))
-    return account.in_(ids)
+    if conn.dialect.name != "postgresql":
+        return account.in_(ids)
+    opted_in = list(conn.execute(ids).scalars())
+    return account == sa.any_(sa.bindparam("on_board", opted_in, type_=ARRAY(sa.Integer)))
 
 
 def _opted_in(name: str) -> sa.Select:
