@@ -402,23 +402,20 @@ class _Truncated(Exception):
     """A zstd file that ends inside a frame."""
 
 
-def _plain_blocks(raw: BinaryIO, size: int, left: int) -> Iterator[bytearray | bytes]:
-    """The file in blocks read into one reused buffer: no fresh memory to map for each block.
-
-    Each block is overwritten by the next, so whatever is kept of it must be a copy (slices are).
-    The buffer is as big as what is left of the file, ``left`` bytes when it was opened (most
-    files are small, and a new buffer is zeroed). After a short read (the end of the file as it
-    was), a file that grew meanwhile goes on in fresh blocks of the full size.
+def _plain_blocks(raw: BinaryIO, size: int, left: int) -> Iterator[bytes]:
+    """The file in blocks of at most ``size`` bytes, the first as big as what was left of the
+    file when it was opened (``left``: most files are small). Each block is read into memory of
+    its own that nothing zeroes first (a bytearray's would be). After a short read (the end of
+    the file as it was), a file that grew meanwhile goes on in blocks of the full size.
     """
-    block = bytearray(min(size, max(left, 1 << 12)))
-    while n := raw.readinto(block):
-        if n < len(block):
-            del block[n:]
-            yield block
+    want = min(size, max(left, 1 << 12))
+    while block := raw.read(want):
+        yield block
+        if len(block) < want:
             while more := raw.read(size):
                 yield more
             return
-        yield block
+        want = size
 
 
 def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
