@@ -19,7 +19,6 @@ from typing import BinaryIO
 import orjson
 
 from collector.parse import COMPACT_HEAD, EVENT_KINDS, HEAD, HEAD_WINDOW, LINE_KINDS
-from collector.zst import zstd
 
 CHUNK = 1 << 20
 #: Compressed bytes fed to the zstd decoder at a time (64 KiB read fastest: what a piece inflates
@@ -31,7 +30,6 @@ ZST_RECOVERY_PIECE = 256
 #: 19 use at most 8 MiB (Codex compresses at a default level); a frame asking more is refused as
 #: corrupt rather than allowed to claim memory.
 ZST_MAX_WINDOW = 32 << 20
-_ZST_OPTIONS = {zstd.DecompressionParameter.window_log_max: ZST_MAX_WINDOW.bit_length() - 1}
 #: A line longer than this that is not usage-bearing is skipped without being held in memory.
 CARRY_LIMIT = 8 << 20
 #: A usage-bearing line is never this long; past it the line is skipped as corrupt.
@@ -40,11 +38,20 @@ LONG_LINE_LIMIT = 64 << 20
 
 def zst_content_size(path: str | Path) -> int | None:
     """The decompressed size a zstd frame declares in its header, if it declares one."""
+    zstd = _zstd()
     try:
         with open_regular(path) as fh:
             return zstd.get_frame_info(fh.read(18)).decompressed_size
     except (OSError, zstd.ZstdError):
         return None
+
+
+def _zstd():
+    """The zstd binding, imported at the first compressed file (a history of plain files never
+    loads it)."""
+    from collector.zst import zstd
+
+    return zstd
 
 
 class LineReader:
@@ -102,23 +109,31 @@ class LineReader:
                     )
                     return
                 raw.seek(0)
-                try:
-                    blocks = _skipped(_zst_blocks(raw, ZST_PIECE), self.start)
-                    yield from self._lines(self._cut(blocks, self.start))
-                except zstd.ZstdError:
-                    # Decode again in small pieces from where the complete lines stopped, to
-                    # keep every line before the damage; the damage itself still ends the read.
-                    raw.seek(0)
-                    blocks = _skipped(_zst_blocks(raw, ZST_RECOVERY_PIECE), self.offset)
-                    yield from self._lines(self._cut(blocks, self.offset))
+                yield from self._zst_lines(raw)
         except _Truncated:
             self.error = "truncated zstd data (the file ends early)"
-        except zstd.ZstdError as exc:
+        except _Corrupt as exc:
             self.error = f"corrupt zstd data ({exc})"
         except PermissionError:
             self.error = "permission denied"
         except OSError as exc:
             self.error = exc.strerror or str(exc)
+
+    def _zst_lines(self, raw: BinaryIO) -> Iterator[list[bytes | tuple]]:
+        """``_lines`` of a zstd file (read from its first byte); ``_Corrupt`` for damage."""
+        zstd = _zstd()
+        try:
+            try:
+                blocks = _skipped(_zst_blocks(raw, ZST_PIECE), self.start)
+                yield from self._lines(self._cut(blocks, self.start))
+            except zstd.ZstdError:
+                # Decode again in small pieces from where the complete lines stopped, to keep
+                # every line before the damage; the damage itself still ends the read.
+                raw.seek(0)
+                blocks = _skipped(_zst_blocks(raw, ZST_RECOVERY_PIECE), self.offset)
+                yield from self._lines(self._cut(blocks, self.offset))
+        except zstd.ZstdError as exc:
+            raise _Corrupt(str(exc)) from exc
 
     def _plain(self, raw: BinaryIO, size: int) -> Iterator[bytes] | None:
         """The blocks of a plain file from ``start`` on; None for zstd data (told by content: a
@@ -402,6 +417,10 @@ class _Truncated(Exception):
     """A zstd file that ends inside a frame."""
 
 
+class _Corrupt(Exception):
+    """zstd data that does not decode (the decoder's message)."""
+
+
 def _plain_blocks(raw: BinaryIO, size: int, left: int) -> Iterator[bytes]:
     """The file in blocks of at most ``size`` bytes, the first as big as what was left of the
     file when it was opened (``left``: most files are small). Each block is read into memory of
@@ -426,13 +445,15 @@ def _zst_blocks(raw: BinaryIO, piece: int) -> Iterator[bytes]:
     A frame whose output is lost to damage is lost from the start of the piece it was fed in
     (the call raises): read again in small pieces to keep what came before (``ZST_RECOVERY_PIECE``).
     """
-    dctx = zstd.ZstdDecompressor(options=_ZST_OPTIONS)
+    zstd = _zstd()
+    options = {zstd.DecompressionParameter.window_log_max: ZST_MAX_WINDOW.bit_length() - 1}
+    dctx = zstd.ZstdDecompressor(options=options)
     pending = b""  # compressed bytes read but not yet given to a decompressor
     inside = False  # the decompressor has been fed and its frame has not ended
     while True:
         if dctx.eof:  # a frame ended: the next one (if any) starts in what it left over
             pending = dctx.unused_data
-            dctx, inside = zstd.ZstdDecompressor(options=_ZST_OPTIONS), False
+            dctx, inside = zstd.ZstdDecompressor(options=options), False
         if dctx.needs_input:
             data, pending = pending or raw.read(piece), b""
             if not data:

@@ -471,3 +471,26 @@ def test_truncated_zstd_is_reported(tmp_path):
     path.write_bytes(data[: len(data) - 20])
     rows, stats = scan_home(tmp_path)
     assert len(stats.problems) == 1 and "truncated zstd" in stats.problems[0]
+
+
+def test_the_zstd_binding_is_loaded_at_the_first_compressed_file_only(tmp_path):
+    """A history of plain files never imports the zstd binding (a report starts faster); the
+    first .zst file read loads it."""
+    import subprocess
+    import sys
+
+    plain = tmp_path / "r.jsonl"
+    plain.write_bytes(b'{"timestamp":"2025-10-24T10:00:00.000Z","type":"turn_context"}\n')
+    packed = tmp_path / "r.jsonl.zst"
+    packed.write_bytes(zstd.compress(plain.read_bytes()))
+    script = (
+        "import sys\n"
+        "from collector.reader import LineReader\n"
+        "lines = list(LineReader(sys.argv[1]))\n"
+        "print(len(lines), 'collector.zst' in sys.modules)\n"
+    )
+    for path, loaded in ((plain, "False"), (packed, "True")):
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.split() == ["1", loaded]
