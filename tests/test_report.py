@@ -182,6 +182,77 @@ def test_dates_and_zones_are_validated():
         Report("hourly", UTC)
 
 
+class _Tzlocal:
+    """Stands in for tzlocal: says whether it was asked, and what it would answer."""
+
+    def __init__(self, answer: str | None) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def get_localzone_name(self) -> str | None:
+        self.asked += 1
+        return self.answer
+
+
+@pytest.fixture
+def machine_zone(monkeypatch, tmp_path):
+    """The machine's zone settings under the test's control: no TZ, no link, a tzlocal stub."""
+    import sys
+
+    from collector import report as report_mod
+
+    stub = _Tzlocal("Pacific/Auckland")
+    monkeypatch.setitem(sys.modules, "tzlocal", stub)
+    monkeypatch.delenv("TZ", raising=False)
+    monkeypatch.setattr(report_mod, "LOCALTIME", str(tmp_path / "no-localtime"))
+
+    def link(target: str) -> None:
+        (tmp_path / "localtime").symlink_to(target)
+        monkeypatch.setattr(report_mod, "LOCALTIME", str(tmp_path / "localtime"))
+
+    return stub, link
+
+
+@pytest.mark.parametrize("tz", ["Asia/Tokyo", ":Asia/Tokyo"])
+def test_the_machine_zone_is_tz_when_it_names_one(machine_zone, monkeypatch, tz):
+    stub, link = machine_zone
+    link("/usr/share/zoneinfo/America/Denver")
+    monkeypatch.setenv("TZ", tz)
+    assert resolve_zone(None).key == "Asia/Tokyo"
+    assert stub.asked == 0
+
+
+def test_the_machine_zone_is_the_localtime_links_target(machine_zone, monkeypatch):
+    stub, link = machine_zone
+    link("/usr/share/zoneinfo/America/Denver")  # (only its name is read: it need not exist)
+    assert resolve_zone(None).key == "America/Denver"
+    monkeypatch.setenv("TZ", "Mars/Olympus")  # not a zone: the link still tells
+    assert resolve_zone(None).key == "America/Denver"
+    assert stub.asked == 0
+
+
+def test_without_tz_or_a_link_tzlocal_decides(machine_zone, monkeypatch, tmp_path):
+    stub, link = machine_zone
+    assert resolve_zone(None).key == "Pacific/Auckland"
+    link(str(tmp_path / "not-a-zone-folder" / "Europe" / "Paris"))
+    monkeypatch.setenv("TZ", "/usr/share/zoneinfo/Asia/Tokyo")  # a path: tzlocal reads those
+    assert resolve_zone(None).key == "Pacific/Auckland"
+    stub.answer = None  # tzlocal found nothing either
+    assert resolve_zone(None).key == "UTC"
+    assert stub.asked == 3
+
+
+def test_the_machine_zone_agrees_with_tzlocal_when_tz_is_set(monkeypatch):
+    import tzlocal
+    import tzlocal.unix
+
+    from collector.report import local_zone_name
+
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    monkeypatch.setattr(tzlocal.unix, "_cache_tz_name", None)
+    assert local_zone_name() == tzlocal.get_localzone_name() == "Europe/Paris"
+
+
 # -- end to end: line timestamps, never the directory or the file time ---------------------------
 
 
