@@ -44,20 +44,39 @@ class WorkerError(UserError, RuntimeError):
         return f"{super().__str__()}; nothing was sent or saved for it, run again"
 
 
-def unordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
-    """``fn(item)`` for every item, in completion order, on up to ``workers`` processes."""
+def unordered_map(
+    fn: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    started: Callable[[], object] | None = None,
+) -> Iterator[R]:
+    """``fn(item)`` for every item, in completion order, on up to ``workers`` processes.
+
+    ``started()`` runs in this process once the helpers are at work (at once when there are
+    none), before its own first item: what this process must still prepare is done while they
+    work, not before they start."""
     if workers <= 1 or len(items) <= 1:
+        _run(started)
         yield from map(fn, items)
     elif hasattr(os, "fork"):
-        yield from _forked(fn, items, min(workers, len(items)))
+        yield from _forked(fn, items, min(workers, len(items)), started)
     else:  # pragma: no cover - Windows
         import multiprocessing
 
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            yield from pool.imap_unordered(fn, items)
+            results = pool.imap_unordered(fn, items)
+            _run(started)
+            yield from results
 
 
-def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+def _run(started: Callable[[], object] | None) -> None:
+    if started is not None:
+        started()
+
+
+def _forked(
+    fn: Callable[[T], R], items: Sequence[T], workers: int, started: Callable[[], object] | None
+) -> Iterator[R]:
     queue_r, queue_w = os.pipe()
     os.set_blocking(queue_w, False)
     _widen(queue_w, _QUEUE_PIPE)
@@ -74,6 +93,8 @@ def _forked(fn: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[
                 break  # no more processes to be had: fewer helpers, same results
             helpers[helper.fd] = helper
             watch.register(helper.fd, selectors.EVENT_READ)
+        _fill(queue_w, pending)  # the helpers' first items, before this process prepares
+        _run(started)
         while True:
             if queue_w >= 0:
                 _fill(queue_w, pending)

@@ -219,7 +219,7 @@ def test_a_helper_process_that_dies_is_one_line_not_a_traceback(home, monkeypatc
     from collector import scan as scan_mod
     from collector.workers import WorkerError
 
-    def dying(fn, items, workers):
+    def dying(fn, items, workers, started=None):
         raise WorkerError("a helper process ended early (wait status 9)")
         yield  # (a generator, as the real one)
 

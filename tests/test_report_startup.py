@@ -70,3 +70,94 @@ def test_the_rate_table_normalises_each_name_once():
     assert info.hits > 0  # names met again while the table is checked cost nothing
     assert info.misses <= 4 * len(names)  # models, aliases and mapping targets, once each
     assert normalise(" OpenAI/GPT-5-2025-08-07 ") == "gpt-5"
+
+
+def _report_json(home, capsys) -> dict:
+    import orjson
+
+    from collector.commands.reporting import Period, report
+
+    capsys.readouterr()
+    report(Period("daily"), codex_home=home, timezone="UTC", json=True)
+    return orjson.loads(capsys.readouterr().out)
+
+
+def test_a_report_hashes_no_event_ids_and_still_counts_each_response_once(tmp_path, monkeypatch):
+    """A report keeps no ids: its rows carry each response's identity, unhashed, and are told
+    apart by it exactly as by the keyed hash a sync stores."""
+    from collections import Counter
+
+    from collector import scan as scan_mod
+    from collector.demo import generate
+    from collector.keys import hash_key
+    from collector.scan import ReadPlan
+    from store.fields import EVENT_ID
+
+    home = tmp_path / "home"
+    generate(home, days=90, seed=5)  # archived copies, forks and subagents: rows seen twice
+    hashed = ReadPlan(home, keep_cursors=False)
+    hashed_rows = Counter(row for result in hashed.results() for row in result.rows)
+
+    def no_hashing(identity: bytes, key: bytes) -> str:
+        raise AssertionError("an event id was hashed")
+
+    monkeypatch.setattr(scan_mod, "event_hash", no_hashing)
+    plain = ReadPlan(home, keep_cursors=False, event_ids=False)
+    plain_rows = [row for result in plain.results() for row in result.rows]
+    key = hash_key()
+    named = Counter(
+        (*row[:EVENT_ID], event_hash(row[EVENT_ID], key), *row[EVENT_ID + 1 :])
+        for row in plain_rows
+    )
+    assert named == hashed_rows
+    assert plain.stats.duplicates == hashed.stats.duplicates > 0
+    assert plain.stats.responses == hashed.stats.responses == len(plain_rows)
+
+
+def test_report_reads_without_event_ids(tmp_path, monkeypatch, capsys):
+    from collector import scan as scan_mod
+    from collector.demo import generate
+
+    home = tmp_path / "home"
+    generate(home, days=30, seed=3)
+    expected = _report_json(home, capsys)
+
+    def no_hashing(identity: bytes, key: bytes) -> str:
+        raise AssertionError("an event id was hashed")
+
+    monkeypatch.setattr(scan_mod, "event_hash", no_hashing)
+    assert _report_json(home, capsys) == expected
+    assert expected["totals"]["responses"] > 0
+
+
+def test_the_rate_table_loads_once_the_helpers_read(tmp_path, monkeypatch, capsys):
+    """The report's fold and rate table are made while the helper processes already read."""
+    from collector import scan as scan_mod
+    from collector import workers
+    from collector.demo import generate
+    from store import pricing
+
+    home = tmp_path / "home"
+    generate(home, days=30, seed=3)
+    one_process = _report_json(home, capsys)
+
+    started: list[int] = []
+    start = workers._Helper.start.__func__
+
+    def counted(cls, *args):
+        started.append(1)  # (in this process: a helper never returns from start)
+        return start(cls, *args)
+
+    load_rates = pricing.load_rates
+    loaded_with: list[int] = []
+
+    def recorded(*args, **kwargs):
+        loaded_with.append(len(started))
+        return load_rates(*args, **kwargs)
+
+    monkeypatch.setattr(workers._Helper, "start", classmethod(counted))
+    monkeypatch.setattr(pricing, "load_rates", recorded)
+    monkeypatch.setattr(scan_mod, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_mod.os, "cpu_count", lambda: 2)
+    assert _report_json(home, capsys) == one_process
+    assert started == [1] and loaded_with == [1]

@@ -153,3 +153,37 @@ def test_helpers_work_with_file_numbers_past_1024():
     finally:
         for fd in held:
             os.close(fd)
+
+
+def test_started_runs_once_the_helpers_work_before_this_process_takes_an_item(tmp_path):
+    def leave_pid(n: int) -> int:
+        (tmp_path / f"{n}.pid").write_text(str(os.getpid()))
+        return n
+
+    seen: list[set[str]] = []
+
+    def started() -> None:  # waits for a helper's first item: it never comes from this process
+        deadline = time.monotonic() + 20
+        while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        seen.append({p.read_text() for p in tmp_path.iterdir()})
+
+    assert sorted(unordered_map(leave_pid, list(range(40)), 2, started)) == list(range(40))
+    assert len(seen) == 1 and seen[0] and str(MAIN) not in seen[0]
+
+
+def test_started_runs_first_without_helpers():
+    calls: list[object] = []
+    done = list(unordered_map(calls.append, [1, 2], 1, lambda: calls.append("started")))
+    assert calls == ["started", 1, 2] and done == [None, None]
+    calls.clear()
+    assert list(unordered_map(square, [], 2, lambda: calls.append("started"))) == []
+    assert calls == ["started"]
+
+
+def test_a_failure_in_started_stops_the_helpers():
+    def started() -> None:
+        raise RuntimeError("the rate table is damaged")
+
+    with pytest.raises(RuntimeError, match="rate table"):
+        list(unordered_map(slow_square, list(range(200)), 3, started))

@@ -7,7 +7,7 @@ the store, the record type and the rate table load inside the functions that nee
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +32,8 @@ from store.periods import PERIODS
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
+
+    from collector.report import Report
 
 #: What a report groups by: the calendar periods of store.periods, and sessions.
 Period = StrEnum("Period", [*(p.report for p in PERIODS), "session"])
@@ -75,8 +77,9 @@ def record_label(home: Path, given: str | None, *, quiet: bool = False) -> str |
     return DEMO_LABEL
 
 
-def read_logs(plan: ReadPlan) -> Iterator[ScanResult]:
-    """The plan's results, with a progress bar; problems go to stderr as warnings at the end."""
+def read_logs(plan: ReadPlan, started: Callable[[], object] | None = None) -> Iterator[ScanResult]:
+    """The plan's results, with a progress bar; problems go to stderr as warnings at the end.
+    ``started()`` runs once the reading helpers are at work (``ReadPlan.results``)."""
     done = 0
     with progress("Reading Codex logs") as update:
 
@@ -86,7 +89,7 @@ def read_logs(plan: ReadPlan) -> Iterator[ScanResult]:
             if update:
                 update(done, plan.total_bytes)
 
-        yield from plan.results(progress=advance)
+        yield from plan.results(progress=advance, started=started)
     warn_problems(plan.stats)
 
 
@@ -106,21 +109,29 @@ def report(
     rates: Path | None = None,
 ) -> None:
     """``codextime report``: the usage of the logs or of a store, as a table or JSON."""
-    from collector.report import Report
-    from store.pricing import load_rates
-
     zone, first, last = report_window(timezone, since, until, last_count, period)
-    rep = Report(period.value, zone, first, last, load_rates(rates))
+
+    def new_report() -> Report:
+        from collector.report import Report
+        from store.pricing import load_rates
+
+        return Report(period.value, zone, first, last, load_rates(rates))
+
     demo, folders = False, {}
     if db:
+        rep = new_report()
         rep.add_rows(store_rows(db, account, first, last))
     else:
         if account:
             raise UserError("--account needs --db (the logs hold one account)")
         home = codex_home_of(codex_home)
-        plan = ReadPlan(home, keep_cursors=False)
-        for result in read_logs(plan):
-            rep.add_rows(result.rows)
+        # Rows are only folded here, never stored or sent: no event ids to hash.
+        plan = ReadPlan(home, keep_cursors=False, event_ids=False)
+        # The fold and its rate table are made while the helper processes start reading.
+        made: list[Report] = []
+        for result in read_logs(plan, started=lambda: made.append(new_report())):
+            made[0].add_rows(result.rows)
+        rep = made[0]
         note_refused(plan.stats)
         demo, folders = is_demo_home(home), plan.folders
     show_report(rep.to_json(), period.value, json=json, demo=demo, folders=folders)
