@@ -13,8 +13,6 @@ import contextlib
 import os
 import pickle
 import select
-import selectors
-import signal
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -81,7 +79,7 @@ def _forked(
     os.set_blocking(queue_w, False)
     _widen(queue_w, _QUEUE_PIPE)
     helpers: dict[int, _Helper] = {}
-    watch = selectors.DefaultSelector()
+    watch = select.poll()  # (a handful of pipes: the selectors module would cost more to load)
     # Item numbers not yet in the queue. While some are left, this process takes its own work
     # from them, never from the queue: a read there could wait for numbers only it can write.
     pending = list(range(len(items) - 1, -1, -1))
@@ -92,7 +90,7 @@ def _forked(
             if helper is None:
                 break  # no more processes to be had: fewer helpers, same results
             helpers[helper.fd] = helper
-            watch.register(helper.fd, selectors.EVENT_READ)
+            watch.register(helper.fd, select.POLLIN)
         _fill(queue_w, pending)  # the helpers' first items, before this process prepares
         _run(started)
         while True:
@@ -112,7 +110,6 @@ def _forked(
         while helpers:
             yield from _collect(helpers, watch, block=True)
     finally:
-        watch.close()
         for fd in (queue_r, queue_w):
             if fd >= 0:
                 os.close(fd)
@@ -150,16 +147,15 @@ def _take(queue: int) -> int | None:
     return _INDEX.unpack(data)[0]
 
 
-def _collect(
-    helpers: dict[int, _Helper], watch: selectors.BaseSelector, *, block: bool
-) -> Iterator[Any]:
+def _collect(helpers: dict[int, _Helper], watch: select.poll, *, block: bool) -> Iterator[Any]:
     """Results the helpers have sent so far (all of them, until they finish, with ``block``)."""
-    for key, _ in watch.select(None if block else 0):
-        helper = helpers[key.fd]
+    # Any event is news: data, or the end of the pipe (POLLHUP), which ``receive`` tells.
+    for fd, _ in watch.poll(None if block else 0):
+        helper = helpers[fd]
         yield from helper.receive()
         if helper.finished:
-            watch.unregister(key.fd)
-            del helpers[key.fd]
+            watch.unregister(fd)
+            del helpers[fd]
             helper.stop()
 
 
@@ -227,6 +223,8 @@ class _Helper:
         self.fd = self.spool = -1
         if self.pid:
             if not self.finished:
+                import signal  # (loaded only to stop a helper early: the enums cost a start)
+
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
@@ -258,6 +256,8 @@ def _serve(fn: Callable, items: Sequence, queue_r: int, out: int, spool: int) ->
     status = 0
     end = 0  # of what this helper has written to its spool
     try:
+        import signal  # (in the helper, while this process goes on)
+
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends helpers at once, quietly
         while (index := _take(queue_r)) is not None:
             end = _send(out, spool, end, ("ok", fn(items[index])))

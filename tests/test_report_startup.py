@@ -13,11 +13,24 @@ from collector.workers import unordered_map
 from tests.rollout import meta, session_path, token_count, turn, usage, write
 
 SID = "019a152d-35a0-72a0-91db-8ebe37fac69e"
-#: Loaded by nothing a report from the logs needs (OpenSSL's bindings, tempfile and what it pulls).
-NOT_LOADED = ("hashlib", "_hashlib", "tempfile", "shutil", "random", "bz2", "lzma")
+#: Loaded by nothing a report from the logs needs (OpenSSL's bindings, tempfile and what it pulls;
+#: the helper processes' poll needs neither selectors nor signal's enums).
+NOT_LOADED = (
+    "hashlib",
+    "_hashlib",
+    "tempfile",
+    "shutil",
+    "random",
+    "bz2",
+    "lzma",
+    "selectors",
+    "signal",
+)
 
 
-def test_a_plain_report_does_not_load_hashlib_or_tempfile(tmp_path):
+def loaded_by_a_report(tmp_path, options: list[str], modules: tuple[str, ...], **env: str):
+    """A plain ``codextime report daily --json`` of one session in a fresh interpreter: its
+    output, and which of ``modules`` it loaded."""
     home = tmp_path / "codex"
     write(
         session_path(home, "2025-11-02T00-29-00", SID),
@@ -29,17 +42,33 @@ def test_a_plain_report_does_not_load_hashlib_or_tempfile(tmp_path):
     )
     program = (
         "import sys\n"
-        "sys.argv = ['codextime', 'report', 'daily', '--json', '--timezone', 'UTC',\n"
+        f"sys.argv = ['codextime', 'report', 'daily', '--json', *{options!r},\n"
         "            '--codex-home', sys.argv[1]]\n"
         "from collector.commands.entry import run_command_line\n"
         "run_command_line()\n"
-        f"print(sorted(m for m in {NOT_LOADED!r} if m in sys.modules), file=sys.stderr)\n"
+        f"print(sorted(m for m in {modules!r} if m in sys.modules), file=sys.stderr)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", program, str(home)], capture_output=True, timeout=60, check=True
+        [sys.executable, "-c", program, str(home)],
+        capture_output=True,
+        timeout=60,
+        check=True,
+        env={**os.environ, **env},
     )
-    assert b'"responses":1' in done.stdout.replace(b" ", b"")  # the report did read the log
-    assert done.stderr.decode().strip().splitlines()[-1] == "[]"
+    loaded = done.stderr.decode().strip().splitlines()[-1]
+    return done.stdout.replace(b" ", b""), loaded
+
+
+def test_a_plain_report_does_not_load_hashlib_or_tempfile(tmp_path):
+    out, loaded = loaded_by_a_report(tmp_path, ["--timezone", "UTC"], NOT_LOADED)
+    assert b'"responses":1' in out  # the report did read the log
+    assert loaded == "[]"
+
+
+def test_a_report_in_the_zone_tz_names_does_not_load_tzlocal(tmp_path):
+    out, loaded = loaded_by_a_report(tmp_path, [], ("tzlocal",), TZ="Asia/Tokyo")
+    assert b'"timezone":"Asia/Tokyo"' in out and b'"responses":1' in out
+    assert loaded == "[]"
 
 
 def test_keyed_hashes_are_hashlibs_blake2b():
@@ -161,3 +190,37 @@ def test_the_rate_table_loads_once_the_helpers_read(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(scan_mod.os, "cpu_count", lambda: 2)
     assert _report_json(home, capsys) == one_process
     assert started == [1] and loaded_with == [1]
+
+
+def test_helpers_read_from_two_batches_of_bytes_on(tmp_path, monkeypatch):
+    """A fork costs far less than reading 4 MB: from two batches on, other cores read too."""
+    from collector import scan as scan_mod
+    from collector.scan import BATCH_BYTES, ReadPlan
+    from tests.rollout import message
+
+    used: list[int] = []
+    real = scan_mod.unordered_map
+
+    def recorded(fn, items, workers, started=None):
+        used.append(workers)
+        return real(fn, items, workers, started)
+
+    monkeypatch.setattr(scan_mod, "unordered_map", recorded)
+    monkeypatch.setattr(scan_mod.os, "cpu_count", lambda: 2)
+    home = tmp_path / "codex"
+    padding = "x" * (BATCH_BYTES // 2)
+    for n in range(4):  # about two batches' bytes in all
+        sid = f"019a152d-35a0-72a0-91db-8ebe37fac6{n:02d}"
+        write(
+            session_path(home, f"2025-11-0{n + 1}T00-29-00", sid),
+            [
+                meta(ts=f"2025-11-0{n + 1}T00:29:00.000Z", sid=sid),
+                turn(f"2025-11-0{n + 1}T00:29:01.000Z", "gpt-5"),
+                message(f"2025-11-0{n + 1}T00:29:02.000Z", padding),
+                token_count(f"2025-11-0{n + 1}T00:30:00.000Z", usage(1000, 600, 200, 50)),
+            ],
+        )
+    plan = ReadPlan(home, keep_cursors=False, event_ids=False)
+    assert plan.total_bytes >= 2 * BATCH_BYTES and len(plan.batches) == 2
+    assert sum(len(result.rows) for result in plan.results()) == 4
+    assert used == [2]
