@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("collector", "store", "pages", "streamlit_app.py")
 #: An environment variable read by its literal name.
 LITERAL_READ = re.compile(r"""(?:environ(?:\.get)?\s*[(\[]|getenv\s*\()\s*["'](\w+)["']""")
+#: Variables of the system, not of Codextime, read as every program reads them: the terminal's
+#: width (POSIX) and the local time zone.
+SYSTEM_VARIABLES = {"COLUMNS", "TZ"}
 
 
 def readme_settings() -> dict[str, str]:
@@ -58,6 +61,7 @@ def test_no_module_reads_a_variable_by_its_name_but_the_settings():
         for path in source_files()
         if path != ROOT / "store" / "settings.py"
         for name in LITERAL_READ.findall(path.read_text(encoding="utf-8"))
+        if name not in SYSTEM_VARIABLES
     }
     assert readers == set()
 
