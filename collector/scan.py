@@ -14,7 +14,6 @@ import os
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
@@ -164,20 +163,47 @@ def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-@dataclass
+# Plain classes, not dataclasses: making a dataclass runs generated code (about 5 million
+# instructions each, at every start of every command that reads logs).
+
+
 class ScanStats:
-    files: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    collapsed: int = 0
-    responses: int = 0
-    duplicates: int = 0
-    #: Logs whose last line is unfinished: being written by Codex right now.
-    torn: list[str] = field(default_factory=list)
-    skipped: Counter = field(default_factory=Counter)
-    #: Responses left out because the ingest service would refuse them, by reason.
-    refused: Counter = field(default_factory=Counter)
-    problems: list[str] = field(default_factory=list)
+    __slots__ = (
+        "files",
+        "files_read",
+        "bytes_read",
+        "collapsed",
+        "responses",
+        "duplicates",
+        "torn",
+        "skipped",
+        "refused",
+        "problems",
+    )
+
+    def __init__(
+        self,
+        files: int = 0,
+        collapsed: int = 0,
+        problems: list[str] | None = None,
+        skipped: Counter | None = None,
+    ) -> None:
+        self.files = files
+        self.files_read = 0
+        self.bytes_read = 0
+        self.collapsed = collapsed
+        self.responses = 0
+        self.duplicates = 0
+        #: Logs whose last line is unfinished: being written by Codex right now.
+        self.torn: list[str] = []
+        self.skipped = Counter() if skipped is None else skipped
+        #: Responses left out because the ingest service would refuse them, by reason.
+        self.refused: Counter = Counter()
+        self.problems = [] if problems is None else problems
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"ScanStats({fields})"
 
     def merge(self, other: ScanStats) -> None:
         self.files_read += other.files_read
@@ -190,44 +216,62 @@ class ScanStats:
         self.problems.extend(other.problems)
 
 
-@dataclass
 class ScanResult:
     """What ``ReadPlan.results`` yields: rows ready to use, with the cursors of the files they came
     from (a cursor is only handed out with all of its file's rows)."""
 
-    rows: list[Row] = field(default_factory=list)
-    cursors: dict[str, Cursor] = field(default_factory=dict)
+    __slots__ = ("rows", "cursors")
+
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+        self.cursors: dict[str, Cursor] = {}
 
 
-@dataclass
 class FileScan:
     """One file as a worker read it, before rows shared with other files are settled."""
 
-    key: str
-    meta: FileMeta
-    rows: list[Row]
-    #: ``ts_ms, hash(cumulative vector)`` per row, flat (``NO_TOTAL`` where a row has none).
-    marks: array
-    cursor: Cursor | None
-    #: Read from its first byte: ``marks`` cover every response the file holds.
-    whole: bool = True
-    #: Began this read inside a child's copied prefix: rows may be copies (fork rule 2).
-    may_copy: bool = True
-    #: The name of the folder the session ran in, for local display only (never in a row).
-    folder: str | None = None
+    __slots__ = ("key", "meta", "rows", "marks", "cursor", "whole", "may_copy", "folder")
+
+    def __init__(
+        self,
+        key: str,
+        meta: FileMeta,
+        rows: list[Row],
+        marks: array,
+        cursor: Cursor | None,
+        *,
+        whole: bool,
+        may_copy: bool,
+        folder: str | None,
+    ) -> None:
+        self.key = key
+        self.meta = meta
+        self.rows = rows
+        #: ``ts_ms, hash(cumulative vector)`` per row, flat (``NO_TOTAL`` where a row has none).
+        self.marks = marks
+        self.cursor = cursor
+        #: Read from its first byte: ``marks`` cover every response the file holds.
+        self.whole = whole
+        #: Began this read inside a child's copied prefix: rows may be copies (fork rule 2).
+        self.may_copy = may_copy
+        #: The name of the folder the session ran in, for local display only (never in a row).
+        self.folder = folder
 
 
-@dataclass
 class Batch:
-    files: list[LogFile]
-    starts: list[Cursor | None]
-    key: bytes
-    keep_cursors: bool
-    limits: Limits | None = None
-    #: False: each row's event id slot holds its identity, unhashed (``ReadPlan``).
-    event_ids: bool = True
-    #: Every file found, by rollout id: the history bases of revisions and paginated forks (R12).
-    bases: dict[str, LogFile] = field(default_factory=dict)
+    __slots__ = ("files", "starts", "key", "keep_cursors", "limits", "bases", "event_ids")
+
+    def __init__(self, key: bytes, keep_cursors: bool, limits: Limits | None) -> None:
+        self.files: list[LogFile] = []
+        self.starts: list[Cursor | None] = []
+        self.key = key
+        self.keep_cursors = keep_cursors
+        self.limits = limits
+        #: Every file found, by rollout id: the history bases of revisions and paginated forks
+        #: (R12).
+        self.bases: dict[str, LogFile] = {}
+        #: False: each row's event id slot holds its identity, unhashed (``ReadPlan``).
+        self.event_ids = True
 
     @property
     def size(self) -> int:
@@ -332,14 +376,14 @@ def _batches(
     """Biggest first, so the last batches to finish are small ones and both cores end together."""
     todo = sorted(todo, key=lambda fc: fc[0].size - (fc[1].offset if fc[1] else 0), reverse=True)
     batches: list[Batch] = []
-    current, size = Batch([], [], key, keep, limits), 0
+    current, size = Batch(key, keep, limits), 0
     for f, cursor in todo:
         current.files.append(f)
         current.starts.append(cursor)
         size += f.size - (cursor.offset if cursor else 0)
         if size >= BATCH_BYTES:
             batches.append(current)
-            current, size = Batch([], [], key, keep, limits), 0
+            current, size = Batch(key, keep, limits), 0
     if current.files:
         batches.append(current)
     return batches
