@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
@@ -81,54 +80,131 @@ HEAD = re.compile(
 )
 
 
-@dataclass(slots=True)
-class Response:
+class Record:
+    """A record whose fields are its ``__slots__``, compared and shown by them, as a dataclass
+    would be (making a dataclass runs generated code: about 5M instructions a class, at every
+    start of a command that reads logs)."""
+
+    __slots__ = ()
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # (mutable, as a dataclass with eq)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({shown})"
+
+
+class Response(Record):
     """One counted model response (a delta, never a cumulative figure)."""
 
-    ts_ms: int
-    model: str
-    input: int
-    cached: int
-    output: int
-    reasoning: int
-    #: What the event id hashes: timestamp plus cumulative and last vectors (a response record:
-    #: its thread and response id). Equal for the same row read from a copy, an archive or a fork
-    #: that kept the original timestamps.
-    identity: bytes
-    #: Cumulative vector after this response, used to recognise rows a child copied from its parent.
-    total: Vec | None
-    #: Input tokens written to the prompt cache (R16): part of input, apart from cached.
-    cache_write: int = 0
-    #: The service tier in force (R15).
-    tier: str = UNKNOWN_TIER
+    __slots__ = (
+        "ts_ms",
+        "model",
+        "input",
+        "cached",
+        "output",
+        "reasoning",
+        "identity",
+        "total",
+        "cache_write",
+        "tier",
+    )
+
+    def __init__(
+        self,
+        ts_ms: int,
+        model: str,
+        input: int,
+        cached: int,
+        output: int,
+        reasoning: int,
+        identity: bytes,
+        total: Vec | None,
+        cache_write: int = 0,
+        tier: str = UNKNOWN_TIER,
+    ) -> None:
+        self.ts_ms = ts_ms
+        self.model = model
+        self.input = input
+        self.cached = cached
+        self.output = output
+        self.reasoning = reasoning
+        #: What the event id hashes: timestamp plus cumulative and last vectors (a response
+        #: record: its thread and response id). Equal for the same row read from a copy, an
+        #: archive or a fork that kept the original timestamps.
+        self.identity = identity
+        #: Cumulative vector after this response, used to recognise rows a child copied from its
+        #: parent.
+        self.total = total
+        #: Input tokens written to the prompt cache (R16): part of input, apart from cached.
+        self.cache_write = cache_write
+        #: The service tier in force (R15).
+        self.tier = tier
 
 
-@dataclass(slots=True)
-class FileMeta:
+class FileMeta(Record):
     """Identity and lineage of a rollout, from its own (first) session_meta line."""
 
-    thread_id: str | None = None
-    #: Root thread of a tree of subagents (newer logs write it as ``session_id``).
-    root_id: str | None = None
-    #: The thread this one was forked or spawned from.
-    parent_id: str | None = None
-    #: When the child began: the later of its meta's own time and the meta line's (a replay of the
-    #: parent's history is stamped with the line's).
-    started_ms: int | None = None
-    #: A fork or a subagent whose file may begin with a copy of the parent's history.
-    child: bool = False
-    #: The child's own lines begin at the first line with an ``ordinal`` at least this (R18).
-    history_start: int | None = None
-    #: Spawned by another thread (a helper agent, a review): its usage belongs to the root session.
-    #: A fork is a child too, but a conversation of its own.
-    subagent: bool = False
-    #: R12: the rollout id whose first ``base_offset`` bytes this file references (copies nothing).
-    base_id: str | None = None
-    base_offset: int | None = None
-    #: A V2 spawned subagent without ``history_start``: its prefix is told by its second
-    #: session_meta and the trigger that ends it, or it copied nothing when paginated (R18).
-    spawned: bool = False
-    paginated: bool = False
+    #: In this order in a saved parser state (``to_state``).
+    __slots__ = (
+        "thread_id",
+        "root_id",
+        "parent_id",
+        "started_ms",
+        "child",
+        "history_start",
+        "subagent",
+        "base_id",
+        "base_offset",
+        "spawned",
+        "paginated",
+    )
+
+    def __init__(
+        self,
+        thread_id: str | None = None,
+        root_id: str | None = None,
+        parent_id: str | None = None,
+        started_ms: int | None = None,
+        child: bool = False,
+        history_start: int | None = None,
+        subagent: bool = False,
+        base_id: str | None = None,
+        base_offset: int | None = None,
+        spawned: bool = False,
+        paginated: bool = False,
+    ) -> None:
+        self.thread_id = thread_id
+        #: Root thread of a tree of subagents (newer logs write it as ``session_id``).
+        self.root_id = root_id
+        #: The thread this one was forked or spawned from.
+        self.parent_id = parent_id
+        #: When the child began: the later of its meta's own time and the meta line's (a replay
+        #: of the parent's history is stamped with the line's).
+        self.started_ms = started_ms
+        #: A fork or a subagent whose file may begin with a copy of the parent's history.
+        self.child = child
+        #: The child's own lines begin at the first line with an ``ordinal`` at least this (R18).
+        self.history_start = history_start
+        #: Spawned by another thread (a helper agent, a review): its usage belongs to the root
+        #: session. A fork is a child too, but a conversation of its own.
+        self.subagent = subagent
+        #: R12: the rollout id whose first ``base_offset`` bytes this file references (copies
+        #: nothing).
+        self.base_id = base_id
+        self.base_offset = base_offset
+        #: A V2 spawned subagent without ``history_start``: its prefix is told by its second
+        #: session_meta and the trigger that ends it, or it copied nothing when paginated (R18).
+        self.spawned = spawned
+        self.paginated = paginated
 
 
 def parse_meta(payload: dict, ts_ms: int | None) -> FileMeta:
@@ -213,16 +289,17 @@ BY_TRIGGER = "trigger"
 BY_TIME = "time"  # at the first own turn or response after the replay window (R10 rule 3)
 
 
-@dataclass
-class PendingRecord:
+class PendingRecord(Record):
     """A ``token_usage_record`` not yet known to be accounted for by a token_count (R13)."""
 
-    response: Response
-    usage: Vec
-    thread_usage: Vec | None
+    __slots__ = ("response", "usage", "thread_usage")
+
+    def __init__(self, response: Response, usage: Vec, thread_usage: Vec | None) -> None:
+        self.response = response
+        self.usage = usage
+        self.thread_usage = thread_usage
 
 
-@dataclass
 class RolloutParser:
     """Streaming state machine over the lines of one rollout file.
 
@@ -230,33 +307,43 @@ class RolloutParser:
     where the last run stopped, with the same result as a full read.
     """
 
-    meta: FileMeta = field(default_factory=FileMeta)
-    model: str | None = None
-    tier: str = UNKNOWN_TIER
-    prev_total: Vec | None = None
-    #: The last vector of the row before, when that row had no cumulative vector.
-    prev_last: Vec | None = None
-    recent: list[Vec | tuple[Vec, Vec | None]] = field(default_factory=list)
-    #: A child file is in its copied-history prefix until ``prefix`` says it ended.
-    in_replay: bool = True
-    prefix: str = OWN
-    #: R13: the own response record waiting for the token_count that may account for it.
-    pending: PendingRecord | None = None
-    #: (usage, thread usage) of a record counted at the end of a read before its token_count came:
-    #: that token_count, in a later read, is then not counted again.
-    flushed: tuple[Vec, Vec | None] | None = None
-    #: Records found unaccounted for by the token_count line that returned its own response:
-    #: handed out by ``finish`` (a line returns one response at most).
-    ready: list[Response] = field(default_factory=list)
-    skipped: Counter = field(default_factory=Counter)
-    #: The name of the folder the session ran in (``folder_name``): shown locally, never part of
-    #: a response nor of ``to_state``.
-    folder: str | None = None
-    #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
-    _last_info: bytes | None = field(default=None, repr=False)
-    _recent_set: set = field(default_factory=set, repr=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        meta: FileMeta | None = None,
+        model: str | None = None,
+        tier: str = UNKNOWN_TIER,
+        prev_total: Vec | None = None,
+        prev_last: Vec | None = None,
+        recent: list[Vec | tuple[Vec, Vec | None]] | None = None,
+        in_replay: bool = True,
+        prefix: str = OWN,
+        pending: PendingRecord | None = None,
+        flushed: tuple[Vec, Vec | None] | None = None,
+    ) -> None:
+        self.meta = FileMeta() if meta is None else meta
+        self.model = model
+        self.tier = tier
+        self.prev_total = prev_total
+        #: The last vector of the row before, when that row had no cumulative vector.
+        self.prev_last = prev_last
+        self.recent = [] if recent is None else recent
+        #: A child file is in its copied-history prefix until ``prefix`` says it ended.
+        self.in_replay = in_replay
+        self.prefix = prefix
+        #: R13: the own response record waiting for the token_count that may account for it.
+        self.pending = pending
+        #: (usage, thread usage) of a record counted at the end of a read before its token_count
+        #: came: that token_count, in a later read, is then not counted again.
+        self.flushed = flushed
+        #: Records found unaccounted for by the token_count line that returned its own response:
+        #: handed out by ``finish`` (a line returns one response at most).
+        self.ready: list[Response] = []
+        self.skipped: Counter = Counter()
+        #: The name of the folder the session ran in (``folder_name``): shown locally, never part
+        #: of a response nor of ``to_state``.
+        self.folder: str | None = None
+        #: The raw ``info`` of the last token_count row: an identical next one is a re-emit.
+        self._last_info: bytes | None = None
         self._recent_set = set(self.recent)
 
     # -- lines ------------------------------------------------------------------------------
@@ -672,7 +759,7 @@ def _record_identity(thread: str | None, response_id, ts_ms: int, usage: Vec) ->
     return prefix + _identity(ts_ms, None, usage)
 
 
-_META_FIELDS = tuple(FileMeta.__dataclass_fields__)
+_META_FIELDS = FileMeta.__slots__
 
 
 #: The types of a saved ``FileMeta``, field by field (``to_state``'s "meta").

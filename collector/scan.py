@@ -23,7 +23,7 @@ import orjson
 
 from collector.discover import LogFile, discover, rollout_id
 from collector.keys import event_hash, hash_key, session_hash
-from collector.parse import FileMeta, RolloutParser, Vec, older_state, valid_state
+from collector.parse import FileMeta, Record, RolloutParser, Vec, older_state, valid_state
 from collector.reader import LineReader, zst_content_size
 from collector.workers import unordered_map
 from store.fields import (
@@ -163,11 +163,7 @@ def _ms(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
-# Plain classes, not dataclasses: making a dataclass runs generated code (about 5 million
-# instructions each, at every start of every command that reads logs).
-
-
-class ScanStats:
+class ScanStats(Record):
     __slots__ = (
         "files",
         "files_read",
@@ -201,10 +197,6 @@ class ScanStats:
         self.refused: Counter = Counter()
         self.problems = [] if problems is None else problems
 
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"ScanStats({fields})"
-
     def merge(self, other: ScanStats) -> None:
         self.files_read += other.files_read
         self.bytes_read += other.bytes_read
@@ -216,7 +208,7 @@ class ScanStats:
         self.problems.extend(other.problems)
 
 
-class ScanResult:
+class ScanResult(Record):
     """What ``ReadPlan.results`` yields: rows ready to use, with the cursors of the files they came
     from (a cursor is only handed out with all of its file's rows)."""
 
@@ -227,7 +219,7 @@ class ScanResult:
         self.cursors: dict[str, Cursor] = {}
 
 
-class FileScan:
+class FileScan(Record):
     """One file as a worker read it, before rows shared with other files are settled."""
 
     __slots__ = ("key", "meta", "rows", "marks", "cursor", "whole", "may_copy", "folder")
@@ -258,7 +250,7 @@ class FileScan:
         self.folder = folder
 
 
-class Batch:
+class Batch(Record):
     __slots__ = ("files", "starts", "key", "keep_cursors", "limits", "bases", "event_ids")
 
     def __init__(self, key: bytes, keep_cursors: bool, limits: Limits | None) -> None:
