@@ -510,3 +510,18 @@ def test_a_plain_report_loads_no_typer_and_help_does(home):
     plain = imports("report", "daily", "--json", "--codex-home", str(home))
     assert "| collector.commands.reporting" in plain and "| typer" not in plain
     assert "| typer" in imports("report", "daily", "--help")
+
+
+def test_a_command_that_leaves_a_thread_running_ends_the_usual_way():
+    """``end_process`` skips the interpreter's teardown only when no other thread runs: one
+    still at work ends the process through ``sys.exit``, which waits for it."""
+    program = (
+        "import threading, time\n"
+        "from collector.commands.entry import end_process\n"
+        "def late():\n"
+        "    time.sleep(0.3)\n"
+        "    print('thread done', flush=True)\n"
+        "end_process(lambda: threading.Thread(target=late).start())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == b"thread done\n"

@@ -14,7 +14,7 @@ from tests.rollout import meta, session_path, token_count, turn, usage, write
 
 SID = "019a152d-35a0-72a0-91db-8ebe37fac69e"
 #: Loaded by nothing a report from the logs needs (OpenSSL's bindings, tempfile and what it pulls;
-#: the helper processes' poll needs neither selectors nor signal's enums).
+#: the helper processes' poll needs neither selectors nor signal's enums; no thread is started).
 NOT_LOADED = (
     "hashlib",
     "_hashlib",
@@ -25,6 +25,7 @@ NOT_LOADED = (
     "lzma",
     "selectors",
     "signal",
+    "threading",
 )
 
 

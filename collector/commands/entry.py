@@ -14,7 +14,6 @@ import errno
 import os
 import re
 import sys
-import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
@@ -134,7 +133,10 @@ def end_process(command: Callable[[], object]) -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code
-    if threading.active_count() > 1:
+    # Threads are started through threading: while nothing loaded it there are none (loading it
+    # only to ask would cost every start about 4M instructions).
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
         sys.exit(code)
     if isinstance(code, str):
         sys.stderr.write(code + "\n")
