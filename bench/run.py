@@ -482,6 +482,30 @@ def codextime_command(choice: str, scratch: Path) -> str:
     return str(light_codextime(scratch / "venv", build_wheel(scratch / "wheel")))
 
 
+REPORT = "codextime report daily"
+
+
+def report_commands(tools: dict[str, str], home: Path) -> list[tuple[str, Callable]]:
+    """``report daily --json`` of each codextime named (label -> executable), for ``paired``."""
+    commands = []
+    for label, exe in tools.items():
+        cmd = [exe, "report", "daily", "--json", "--timezone", "UTC", "--codex-home", str(home)]
+        commands.append((label, lambda b, cmd=cmd: (cmd, b.env)))
+    return commands
+
+
+def baseline_codextime(ref: str, scratch: Path) -> str:
+    """A light install of a wheel of git commit ``ref``: timed in the same turns as this
+    checkout, a before/after on one machine's load."""
+    from install import build_wheel, exported, light_codextime
+
+    print(f"building and installing a wheel of {ref}", file=sys.stderr)
+    source = exported(ref, scratch / "baseline-source")
+    return str(
+        light_codextime(scratch / "baseline", build_wheel(scratch / "baseline-dist", source))
+    )
+
+
 def codextime_kind(choice: str) -> str:
     """How the bench's results name the codextime it timed."""
     if choice == WHEEL:
@@ -514,6 +538,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the codextime to time: {WHEEL!r} (a wheel of this checkout, installed as users "
         f"install it), {CHECKOUT!r} (.venv's, editable) or a path",
     )
+    ap.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time the report of a wheel of git commit REF, in the same turns",
+    )
     ap.add_argument("--ccusage", help="ccusage command [default: native binary in bench/]")
     ap.add_argument("--skip", action="append", default=[], choices=("report", "ccusage", "sync"))
     ap.add_argument("--grow-files", type=int, default=4, help="files the growth is spread over")
@@ -542,9 +571,10 @@ def main(argv: list[str] | None = None) -> int:
         args.codextime = codextime_command(args.codextime, scratch)
         commands: list[tuple[str, Callable[[Sandbox], tuple]]] = []
         if "report" not in args.skip:
-            cmd = [args.codextime, "report", "daily", "--json", "--timezone", "UTC"]
-            cmd += ["--codex-home", str(home)]
-            commands.append(("codextime report daily", lambda b, cmd=cmd: (cmd, b.env)))
+            tools = {REPORT: args.codextime}
+            if args.baseline:
+                tools[f"{REPORT} at {args.baseline}"] = baseline_codextime(args.baseline, scratch)
+            commands += report_commands(tools, home)
         if "ccusage" not in args.skip:
             cc_cmd = find_ccusage(args.ccusage)
             if cc_cmd is None:
@@ -558,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
             if t.label.startswith("ccusage"):
                 cc_timing = t
                 cc_doc = json.loads(t.best.stdout) if t.ok else None
-            elif t.ok:
+            elif t.label == REPORT and t.ok:
                 report_doc = json.loads(t.best.stdout)
         if "sync" not in args.skip:
             grow_bytes = int(truth_doc["stats"]["jsonl_bytes"] * args.grow_percent / 100)
@@ -604,7 +634,8 @@ def render(
         f"medians of {args.runs} paired runs (codextime and ccusage taking turns), each in a fresh "
         f"HOME/XDG sandbox, after {args.warmup} untimed run(s) of each; load average "
         f"{args.load[0][0]:.2f} before, {args.load[1][0]:.2f} after. codextime: "
-        f"{args.codextime_kind}.",
+        f"{args.codextime_kind}."
+        + (f" Baseline: a wheel of {args.baseline}, in the same turns." if args.baseline else ""),
         "",
         *table(timings, cc_timing),
         "",
