@@ -39,10 +39,14 @@ from store.fields import refusal as record_refusal
 
 #: Files are handed to workers in batches of about this many bytes (a bigger file goes alone).
 BATCH_BYTES = 4 << 20
-#: Below this many bytes to read, one process is faster than starting workers. Forked, they
-#: pay from two batches on: a fork costs 1-2 ms, and a report of 8 MB took 5 ms less (14% less
-#: on 32 MB). Where processes are spawned instead, each imports everything anew.
-PARALLEL_MIN_BYTES = 2 * BATCH_BYTES if hasattr(os, "fork") else 64 << 20
+#: Below this many bytes to read, one process is faster than starting workers. For a sync,
+#: whose process holds every file's cursor when it forks (after 1% more bytes, 9 MB in four
+#: files, helpers cost it 21 ms more).
+PARALLEL_MIN_BYTES = 64 << 20
+#: The same for a read that keeps no cursors (a report, a scan), where forked helpers pay from
+#: two batches on: a fork costs 1-2 ms, and a report of 8 MB took 5 ms less (14% less on 32 MB).
+#: Where processes are spawned instead, each imports everything anew.
+PLAIN_PARALLEL_MIN_BYTES = 2 * BATCH_BYTES if hasattr(os, "fork") else PARALLEL_MIN_BYTES
 #: How far up a chain of forks and subagents ancestors are followed.
 MAX_HOPS = 32
 _EVENT_ID = itemgetter(EVENT_ID)  # a row's event_id
@@ -326,6 +330,7 @@ class ReadPlan:
             c.thread: f for f in found.files if (c := cursors.get(f.key)) is not None and c.thread
         }
         self.workers = workers or os.cpu_count() or 1
+        self.keep_cursors = keep_cursors
         self.batches = _batches(todo, hash_key(), keep_cursors, Limits.now() if todo else None)
         bases = {rollout_id(f.key): f for f in found.files}
         for batch in self.batches:
@@ -346,7 +351,10 @@ class ReadPlan:
         is called as batches finish. ``workers=1`` reads in this process. ``started()`` runs
         once the other processes read, before this one does (``workers.unordered_map``)."""
         workers = workers or self.workers
-        if self.total_bytes < PARALLEL_MIN_BYTES:
+        least = PARALLEL_MIN_BYTES
+        if not self.keep_cursors:
+            least = min(least, PLAIN_PARALLEL_MIN_BYTES)
+        if self.total_bytes < least:
             workers = 1
         settle = _Settler(self.stats, self.by_thread, self.folders)
         batches = unordered_map(_scan_batch, self.batches, workers, started)

@@ -194,7 +194,8 @@ def test_the_rate_table_loads_once_the_helpers_read(tmp_path, monkeypatch, capsy
 
 
 def test_helpers_read_from_two_batches_of_bytes_on(tmp_path, monkeypatch):
-    """A fork costs far less than reading 4 MB: from two batches on, other cores read too."""
+    """A fork costs far less than reading 4 MB: from two batches on, other cores read too when
+    no cursors are kept (a sync's process, which holds them all, forks from 64 MB)."""
     from collector import scan as scan_mod
     from collector.scan import BATCH_BYTES, ReadPlan
     from tests.rollout import message
@@ -224,4 +225,6 @@ def test_helpers_read_from_two_batches_of_bytes_on(tmp_path, monkeypatch):
     plan = ReadPlan(home, keep_cursors=False, event_ids=False)
     assert plan.total_bytes >= 2 * BATCH_BYTES and len(plan.batches) == 2
     assert sum(len(result.rows) for result in plan.results()) == 4
-    assert used == [2]
+    synced = ReadPlan(home)  # (keeps cursors)
+    assert sum(len(result.rows) for result in synced.results()) == 4
+    assert used == [2, 1]
