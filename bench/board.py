@@ -48,14 +48,13 @@ import orjson
 import psutil
 import sqlalchemy as sa
 from app import DEFAULT_URL, TIER_SHARES, log, schema_url
-from board_data import LOAD_PARAMETERS, drop, parse_count, prepare, rollup_drift
+from board_data import LOAD_PARAMETERS, drop, parse_count, prepare, rollup_drift, settle
 from load import CLI, free_port, run_all
 
 from store.accounts import issue_token
 from store.board import badge_tokens, leaderboard, profile, rank_of
 from store.fields import TIERS
 from store.pricing import load_rates
-from store.sql import settle_days
 
 BOARD_COLD_P95_S = 0.5
 BADGE_WARM_P95_S = 0.05
@@ -432,16 +431,7 @@ def forget_ingested(engine: sa.Engine, last_loaded_id: int) -> None:
             {"last": last_loaded_id},
         ).all()
         conn.execute(sa.text("DELETE FROM usage WHERE id > :last"), {"last": last_loaded_id})
-        now = datetime.now(UTC)
-        for account, first, last in spans:
-            settle_days(
-                lambda statement, params: conn.execute(sa.text(statement), params),
-                "postgresql",
-                account,
-                first,
-                last,
-                now,
-            )
+        settle(conn, spans, datetime.now(UTC))
 
 
 # -- the run ----------------------------------------------------------------------------------

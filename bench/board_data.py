@@ -129,20 +129,26 @@ def make_accounts(url: str, accounts: int, opted_in: int, rng: np.random.Generat
     return ids, opted
 
 
+def settle(conn: sa.Connection, spans: list[tuple[int, datetime, datetime]], now: datetime):
+    """Judge each (account, first, last) span's UTC days and recompute their rollups with the
+    statements the ingest path runs."""
+    for account, first, last in spans:
+        settle_days(
+            lambda statement, params: conn.execute(sa.text(statement), params),
+            "postgresql",
+            account,
+            first,
+            last,
+            now,
+        )
+
+
 def settle_and_roll_up(url: str, judged: list[tuple[int, datetime, datetime]], now: datetime):
     """Flag the planted days with the store's statements, then build every account's rollups
     from the records with the statement the store recomputes them with, over all days."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        for account, first, last in judged:
-            settle_days(
-                lambda statement, params: conn.execute(sa.text(statement), params),
-                "postgresql",
-                account,
-                first,
-                last,
-                now,
-            )
+        settle(conn, judged, now)
     bounds = sql_window("postgresql", 0, EARLIEST, now, now)
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))
