@@ -74,10 +74,16 @@ def resolve_zone(name: str | None) -> ZoneInfo:
 
 
 def local_zone_name() -> str | None:
-    """The machine's zone: ``TZ`` when it names an IANA zone, else the zone ``LOCALTIME`` links
-    to, else whatever tzlocal finds (loading it and what it reads other files with costs more than
-    a small report's folding: about 87 million instructions)."""
-    key = _zone_key(os.environ.get("TZ", "").removeprefix(":")) or _zone_key(_linked_zone())
+    """The machine's zone: ``TZ`` when it names an IANA zone or a zone file under a ``zoneinfo``
+    folder, else the zone ``LOCALTIME`` links to, else whatever tzlocal finds (loading it and
+    what it reads other files with costs more than a small report's folding: about 87 million
+    instructions). A ``TZ`` path elsewhere is tzlocal's to read: the C library honours it, so the
+    link would name the wrong zone."""
+    tz = os.environ.get("TZ", "").removeprefix(":")
+    if os.path.isabs(tz):
+        key = _zone_key(_zoneinfo_key(tz))
+    else:
+        key = _zone_key(tz) or _zone_key(_zoneinfo_key(LOCALTIME, link=True))
     if key:
         return key
     import tzlocal
@@ -85,12 +91,12 @@ def local_zone_name() -> str | None:
     return tzlocal.get_localzone_name()
 
 
-def _linked_zone() -> str:
-    """The zone key ``LOCALTIME`` links to (what follows its target's last ``/zoneinfo/``, as
-    tzlocal reads the link), or ""."""
-    if not os.path.islink(LOCALTIME):
+def _zoneinfo_key(path: str, *, link: bool = False) -> str:
+    """The zone key of a zone file's path (what follows the last ``/zoneinfo/`` of the path it
+    resolves to, as tzlocal reads it), or ""; with ``link``, only when ``path`` is a link."""
+    if link and not os.path.islink(path):
         return ""
-    _, found, key = os.path.realpath(LOCALTIME).rpartition("/zoneinfo/")
+    _, found, key = os.path.realpath(path).rpartition("/zoneinfo/")
     return key if found else ""
 
 

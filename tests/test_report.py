@@ -235,11 +235,32 @@ def test_without_tz_or_a_link_tzlocal_decides(machine_zone, monkeypatch, tmp_pat
     stub, link = machine_zone
     assert resolve_zone(None).key == "Pacific/Auckland"
     link(str(tmp_path / "not-a-zone-folder" / "Europe" / "Paris"))
-    monkeypatch.setenv("TZ", "/usr/share/zoneinfo/Asia/Tokyo")  # a path: tzlocal reads those
+    monkeypatch.setenv("TZ", str(tmp_path / "my-zone-file"))  # a path: tzlocal reads those
     assert resolve_zone(None).key == "Pacific/Auckland"
     stub.answer = None  # tzlocal found nothing either
     assert resolve_zone(None).key == "UTC"
     assert stub.asked == 3
+
+
+@pytest.mark.parametrize("prefix", ["", ":"])
+def test_a_tz_path_to_a_zone_file_names_its_zone_over_the_link(machine_zone, monkeypatch, prefix):
+    """The C library honours TZ=/usr/share/zoneinfo/Asia/Tokyo (and with a colon): days follow
+    that zone, not the one /etc/localtime links to."""
+    stub, link = machine_zone
+    link("/usr/share/zoneinfo/America/Denver")
+    monkeypatch.setenv("TZ", f"{prefix}/usr/share/zoneinfo/Asia/Tokyo")
+    assert resolve_zone(None).key == "Asia/Tokyo"
+    assert stub.asked == 0
+
+
+def test_a_tz_path_elsewhere_is_read_by_tzlocal_not_taken_from_the_link(
+    machine_zone, monkeypatch, tmp_path
+):
+    stub, link = machine_zone
+    link("/usr/share/zoneinfo/America/Denver")
+    monkeypatch.setenv("TZ", str(tmp_path / "custom" / "zone"))
+    assert resolve_zone(None).key == "Pacific/Auckland"
+    assert stub.asked == 1
 
 
 def test_the_machine_zone_agrees_with_tzlocal_when_tz_is_set(monkeypatch):
