@@ -19,6 +19,7 @@ from store import names
 from store.db import lock_account, store_failures
 from store.errors import UserError
 from store.models import Account, ApiToken, DailyRollup, SignInCode, Usage
+from store.sql import prune_kinds_sql
 
 TOKEN_PREFIX = "ctk_"
 CODE_PREFIX = "ctc_"
@@ -173,6 +174,7 @@ def delete_usage(engine: Engine, account_id: int) -> int:
     with engine.begin() as conn:
         lock_account(conn, account_id)
         conn.execute(sa.delete(r).where(r.c.account_id == account_id))
+        _prune_kinds(conn)
         return conn.execute(sa.delete(t).where(t.c.account_id == account_id)).rowcount
 
 
@@ -276,7 +278,14 @@ def delete_account(engine: Engine, account_id: int) -> int:
         for table in (SignInCode, ApiToken, DailyRollup):
             t = table.__table__
             conn.execute(sa.delete(t).where(t.c.account_id == account_id))
+        _prune_kinds(conn)
         u, a = Usage.__table__, Account.__table__
         erased = conn.execute(sa.delete(u).where(u.c.account_id == account_id)).rowcount
         conn.execute(sa.delete(a).where(a.c.id == account_id))
     return erased
+
+
+def _prune_kinds(conn: sa.Connection) -> None:
+    """Drop the kinds of usage no rollup holds now (an erased account's model names)."""
+    for statement in prune_kinds_sql(conn.dialect.name):
+        conn.execute(sa.text(statement))

@@ -128,8 +128,8 @@ class DailyRollup(SQLModel, table=True):
 class RollupKind(SQLModel, table=True):
     """Every kind of usage (model, tier, long-context flag) a daily rollup has held: what a board
     read prices, found without a pass over the rollups. Kept by the statement that recomputes
-    the rollups (``store.sql.rollup_sql``), in the same transaction; a kind whose usage is
-    erased stays (one more price row for a read to carry, never a figure)."""
+    the rollups (``store.sql.rollup_sql``), in the same transaction; erasing an account's usage
+    drops the kinds no rollup holds any more (``store.sql.prune_kinds_sql``)."""
 
     __tablename__ = "rollup_kind"
 

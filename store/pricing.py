@@ -284,6 +284,11 @@ class RateTable:
         target = self._names.get(normalise(mapping.maps_to))
         return (target, True) if target else None
 
+    def names(self, model: str) -> bool:
+        """Whether the table prices ``model`` on some day: by its name, an alias or a mapping."""
+        key = normalise(model)
+        return key in self._names or key in self._maps
+
     def rate(self, model: str, day: date | None = None, tier: str = STANDARD) -> Rate | None:
         """The rate of ``model`` at ``tier`` in force on ``day`` (default today), through its
         aliases and mappings; None when there is none."""
@@ -355,6 +360,8 @@ class RateTable:
         A cost is linear in each count for one model, day, tier and flag, so these four rates
         price a sum of any size. Derived from the table alone, so kept with it: the table's
         change days split time into stretches of one price each, priced once per kind."""
+        if not self.names(model):
+            return ()  # never priced on any day: cheap, and kept out of the cache
         key = (model, tier, bool(long), at)
         found = self._runs.get(key)
         if found is None:

@@ -240,6 +240,20 @@ def kind_select(where: str) -> str:
     )
 
 
+def prune_kinds_sql(dialect: str) -> tuple[str, ...]:
+    """Statements that drop the kinds of usage no rollup holds any more: run after erasing an
+    account's rollups, in the same transaction, so its model names (the uploader's to choose)
+    leave the store with it. On PostgreSQL the table is locked first against writers' kinds
+    statements, so a kind another account is adding right then is never dropped under it (the
+    lock waits for those writers to commit, and the check then sees their rollups)."""
+    keys = ("model", "tier", "long_context")
+    held = " AND ".join(f"r.{key} = rollup_kind.{key}" for key in keys)
+    prune = f"DELETE FROM rollup_kind WHERE NOT EXISTS (SELECT 1 FROM daily_rollup r WHERE {held})"
+    if dialect == "postgresql":
+        return ("LOCK TABLE rollup_kind IN SHARE ROW EXCLUSIVE MODE", prune)
+    return (prune,)
+
+
 def rollup_sql(dialect: str) -> tuple[str, str, str]:
     """``(DELETE, INSERT, kinds)``: the account's rollups of whole UTC days recomputed from its
     records, after the plausibility flags are set, and their kinds of usage added to

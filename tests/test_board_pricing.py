@@ -344,3 +344,16 @@ def test_price_runs_cover_time_with_the_engines_prices(table):
     priced = next(kind for kind in kinds if rates.price_runs(*kind))
     doubled = adjusted(rates, multiplier=2).price_runs(*priced)
     assert [run.output for run in doubled] == [2 * run.output for run in rates.price_runs(*priced)]
+
+
+def test_names_no_rate_prices_cost_nothing_to_keep():
+    """Model names are the uploader's to choose: thousands no rate prices are answered at once
+    and never fill the kept runs, so they cannot push out the kinds a board prices."""
+    rates = TABLES["test table"]
+    priced = rates.price_runs("alpha", "standard", False)
+    kept = len(rates._runs)
+    for n in range(25_000):
+        assert rates.price_runs(f"acme-secret-{n}", "standard", False) == ()
+    assert len(rates._runs) == kept
+    assert rates.price_runs("alpha", "standard", False) is priced
+    assert rates.names("alpha") and rates.names("label-x") and not rates.names("nope")

@@ -174,7 +174,28 @@ def test_erasing_usage_clears_its_rollups(store_url):
     assert delete_usage(engine, me) == 10
     assert {key[0] for key in stored(engine)} == {other}
     assert stored(engine) == expected(engine)
-    assert kinds(engine) >= kinds_of(expected(engine))  # a kind may outlive its usage
+    assert kinds(engine) == kinds_of(expected(engine))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("erase", ["usage", "account"])
+def test_erasing_an_account_takes_its_model_names_out_of_the_kinds(store_url, erase):
+    """Model names are the uploader's to choose (a client's or a project's name, say): once its
+    usage or the account is erased, no kind of usage keeps them, and the kinds others use stay."""
+    from store.accounts import delete_account
+
+    engine = open_store(store_url)
+    me, other = account_id(engine, "me"), account_id(engine, "other")
+    own = [
+        {**row, "model": f"acme-secret-{i}", "event_id": uuid.uuid4().hex}
+        for i, row in enumerate(POOL[40:44])
+    ]
+    insert_usage(engine, me, [*own, *POOL[44:48]])
+    insert_usage(engine, other, POOL[44:48])
+    assert {"acme-secret-0", "acme-secret-3"} <= {model for model, *_ in kinds(engine)}
+    (delete_usage if erase == "usage" else delete_account)(engine, me)
+    assert not any(model.startswith("acme-secret") for model, *_ in kinds(engine))
+    assert kinds(engine) == kinds_of(expected(engine)) != set()
     engine.dispose()
 
 
