@@ -87,7 +87,7 @@ class LineReader:
         self.repeats = 0
         self._drop_repeats = drop_repeats and fresh_candidates is not None
         #: With ``figures`` too: a token_count line in Codex's exact layout comes as the tuple
-        #: ``(ts_ms, ordinal, total, last, info, line)``, its figures read in C (the parser's
+        #: ``(ts_ms, ordinal, total, last, info, identity)``, its figures read in C (the parser's
         #: ``feed_candidate`` takes either form).
         self._fresh = fresh_rows if figures and fresh_rows is not None else fresh_candidates
         self._previous_info: bytes | None = None
