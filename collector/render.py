@@ -176,17 +176,23 @@ class _LateBar:
 
 
 #: Characters a string from a log, a store or a path is never printed with: control characters
-#: (terminal escapes included), and the marks that reorder text (bidirectional overrides) or
-#: break a line where a terminal or an editor honours them: a table must read as laid out.
+#: (terminal escapes included), the marks that reorder text (bidirectional overrides) or break a
+#: line where a terminal or an editor honours them, and invisible ones (zero-width spaces and
+#: joiners, the soft hyphen, the byte-order mark, tag characters), which would let one name pass
+#: for another: a table must read as laid out.
 _CONTROL = dict.fromkeys(
     [
         *range(0x20),
         *range(0x7F, 0xA0),
+        0x00AD,
         0x061C,
-        0x200E,
-        0x200F,
+        0x180E,
+        *range(0x200B, 0x2010),
         *range(0x2028, 0x202F),
+        *range(0x2060, 0x2065),
         *range(0x2066, 0x206A),
+        0xFEFF,
+        *range(0xE0000, 0xE0080),
     ],
     "?",
 )

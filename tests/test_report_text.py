@@ -178,3 +178,11 @@ def test_without_any_stdout_the_table_goes_nowhere_quietly(monkeypatch):
     monkeypatch.setattr(sys, "stdout", None)  # pythonw, a detached process
     data, _ = frozen("empty")
     render.show_report(data, "daily", json=False, demo=True)
+
+
+@pytest.mark.parametrize(
+    "hidden", ["\u200b", "\u200d", "\u00ad", "\u2060", "\ufeff", "\U000e0041", "\u180e"]
+)
+def test_invisible_characters_in_a_name_show_so_it_cannot_pass_for_another(hidden):
+    assert render.safe_text(f"gpt-5{hidden}") == "gpt-5?"
+    assert render.safe_text("gpt-5 模型 café") == "gpt-5 模型 café"
