@@ -222,9 +222,15 @@ def cell_width(text: str) -> int:
     return cell_len(text)
 
 
+#: Characters a cell may hold, counting combining marks (a letter with three accents): a name of
+#: marks that take no cell is cut by this too, so its text stays as short as its cells.
+MOST_PER_CELL = 4
+
+
 def cut(text: str, width: int) -> str:
-    """``text`` in at most ``width`` cells: when longer, its end gives way to an ellipsis."""
-    if cell_width(text) <= width:
+    """``text`` in at most ``width`` cells (and ``MOST_PER_CELL`` characters a cell): when
+    longer, its end gives way to an ellipsis."""
+    if cell_width(text) <= width and len(text) <= MOST_PER_CELL * max(width, 1):
         return text
     if width < 1:
         return ""
@@ -235,7 +241,7 @@ def cut(text: str, width: int) -> str:
     kept = set_cell_size(text, width - 1)
     if not text.startswith(kept):
         kept = kept[:-1]  # the space rich puts for the half of a wide character: not needed
-    return kept + "…"
+    return kept[: MOST_PER_CELL * (width - 1)] + "…"
 
 
 _WORD = re.compile(r"\s*\S+\s*")

@@ -176,13 +176,15 @@ class _Helper:
         cls, fn: Callable, items: Sequence, queue_r: int, queue_w: int, others: list[int]
     ) -> _Helper | None:
         read_fd, write_fd = os.pipe()
-        spool = _spool_file()
+        made = [read_fd, write_fd]
         try:
+            made.append(_spool_file())
             pid = os.fork()
-        except OSError:
-            for fd in (read_fd, write_fd, spool):
+        except OSError:  # out of descriptors, memory or processes: fewer helpers, same results
+            for fd in made:
                 os.close(fd)
             return None
+        spool = made[2]
         if pid == 0:  # the helper: never returns
             for fd in (read_fd, queue_w, *others):
                 os.close(fd)  # what is not its own: only its pipe, its spool and the queue stay

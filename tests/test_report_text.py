@@ -186,3 +186,11 @@ def test_without_any_stdout_the_table_goes_nowhere_quietly(monkeypatch):
 def test_invisible_characters_in_a_name_show_so_it_cannot_pass_for_another(hidden):
     assert render.safe_text(f"gpt-5{hidden}") == "gpt-5?"
     assert render.safe_text("gpt-5 模型 café") == "gpt-5 模型 café"
+
+
+def test_a_name_of_marks_that_take_no_cell_is_cut_by_its_characters_too():
+    marks = "a" + "\u0301" * 500  # one cell, 501 characters
+    shown = render.cut(marks, 10)
+    assert shown.endswith("…") and len(shown) <= render.MOST_PER_CELL * 10
+    assert render.cell_width(shown) <= 10
+    assert render.cut("café\u0301s", 10) == "café\u0301s"  # marks of a real name stay

@@ -127,6 +127,18 @@ def test_when_no_process_can_be_started_this_one_does_all_the_work(monkeypatch):
     assert sorted(unordered_map(square, list(range(50)), 4)) == [n * n for n in range(50)]
 
 
+def test_when_no_spool_can_be_made_this_one_does_the_work_and_keeps_no_descriptor(monkeypatch):
+    from collector import workers
+
+    def no_spool():
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(workers, "_spool_file", no_spool)
+    before = set(os.listdir("/proc/self/fd"))
+    assert sorted(unordered_map(square, list(range(50)), 4)) == [n * n for n in range(50)]
+    assert set(os.listdir("/proc/self/fd")) <= before
+
+
 def slow_here(n: int) -> int:
     if os.getpid() == MAIN:
         time.sleep(0.001)  # the helpers empty the queue while this process is busy
